@@ -1,0 +1,40 @@
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# The venv is rebuilt when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP) ## create .venv and install napkg with its test extras
+
+test: $(STAMP) ## set everything up and run every check
+	$(BIN)/napkg validate
+	$(BIN)/pytest
+
+validate: $(STAMP) ## validate the data against the shapes
+	$(BIN)/napkg validate
+
+build: $(STAMP) ## write the validated dumps to build/
+	$(BIN)/napkg build --out build
+
+serve: $(STAMP) ## set up, validate and build (serves the graph once the endpoint lands)
+	$(BIN)/napkg validate
+	$(BIN)/napkg build --out build
+
+clean: ## remove build output and the venv
+	rm -rf build $(VENV) .pytest_cache
+
+.PHONY: help install test validate build serve clean

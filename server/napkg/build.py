@@ -1,0 +1,42 @@
+"""Validated graphs to dump files: Turtle, N-Triples, TriG (named graphs) and JSON-LD.
+
+Nothing is written unless the graph conforms, so a published dump has always passed the shapes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import rdflib
+
+from .load import Loaded
+from .namespaces import PREFIXES
+
+DUMPS = {
+    "nap.ttl": "turtle",
+    "nap.nt": "nt",
+    "nap.trig": "trig",
+    "nap.jsonld": "json-ld",
+}
+
+
+def _bind(graph: rdflib.Graph) -> None:
+    for prefix, iri in PREFIXES.items():
+        graph.bind(prefix, iri, override=True, replace=True)
+
+
+def write_dumps(loaded: Loaded, out: Path) -> list[Path]:
+    """Write the four dumps into out (created if missing); returns the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    union, dataset = loaded.union(), loaded.dataset()
+    _bind(union)
+    _bind(dataset)
+    written = []
+    for name, fmt in DUMPS.items():
+        source = dataset if fmt == "trig" else union
+        path = out / name
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        # Write next to the target and rename, so a reader never sees half a dump.
+        source.serialize(destination=str(tmp), format=fmt, encoding="utf-8")
+        tmp.replace(path)
+        written.append(path)
+    return written

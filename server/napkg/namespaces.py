@@ -1,0 +1,69 @@
+"""Every namespace and prefix of the project, in one place.
+
+Files in ontology/, data/, shapes/ and queries/ declare their own prefixes so each can be pasted into a
+query editor on its own; a test checks that every one of those declarations agrees with PREFIXES.
+"""
+from __future__ import annotations
+
+from rdflib import Namespace
+
+#: The one base of all our IRIs. Model terms live under def, things under id/{type}/{ref}.
+BASE = "https://w3id.org/nap-bhr/"
+
+NAP = Namespace(BASE + "def#")
+NAPSH = Namespace(BASE + "shapes#")
+ID = BASE + "id/"
+GRAPH = BASE + "graph/"
+
+ELI = Namespace("http://data.europa.eu/eli/ontology#")
+ORG = Namespace("http://www.w3.org/ns/org#")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+
+#: Our things: prefix -> IRI type segment (id/{type}/).
+THING_TYPES = {
+    "ap": "action-point",
+    "sa": "status-assessment",
+    "resp": "responsibility",
+    "fn": "footnote",
+    "theme": "theme",
+    "pillar": "ungp-pillar",
+    "principle": "ungp-principle",
+    "chapter": "oecd-chapter",
+    "step": "due-diligence-step",
+    "status": "status",
+    "role": "role",
+    "organisation": "organisation",
+    "law": "legal-instrument",
+    "document": "document",
+    "programme": "programme",
+    "plan": "action-plan",
+    "report": "report",
+    "event": "event",
+}
+
+PREFIXES: dict[str, str] = {
+    "nap": str(NAP),
+    "napsh": str(NAPSH),
+    **{prefix: f"{ID}{segment}/" for prefix, segment in THING_TYPES.items()},
+    "dct": "http://purl.org/dc/terms/",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "eli": str(ELI),
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "org": str(ORG),
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "prov": str(PROV),
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "vann": "http://purl.org/vocab/vann/",
+    "void": "http://rdfs.org/ns/void#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "tooimin": "https://identifier.overheid.nl/tooi/id/ministerie/",
+    "tooioorg": "https://identifier.overheid.nl/tooi/id/oorg/",
+    "tooizbo": "https://identifier.overheid.nl/tooi/id/zbo/",
+}
+
+
+def sparql_prologue() -> str:
+    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
