@@ -5,6 +5,7 @@ Warnings are reported but do not fail validation.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pyshacl
 import rdflib
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import SH
+from rdflib.plugins.sparql import prepareQuery
 
 from .load import CHECKS, SHAPES, Loaded, load, rdf_files
 from .namespaces import PREFIXES, sparql_prologue
@@ -47,16 +49,19 @@ class Report:
         return 0 if self.conforms else 1
 
 
+@functools.cache
 def shapes_graph() -> rdflib.Graph:
+    """The shapes, parsed once per process (they do not change while it runs)."""
     graph = rdflib.Graph()
     for path in rdf_files(SHAPES):
         graph.parse(path)
     return graph
 
 
-def check_queries() -> dict[str, str]:
-    """name -> query text of every queries/checks/*-violation.rq."""
-    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(CHECKS.glob("*-violation.rq"))}
+@functools.cache
+def check_queries() -> dict[str, object]:
+    """name -> prepared query of every queries/checks/*-violation.rq."""
+    return {p.stem: prepareQuery(p.read_text(encoding="utf-8")) for p in sorted(CHECKS.glob("*-violation.rq"))}
 
 
 def short(term: rdflib.term.Node | None) -> str:
@@ -111,7 +116,8 @@ def validate(loaded: Loaded, lang: str = "en") -> Report:
     conforms, results, _ = pyshacl.validate(data, shacl_graph=shapes_graph(), inference="none",
                                             allow_warnings=True, advanced=True)
     findings = []
-    for result in results.subjects(RDF.type, SH.ValidationResult):
+    # Only the report's own results: pySHACL also lists the nested results of sh:node as sh:detail.
+    for result in results.objects(None, SH.result):
         focus = results.value(result, SH.focusNode)
         severity = results.value(result, SH.resultSeverity)
         file, line = _where(loaded, focus)
