@@ -30,11 +30,15 @@ validate: $(STAMP) ## validate the data against the shapes
 build: $(STAMP) ## write the validated dumps to build/
 	$(BIN)/napkg build --out build
 
-serve: $(STAMP) ## set up, validate and build (serves the graph once the endpoint lands)
-	$(BIN)/napkg validate
+serve: $(STAMP) ## set up, build the dumps and serve the graph on http://127.0.0.1:8000
 	$(BIN)/napkg build --out build
+	$(BIN)/napkg serve --host 127.0.0.1 --port 8000
+
+bench: $(STAMP) ## compare our endpoint with rdflib-endpoint and Oxigraph server (benchmarks/)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python benchmarks/run.py
 
 clean: ## remove build output and the venv
 	rm -rf build $(VENV) .pytest_cache
 
-.PHONY: help install test validate build serve clean
+.PHONY: help install test validate build serve bench clean

@@ -1,0 +1,131 @@
+"""The web app: the SPARQL endpoint, the query editor and the health check, around a worker pool."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+
+from . import __version__, guard
+from .engine import Dataset, build_store
+from .load import load_project
+from .namespaces import PREFIXES
+from .pool import PoolSettings, WorkerPool
+from .protocol import Settings, make_router
+from .servicedescription import ServiceDescription
+from .validate import as_text, validate
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+@dataclass
+class ServerConfig:
+    data: list[Path] = field(default_factory=list)  # --data: files into the default graph
+    graphs: dict[str, list[Path]] = field(default_factory=dict)  # --graph IRI=FILE
+    workers: int = 2
+    timeout: float = 30.0
+    max_rows: int = 10_000
+    max_body: int = 1024 * 1024
+    max_depth: int = 64
+    max_query_length: int = 64 * 1024
+    queue: int = 16
+    allow_service: tuple[str, ...] = ()
+    cors: tuple[str, ...] = ()
+    cache: bool = True
+    memory_limit: int = 0
+
+    @property
+    def nap(self) -> bool:
+        """No data options: serve the validated NAP graph, its default graph the union of its graphs."""
+        return not self.data and not self.graphs
+
+
+class InvalidGraph(Exception):
+    pass
+
+
+def prepare_data(config: ServerConfig, folder: Path) -> Path:
+    """Write the dataset to serve as one N-Quads file that every worker loads; returns its path."""
+    target = folder / "dataset.nq"
+    if config.nap:
+        loaded = load_project()
+        report = validate(loaded)
+        if not report.conforms:
+            raise InvalidGraph(as_text(report))
+        store = ox.Store()
+        for name, graph in loaded.graphs.items():
+            data = graph.serialize(format="nt", encoding="utf-8")
+            store.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(name))
+    else:
+        store = build_store(Dataset(default=config.data, named=config.graphs))
+    store.dump(str(target), format=ox.RdfFormat.N_QUADS)
+    return target
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    folder = Path(tempfile.mkdtemp(prefix="napkg-"))
+    try:
+        data = prepare_data(config, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    fingerprint = hashlib.sha256(data.read_bytes()).hexdigest()
+    pool = WorkerPool(PoolSettings(data=data, workers=config.workers, timeout=config.timeout, queue=config.queue,
+                                   union_default_graph=config.nap, memory_limit=config.memory_limit,
+                                   prefixes=tuple(PREFIXES.items()) if config.nap else ()))
+    settings = Settings(timeout=config.timeout, max_rows=config.max_rows, max_body=config.max_body,
+                        limits=guard.Limits(config.max_query_length, config.max_depth, config.allow_service),
+                        cache_size=1024 if config.cache else 0)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        pool.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    app = FastAPI(title="NAP knowledge graph", version=__version__, lifespan=lifespan,
+                  description="SPARQL endpoint and linked data of the Dutch National Action Plan on Business and "
+                              "Human Rights (NAP 2022-2026).")
+    pool.start()
+    description = ServiceDescription(pool.statistics(), union_default_graph=config.nap,
+                                     allow_service=config.allow_service, timeout=config.timeout,
+                                     max_rows=config.max_rows, title="NAP knowledge graph" if config.nap else "napkg")
+    router = make_router(pool, settings, description, fingerprint)
+    app.include_router(router)
+    app.state.pool, app.state.cache, app.state.config = pool, router.cache, config
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz():
+        # Never touches the workers: it answers while every one of them is busy.
+        return JSONResponse({"status": "ok", "workers": config.workers, "busy": pool.busy(),
+                             "restarts": pool.restarts, "cache_hits": router.cache.hits})
+
+    @app.get("/", include_in_schema=False)
+    async def editor():
+        page = STATIC / "index.html"
+        if page.exists():
+            return FileResponse(page, media_type="text/html")
+        return PlainTextResponse("Query editor not installed; the endpoint is at /sparql.\n")
+
+    @app.get("/editor-config.json", include_in_schema=False)
+    async def editor_config():
+        return JSONResponse({"endpoint": "/sparql", "prefixes": PREFIXES})
+
+    if STATIC.exists():
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Compress what is worth compressing; CORS for browsers on other origins, never with credentials.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if config.cors:
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors), allow_credentials=False,
+                           allow_methods=["GET", "POST", "HEAD"], allow_headers=["Accept", "Content-Type"],
+                           expose_headers=["X-Result-Truncated", "X-Result-Max-Rows", "ETag"])
+    return app

@@ -1,0 +1,163 @@
+"""The engine interface the HTTP layer talks to, and its embedded implementation on pyoxigraph.
+
+The server only ever calls Engine.run(Job) -> Answer and Engine.statistics(), so a remote SPARQL store
+(or the worker pool in pool.py, which runs LocalEngines in processes) can stand in for the embedded one.
+An Answer carries bytes already written in the negotiated format, so it can cross a process boundary
+and be cached as is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pyoxigraph as ox
+
+from .results import GRAPH_TYPES, TABLE_TYPES, write_boolean, write_graph, write_table
+
+
+@dataclass(frozen=True)
+class Job:
+    query: str
+    media_types: tuple[str, ...]  # acceptable result media types, best first
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+    max_rows: int = 10_000
+    base_iri: str | None = None
+    has_from: bool = False  # the query's own FROM / FROM NAMED choose its dataset
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    media_type: str
+    rows: int = 0
+    truncated: bool = False
+    error: str = ""
+
+
+class Engine(Protocol):
+    def run(self, job: Job) -> Answer: ...
+
+    def statistics(self) -> dict: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Dataset:
+    """What to load: files into the default graph, and IRI -> files for named graphs."""
+
+    default: list[Path] = field(default_factory=list)
+    named: dict[str, list[Path]] = field(default_factory=dict)
+    union_default_graph: bool = False  # answer queries over the union of all graphs by default
+
+
+def _pick(media_types: tuple[str, ...], offered: dict) -> str | None:
+    return next((m for m in media_types if m in offered), None)
+
+
+class LocalEngine:
+    """pyoxigraph in this process. Safe only behind guard.check and only where a crash or a runaway
+    query may take the process down: the server runs it inside pool.WorkerPool."""
+
+    def __init__(self, store: ox.Store, union_default_graph: bool = False, prefixes: dict[str, str] | None = None):
+        self.store, self.union, self.prefixes = store, union_default_graph, prefixes or {}
+
+    @classmethod
+    def from_nquads(cls, path: Path, **options) -> "LocalEngine":
+        store = ox.Store()
+        store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
+        return cls(store, **options)
+
+    def run(self, job: Job) -> Answer:
+        options = {}
+        if job.default_graphs or job.named_graphs:
+            # Named graphs alone leave the default graph empty (SPARQL 1.1 Query, 13.2).
+            options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+            options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+        elif self.union and not job.has_from:
+            options["use_default_graph_as_union"] = True
+        try:
+            result = self.store.query(job.query, base_iri=job.base_iri, **options)
+        except SyntaxError as error:
+            return Answer(400, b"", "", error=f"Syntax error in the query: {error}")
+        except (OSError, ValueError, RuntimeError) as error:
+            return Answer(500, b"", "", error=f"The query failed: {error}")
+        try:
+            if isinstance(result, ox.QueryBoolean):
+                media = _pick(job.media_types, TABLE_TYPES)
+                if media is None:
+                    return _not_acceptable("an ASK result", TABLE_TYPES)
+                return Answer(200, write_boolean(bool(result), media), media, rows=1)
+            if isinstance(result, ox.QuerySolutions):
+                media = _pick(job.media_types, TABLE_TYPES)
+                if media is None:
+                    return _not_acceptable("a SELECT result", TABLE_TYPES)
+                variables = [v.value for v in result.variables]
+                rows = []
+                for solution in result:
+                    if len(rows) == job.max_rows:
+                        return Answer(200, write_table(variables, rows, media), media, len(rows), truncated=True)
+                    rows.append([solution[v] for v in variables])
+                return Answer(200, write_table(variables, rows, media), media, len(rows))
+            media = _pick(job.media_types, GRAPH_TYPES)
+            if media is None:
+                return _not_acceptable("a CONSTRUCT or DESCRIBE result", GRAPH_TYPES)
+            triples, truncated = [], False
+            for triple in result:
+                if len(triples) == job.max_rows:
+                    truncated = True
+                    break
+                triples.append(triple)
+            return Answer(200, write_graph(triples, media, self.prefixes), media, len(triples), truncated)
+        except (OSError, ValueError, RuntimeError) as error:
+            return Answer(500, b"", "", error=f"The query failed while its results were read: {error}")
+
+    def statistics(self) -> dict:
+        """VoID figures: for the default dataset, the store's default graph and each named graph."""
+        def figures(pattern: str, union: bool) -> dict:
+            query = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?entities) (COUNT(DISTINCT ?p) AS ?properties) "
+                     "(COUNT(DISTINCT ?c) AS ?classes) WHERE { " + pattern.replace("PATTERN",
+                     "?s ?p ?o BIND(IF(?p = <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>, ?o, 1/0) AS ?c)") + " }")
+            row = next(iter(self.store.query(query, use_default_graph_as_union=union)))
+            return {k: int(row[k].value) for k in ("triples", "entities", "properties", "classes")}
+
+        graphs = sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+        return {
+            "dataset": figures("PATTERN", self.union),
+            "default_graph": figures("PATTERN", False),
+            "graphs": {g: figures(f"GRAPH <{g}> {{ PATTERN }}", False) for g in graphs},
+        }
+
+    def close(self) -> None:
+        self.store = None
+
+
+def _not_acceptable(what: str, offered: dict) -> Answer:
+    return Answer(406, b"", "", error=f"None of the accepted media types can carry {what}; "
+                                      f"this endpoint offers {', '.join(offered)}.")
+
+
+def build_store(dataset: Dataset) -> ox.Store:
+    """Load the dataset's files into a fresh in-memory store (all-or-nothing per file)."""
+    from .load import LoadError, _FORMATS
+
+    store = ox.Store()
+    targets = [(p, ox.DefaultGraph()) for p in dataset.default]
+    targets += [(p, ox.NamedNode(name)) for name, paths in dataset.named.items() for p in paths]
+    for path, graph in targets:
+        fmt = _FORMATS.get(Path(path).suffix)
+        if fmt is None:
+            raise LoadError(path, "unknown RDF file type")
+        try:
+            quads = list(ox.parse(path=str(path), format=fmt, base_iri=Path(path).resolve().as_uri()))
+        except SyntaxError as error:
+            raise LoadError(path, error.msg, error.lineno, error.offset) from None
+        except OSError as error:
+            raise LoadError(path, str(error)) from None
+        graph_of = (lambda q: q.graph_name) if fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG) and isinstance(graph, ox.DefaultGraph) \
+            else (lambda q: graph)
+        store.extend([ox.Quad(q.subject, q.predicate, q.object, graph_of(q)) for q in quads])
+    return store

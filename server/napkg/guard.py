@@ -1,0 +1,166 @@
+"""Checks on a query's text that run before any engine sees it.
+
+pyoxigraph crashes on very deep nesting, calls any URL named in SERVICE and has no switch to stop it
+(facts.md), so the server reads the query itself first: a small lexer that knows SPARQL's comments,
+strings and IRIs finds the nesting depth, the SERVICE targets and the operation, without parsing the
+grammar. What it refuses never reaches the engine.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+_IRI = re.compile(r'<([^<>"{}|^`\\\x00-\x20]*)>')
+# A prefixed name's local part may hold escapes (PN_LOCAL_ESC: \\' \\# ...): they must not open a string
+# or a comment in our reading when they do not in the engine's.
+_LOCAL = r"(?:[\w\-.:%\u00B7\u00C0-\uFFFF]|\\[_~.\-!$&'()*+,;=/?#@%])*"
+_WORD = re.compile(r"[A-Za-z_\u00C0-\uFFFF][\w\-.\u00B7\u00C0-\uFFFF]*(?::" + _LOCAL + r")?|:" + _LOCAL +
+                   r"|[?$][\w\u00B7\u00C0-\uFFFF]+")
+_OPEN, _CLOSE = "{([", "})]"
+
+UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
+QUERY_KEYWORDS = {"SELECT", "CONSTRUCT", "DESCRIBE", "ASK"}
+
+
+class Refused(Exception):
+    """A query the server will not run. status is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "iri", "word", "punct"
+    text: str
+    offset: int
+
+
+def tokens(query: str):
+    """The query's tokens, without comments and string contents (strings are skipped whole)."""
+    i, n = 0, len(query)
+    while i < n:
+        c = query[i]
+        if c.isspace():
+            i += 1
+        elif c == "#":
+            # A comment ends at the end of the line, which SPARQL marks with \n or \r.
+            ends = [e for e in (query.find("\n", i), query.find("\r", i)) if e >= 0]
+            i = min(ends) + 1 if ends else n
+        elif c in "\"'":
+            quote = c * 3 if query.startswith(c * 3, i) else c
+            j = i + len(quote)
+            while j < n and not query.startswith(quote, j):
+                j += 2 if query[j] == "\\" else 1
+            i = j + len(quote)
+        elif c == "<" and (m := _IRI.match(query, i)):
+            yield Token("iri", m.group(1), i)
+            i = m.end()
+        elif m := _WORD.match(query, i):
+            yield Token("word", m.group(0), i)
+            i = m.end()
+        else:
+            yield Token("punct", c, i)
+            i += 1
+
+
+@dataclass(frozen=True)
+class Inspection:
+    operation: str  # the first query or update keyword: SELECT, ASK, INSERT, ...
+    depth: int
+    services: tuple[str, ...]  # absolute IRIs named in SERVICE; "?var" for a variable
+    has_from: bool = False  # the query names its own dataset (FROM or FROM NAMED)
+
+
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def unescape_codepoints(query: str) -> str:
+    """SPARQL resolves \\uXXXX and \\UXXXXXXXX escapes before parsing, anywhere in the query: so must we."""
+    return _CODEPOINT.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), query)
+
+
+def inspect(query: str) -> Inspection:
+    query = unescape_codepoints(query)
+    prefixes: dict[str, str] = {}
+    base = ""
+    depth = deepest = 0
+    operation = ""
+    services: list[str] = []
+    has_from = False
+    toks = list(tokens(query))
+    for k, tok in enumerate(toks):
+        upper = tok.text.upper()
+        if tok.kind == "iri":
+            # "<" is also less-than, so what we read as an IRI may be code to the engine: count its opening
+            # brackets as nesting (never its closing ones), which can only overstate the depth.
+            opened = sum(tok.text.count(b) for b in _OPEN)
+            deepest = max(deepest, depth + opened)
+            depth += opened
+            continue
+        if tok.kind == "punct":
+            if tok.text in _OPEN:
+                depth += 1
+                deepest = max(deepest, depth)
+            elif tok.text in _CLOSE:
+                depth -= 1
+            continue
+        if tok.kind != "word":
+            continue
+        if upper == "PREFIX" and k + 2 < len(toks) and toks[k + 2].kind == "iri":
+            prefixes[toks[k + 1].text.rstrip(":")] = urljoin(base, toks[k + 2].text)
+        elif upper == "BASE" and k + 1 < len(toks) and toks[k + 1].kind == "iri":
+            base = urljoin(base, toks[k + 1].text)
+        elif not operation and (upper in QUERY_KEYWORDS or upper in UPDATE_KEYWORDS):
+            operation = upper
+        elif upper == "FROM":
+            has_from = True
+        elif upper == "SERVICE":
+            j = k + 1
+            if j < len(toks) and toks[j].text.upper() == "SILENT":
+                j += 1
+            target = toks[j] if j < len(toks) else None
+            if target is None:
+                services.append("")
+            elif target.kind == "iri":
+                services.append(urljoin(base, target.text))
+            elif target.text.startswith(("?", "$")):
+                services.append(target.text)
+            elif ":" in target.text:
+                prefix, local = target.text.split(":", 1)
+                services.append(prefixes.get(prefix, target.text + " (unknown prefix)") + local
+                                if prefix in prefixes else target.text)
+            else:
+                services.append(target.text)
+    return Inspection(operation, deepest, tuple(services), has_from)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_query_length: int = 64 * 1024
+    max_depth: int = 64
+    allow_service: tuple[str, ...] = ()
+
+
+def check(query: str, limits: Limits) -> Inspection:
+    """Refuse what must not reach the engine; return what was found otherwise."""
+    if len(query) > limits.max_query_length:
+        raise Refused(400, f"The query is {len(query)} characters long; this endpoint accepts at most "
+                           f"{limits.max_query_length}.")
+    found = inspect(query)
+    if found.depth > limits.max_depth:
+        raise Refused(400, f"The query is nested {found.depth} levels deep; this endpoint accepts at most "
+                           f"{limits.max_depth} levels of {{ }}, ( ) and [ ].")
+    if found.operation in UPDATE_KEYWORDS:
+        raise Refused(403, f"This endpoint is read-only: {found.operation} and every other SPARQL Update "
+                           "operation (LOAD included) is refused.")
+    for target in found.services:
+        if not target.startswith(("?", "$")) and any(target.startswith(p) for p in limits.allow_service if p):
+            continue
+        allowed = ", ".join(limits.allow_service) or "none"
+        what = f"a variable ({target})" if target.startswith(("?", "$")) else f"<{target}>"
+        raise Refused(400, f"SERVICE {what} is not allowed on this endpoint (allowed endpoints: {allowed}). "
+                           "The operator can allow endpoints with --allow-service.")
+    return found

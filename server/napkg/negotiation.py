@@ -1,0 +1,71 @@
+"""Content negotiation: Accept headers with q-values, and the format= parameter."""
+from __future__ import annotations
+
+from .results import ALIASES, FORMAT_PARAM
+
+
+def parse_accept(header: str | None) -> list[tuple[str, float]]:
+    """[(media range, q)] best first; q=0 ranges are kept so they can exclude."""
+    if not header:
+        return [("*/*", 1.0)]
+    ranges = []
+    for position, part in enumerate(header.split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        if not media:
+            continue
+        q = 1.0
+        for param in fields[1:]:
+            if param.lower().startswith("q="):
+                try:
+                    q = max(0.0, min(1.0, float(param[2:])))
+                except ValueError:
+                    q = 0.0
+        # More specific ranges win ties (text/csv before text/* before */*), then header order.
+        specificity = 0 if media == "*/*" else 1 if media.endswith("/*") else 2
+        ranges.append((media, q, specificity, -position))
+    ranges.sort(key=lambda r: (r[1], r[2], r[3]), reverse=True)
+    return [(m, q) for m, q, _, _ in ranges]
+
+
+def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
+    """The q of the most specific range that matches offer (RFC 9110 §12.5.1)."""
+    best, best_specificity = None, -1
+    for media, q in ranges:
+        target = ALIASES.get(media, media)
+        if target == offer:
+            specificity = 2
+        elif media.endswith("/*") and media != "*/*" and offer.startswith(media[:-1]):
+            specificity = 1
+        elif media == "*/*":
+            specificity = 0
+        else:
+            continue
+        if specificity > best_specificity:
+            best, best_specificity = q, specificity
+    return best or 0.0
+
+
+def acceptable(offers: list[str], accept: str | None, formats: list[str] | None = None, kind: str = "table") -> list[str]:
+    """The offered media types the client accepts, best first. offers[0] is the server's default, used
+    for */* and for ties. format= values (short names or media types) come before the Accept header; when
+    none of them can be served the Accept header decides (SPARQLWrapper sends both)."""
+    names = FORMAT_PARAM[kind]
+    chosen = []
+    for value in formats or ():
+        wanted = names.get(value.lower(), ALIASES.get(value.lower(), value.lower()))
+        if wanted in offers and wanted not in chosen:
+            chosen.append(wanted)
+    if chosen:
+        return chosen
+    ranges = parse_accept(accept)
+    scored = [(_quality(offer, ranges), -i, offer) for i, offer in enumerate(offers)]
+    return [offer for q, _, offer in sorted(scored, reverse=True) if q > 0]
+
+
+def wants_html(accept: str | None) -> bool:
+    """A browser navigating here (text/html preferred over RDF)."""
+    ranges = parse_accept(accept)
+    html = _quality("text/html", ranges)
+    return html > 0 and html >= max(_quality("text/turtle", [r for r in ranges if r[0] != "*/*"]), 0.0) \
+        and any(m in ("text/html", "application/xhtml+xml") for m, _ in ranges)

@@ -1,0 +1,219 @@
+"""The SPARQL 1.1 Protocol at /sparql, as a FastAPI router that mounts into any app.
+
+Order of work for a request: read and bound the body (413), find the query and dataset (400, 415),
+check the query's text (guard: depth, length, updates, SERVICE), negotiate the result format (406),
+answer from the ETag (304) or the cache, and only then hand the query to the engine.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from . import guard
+from .engine import Answer, Job
+from .negotiation import acceptable, wants_html
+from .pool import Crashed, Overloaded, TimedOut
+from .results import GRAPH_TYPES, TABLE_TYPES
+from .servicedescription import ServiceDescription
+
+TEXT_TYPES = {"text/csv", "text/tab-separated-values", "text/turtle", "application/n-triples"}
+
+
+@dataclass
+class Settings:
+    timeout: float = 30.0
+    max_rows: int = 10_000
+    max_body: int = 1024 * 1024
+    limits: guard.Limits = field(default_factory=guard.Limits)
+    cache_size: int = 1024  # 0: no cache
+    retry_after: int = 5
+
+
+class ResultCache:
+    """Answers of repeated queries. The graph does not change while served, so entries never go stale."""
+
+    def __init__(self, size: int):
+        self.size, self.entries = size, OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key):
+        answer = self.entries.get(key)
+        if answer is None:
+            self.misses += 1
+            return None
+        self.entries.move_to_end(key)
+        self.hits += 1
+        return answer
+
+    def put(self, key, answer: Answer) -> None:
+        if self.size <= 0 or answer.status != 200:
+            return
+        self.entries[key] = answer
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+
+def error(status: int, message: str, headers: dict | None = None) -> Response:
+    return Response(message.rstrip() + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers)
+
+
+class ProtocolError(Exception):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers
+
+
+def _single(params: list[tuple[str, str]], name: str) -> str | None:
+    values = [v for k, v in params if k == name]
+    if len(values) > 1:
+        raise ProtocolError(400, f"The request has {len(values)} '{name}' parameters; the protocol allows one.")
+    return values[0] if values else None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ProtocolError(413, f"The request body is {declared} bytes; this endpoint accepts at most {limit}.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ProtocolError(413, f"The request body is over {limit} bytes, the most this endpoint accepts.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ProtocolError(400, f"The {what} is not valid UTF-8 (byte {e.start}).") from None
+
+
+async def operation(request: Request, settings: Settings) -> tuple[str | None, list[tuple[str, str]]]:
+    """(query text or None, parameters) of a protocol request, or ProtocolError."""
+    url_params = parse_qsl(request.url.query, keep_blank_values=True)
+    if request.method in ("GET", "HEAD"):
+        if any(k == "update" for k, _ in url_params):
+            raise ProtocolError(405, "SPARQL Update is not allowed over GET, and this endpoint is read-only.",
+                                {"Allow": "GET, HEAD, POST"})
+        return _single(url_params, "query"), url_params
+    body = await _read_body(request, settings.max_body)
+    content_type, _, parameters = request.headers.get("content-type", "").partition(";")
+    content_type = content_type.strip().lower()
+    charset = next((p.split("=", 1)[1].strip().strip('"').lower() for p in parameters.split(";")
+                    if p.strip().lower().startswith("charset=")), "utf-8")
+    if charset not in ("utf-8", "utf8"):
+        raise ProtocolError(415, f"The body is declared as {charset}; this endpoint reads UTF-8 only.")
+    if content_type == "application/x-www-form-urlencoded":
+        form = parse_qsl(_decode(body, "form body"), keep_blank_values=True)
+        if any(k == "update" for k, _ in form):
+            if any(k == "query" for k, _ in form):
+                raise ProtocolError(400, "The request has both 'query' and 'update'.")
+            raise ProtocolError(403, "This endpoint is read-only: SPARQL Update requests are refused.")
+        query = _single(form, "query")
+        if query is None:
+            raise ProtocolError(400, "The form has no 'query' parameter.")
+        # Dataset parameters may come in the body or in the URL.
+        return query, form + [(k, v) for k, v in url_params if k in ("default-graph-uri", "named-graph-uri")]
+    if content_type == "application/sparql-query":
+        return _decode(body, "query"), url_params
+    if content_type == "application/sparql-update":
+        raise ProtocolError(403, "This endpoint is read-only: SPARQL Update requests are refused.")
+    if not content_type:
+        raise ProtocolError(415, "A POST needs a Content-Type: application/x-www-form-urlencoded or "
+                                 "application/sparql-query.")
+    raise ProtocolError(415, f"Content-Type {content_type} is not a SPARQL query; use "
+                             "application/x-www-form-urlencoded or application/sparql-query.")
+
+
+def make_router(engine, settings: Settings, description: ServiceDescription, fingerprint: str) -> APIRouter:
+    """engine: anything with `async run(job, timeout=None) -> Answer` (a WorkerPool)."""
+    router = APIRouter()
+    cache = ResultCache(settings.cache_size)
+    router.cache = cache  # type: ignore[attr-defined]
+
+    async def sparql(request: Request) -> Response:
+        try:
+            query, params = await operation(request, settings)
+            if query is None:
+                return service_description(request)
+            found = guard.check(query, settings.limits)
+            kind = "graph" if found.operation in ("CONSTRUCT", "DESCRIBE") else "table"
+            offers = list(GRAPH_TYPES if kind == "graph" else TABLE_TYPES)
+            media_types = acceptable(offers, request.headers.get("accept"),
+                                     [v for k, v in params if k == "format"], kind)
+            if not media_types:
+                raise ProtocolError(406, f"None of the accepted media types can carry a {found.operation or 'query'} "
+                                         f"result; this endpoint offers {', '.join(offers)} (or format=...).")
+            job = Job(query=query, media_types=tuple(media_types),
+                      default_graphs=tuple(v for k, v in params if k == "default-graph-uri"),
+                      named_graphs=tuple(v for k, v in params if k == "named-graph-uri"),
+                      max_rows=settings.max_rows, has_from=found.has_from,
+                      # The protocol lets the service choose the base IRI: the endpoint's own URL.
+                      base_iri=str(request.url.replace(query="", fragment="")))
+        except ProtocolError as e:
+            return error(e.status, e.message, e.headers)
+        except guard.Refused as e:
+            return error(e.status, e.message)
+
+        etag = '"' + hashlib.sha256(repr((fingerprint, job)).encode()).hexdigest()[:32] + '"'
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers={"ETag": etag, "Vary": "Accept"})
+        answer = cache.get(job) if settings.cache_size else None
+        if answer is None:
+            try:
+                answer = await engine.run(job)
+            except Overloaded:
+                return error(503, "Every query worker is busy and the waiting line is full; try again shortly.",
+                             {"Retry-After": str(settings.retry_after)})
+            except TimedOut:
+                return error(504, f"The query ran longer than this endpoint's limit of {settings.timeout:g} s and was "
+                                  "stopped. Narrow it down (a LIMIT, fewer OPTIONALs) or run it on a copy of the data.")
+            except Crashed:
+                return error(500, "The query crashed the worker that ran it; the worker has been replaced.")
+            cache.put(job, answer)
+        if answer.status != 200:
+            return error(answer.status, answer.error)
+        media = answer.media_type
+        headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "public, max-age=300"}
+        if answer.truncated:
+            headers["X-Result-Truncated"] = "true"
+            headers["X-Result-Max-Rows"] = str(settings.max_rows)
+        if media in TEXT_TYPES:
+            media += "; charset=utf-8"
+        if request.method == "HEAD":
+            headers["Content-Length"] = str(len(answer.body))
+            return Response(status_code=200, media_type=media, headers=headers)
+        return Response(answer.body, media_type=media, headers=headers)
+
+    def service_description(request: Request) -> Response:
+        endpoint = str(request.url.replace(query="", fragment=""))
+        accept = request.headers.get("accept")
+        if wants_html(accept) and not request.query_params.get("format"):
+            return HTMLResponse(description.html(endpoint))
+        offers = list(GRAPH_TYPES)
+        media_types = acceptable(offers, accept, request.query_params.getlist("format"), "graph")
+        if not media_types:
+            return error(406, f"The service description is offered as {', '.join(offers)} and text/html.")
+        body = description.serialize(endpoint, media_types[0])
+        media = media_types[0] + ("; charset=utf-8" if media_types[0] in TEXT_TYPES else "")
+        headers = {"Vary": "Accept", "Cache-Control": "public, max-age=300"}
+        if request.method == "HEAD":
+            headers["Content-Length"] = str(len(body))
+            return Response(status_code=200, media_type=media, headers=headers)
+        return Response(body, media_type=media, headers=headers)
+
+    router.add_api_route("/sparql", sparql, methods=["GET", "HEAD", "POST"], include_in_schema=False)
+
+    async def not_allowed(request: Request) -> Response:
+        return error(405, f"{request.method} is not allowed here: use GET or POST for queries "
+                          "(this endpoint is read-only).", {"Allow": "GET, HEAD, POST"})
+
+    router.add_api_route("/sparql", not_allowed, methods=["PUT", "DELETE", "PATCH"], include_in_schema=False)
+    return router

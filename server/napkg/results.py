@@ -1,0 +1,152 @@
+"""Query results to bytes: the SPARQL result formats and the RDF formats, chosen by media type.
+
+SELECT results are written here rather than by pyoxigraph's serializer because the endpoint cuts them at
+a row limit and must know how many rows there were; the rows are few (bounded by that limit), so the
+Python writers cost little. Graph results go through pyoxigraph's native writers.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+#: media type -> short name, for SELECT and ASK results
+TABLE_TYPES = {
+    "application/sparql-results+json": "json",
+    "application/sparql-results+xml": "xml",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+}
+#: media type -> pyoxigraph format, for CONSTRUCT and DESCRIBE results
+GRAPH_TYPES = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+#: other names clients use for the same formats
+ALIASES = {
+    "application/json": "application/sparql-results+json",
+    "application/xml": "application/sparql-results+xml",
+    "text/xml": "application/sparql-results+xml",
+    "text/plain": "application/n-triples",
+    "application/x-turtle": "text/turtle",
+    "application/turtle": "text/turtle",
+}
+#: format= values (for links and spreadsheets, and what SPARQLWrapper sends), by kind of result: "xml"
+#: and "json" mean the SPARQL result formats for a table and RDF/XML and JSON-LD for a graph.
+FORMAT_PARAM = {
+    "table": {
+        "json": "application/sparql-results+json", "srj": "application/sparql-results+json",
+        "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
+        "csv": "text/csv", "tsv": "text/tab-separated-values",
+    },
+    "graph": {
+        "ttl": "text/turtle", "turtle": "text/turtle", "n3": "text/turtle",
+        "nt": "application/n-triples", "ntriples": "application/n-triples", "n-triples": "application/n-triples",
+        "jsonld": "application/ld+json", "json-ld": "application/ld+json", "json": "application/ld+json",
+        "rdf": "application/rdf+xml", "rdfxml": "application/rdf+xml", "rdf+xml": "application/rdf+xml",
+        "xml": "application/rdf+xml",
+    },
+}
+
+
+def _term_json(term) -> dict:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != XSD_STRING:
+            out["datatype"] = term.datatype.value
+        return out
+    if isinstance(term, ox.Triple):
+        return {"type": "triple", "value": {"subject": _term_json(term.subject),
+                                             "predicate": _term_json(term.predicate),
+                                             "object": _term_json(term.object)}}
+    raise TypeError(f"unexpected term {term!r}")
+
+
+def _term_xml(term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        if term.datatype.value != XSD_STRING:
+            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+        return f"<literal>{escape(term.value)}</literal>"
+    if isinstance(term, ox.Triple):
+        return (f"<triple><subject>{_term_xml(term.subject)}</subject><predicate>{_term_xml(term.predicate)}"
+                f"</predicate><object>{_term_xml(term.object)}</object></triple>")
+    raise TypeError(f"unexpected term {term!r}")
+
+
+def _term_csv(term) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, ox.Triple):
+        return str(term)
+    return term.value
+
+
+def write_table(variables: list[str], rows: list[list], media_type: str) -> bytes:
+    kind = TABLE_TYPES[media_type]
+    if kind == "json":
+        bindings = [{v: _term_json(t) for v, t in zip(variables, row) if t is not None} for row in rows]
+        return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
+                          ensure_ascii=False, separators=(",", ":")).encode()
+    if kind == "xml":
+        out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
+        out += [f"<variable name={quoteattr(v)}/>" for v in variables]
+        out.append("</head><results>")
+        for row in rows:
+            out.append("<result>")
+            out += [f"<binding name={quoteattr(v)}>{_term_xml(t)}</binding>" for v, t in zip(variables, row) if t is not None]
+            out.append("</result>")
+        out.append("</results></sparql>\n")
+        return "".join(out).encode()
+    if kind == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(variables)
+        writer.writerows([_term_csv(t) for t in row] for row in rows)
+        return buffer.getvalue().encode()
+    # TSV: terms in their SPARQL/N-Triples form, variables with their ?.
+    lines = ["\t".join("?" + v for v in variables)]
+    lines += ["\t".join("" if t is None else str(t) for t in row) for row in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def write_boolean(value: bool, media_type: str) -> bytes:
+    kind = TABLE_TYPES[media_type]
+    if kind == "json":
+        return json.dumps({"head": {}, "boolean": value}).encode()
+    if kind == "xml":
+        return (f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
+                f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n").encode()
+    return ("_askResult\r\n" if kind == "csv" else "?_askResult\n").encode() + \
+        (b"true" if value else b"false") + (b"\r\n" if kind == "csv" else b"\n")
+
+
+def write_graph(triples: list, media_type: str, prefixes: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    fmt = GRAPH_TYPES[media_type]
+    if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) and prefixes:
+        ox.serialize(triples, buffer, fmt, prefixes=prefixes)
+    else:
+        ox.serialize(triples, buffer, fmt)
+    return buffer.getvalue()
