@@ -15,7 +15,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
-from . import __version__, guard
+from . import __version__, api, guard, web
+from .context import Context
 from .engine import Dataset, build_store
 from .load import load_project
 from .namespaces import PREFIXES
@@ -102,6 +103,15 @@ def create_app(config: ServerConfig) -> FastAPI:
     router = make_router(pool, settings, description, fingerprint)
     app.include_router(router)
     app.state.pool, app.state.cache, app.state.config = pool, router.cache, config
+    # The server's own fixed queries (pages, catalogue listings) run on a store in this process; user
+    # queries never do.
+    store = ox.Store()
+    store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
+    context = Context(pool=pool, settings=settings, config=config, store=store, union_default_graph=config.nap,
+                      fingerprint=fingerprint)
+    app.state.context = context
+    app.include_router(api.make_router(context))
+    app.include_router(web.make_router(context))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

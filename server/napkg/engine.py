@@ -25,6 +25,8 @@ class Job:
     max_rows: int = 10_000
     base_iri: str | None = None
     has_from: bool = False  # the query's own FROM / FROM NAMED choose its dataset
+    # (variable name, term in N-Triples syntax): values bound as RDF terms, never pasted into the text.
+    substitutions: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -54,6 +56,12 @@ class Dataset:
     union_default_graph: bool = False  # answer queries over the union of all graphs by default
 
 
+def parse_term(text: str):
+    """An RDF term from its N-Triples form (as str() of a pyoxigraph term writes it)."""
+    quad = next(iter(ox.parse(f"<urn:napkg:s> <urn:napkg:p> {text} .", format=ox.RdfFormat.N_TRIPLES)))
+    return quad.object
+
+
 def _pick(media_types: tuple[str, ...], offered: dict) -> str | None:
     return next((m for m in media_types if m in offered), None)
 
@@ -79,6 +87,8 @@ class LocalEngine:
             options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
         elif self.union and not job.has_from:
             options["use_default_graph_as_union"] = True
+        if job.substitutions:
+            options["substitutions"] = {ox.Variable(name): parse_term(term) for name, term in job.substitutions}
         try:
             result = self.store.query(job.query, base_iri=job.base_iri, **options)
         except SyntaxError as error:

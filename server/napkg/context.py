@@ -1,0 +1,22 @@
+"""What the web app's routers share: the query workers for user queries, and a trusted store for ours."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+
+@dataclass
+class Context:
+    pool: object  # pool.WorkerPool: runs user queries (async run(Job) -> Answer)
+    settings: object  # protocol.Settings: limits, negotiation defaults
+    config: object  # app.ServerConfig: the command-line options
+    store: ox.Store  # the same data, in this process, for the server's own fixed queries only
+    union_default_graph: bool
+    fingerprint: str  # changes when the served data changes: for ETags
+
+    def select(self, query: str, **options) -> list[dict]:
+        """Rows of one of the server's own SELECT queries (never a user's: those go to the pool)."""
+        result = self.store.query(query, use_default_graph_as_union=self.union_default_graph, **options)
+        variables = [v.value for v in result.variables]
+        return [{v: s[v] for v in variables} for s in result]
