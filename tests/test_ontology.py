@@ -33,3 +33,19 @@ def test_object_properties_have_ranges(graph):
     for prop in graph.subjects(RDF.type, OWL.ObjectProperty):
         if str(prop).startswith(str(NAP)) and prop != NAP.mentions:  # mentions: any of four kinds
             assert graph.value(prop, RDFS.range) is not None, f"{prop} has no range"
+
+
+def test_instances_carry_their_superclasses(graph):
+    """Loading states each instance's superclasses as types, so plain `a nap:Organisation` finds ministries."""
+    szw = rdflib.URIRef("https://w3id.org/nap-bhr/id/organisation/szw")
+    for cls in (NAP.Ministry, NAP.Organisation, rdflib.URIRef("http://www.w3.org/ns/org#Organization")):
+        assert (szw, RDF.type, cls) in graph
+    report = rdflib.URIRef("https://w3id.org/nap-bhr/id/report/2024")
+    assert (report, RDF.type, NAP.Document) in graph
+
+
+def test_source_files_state_only_what_they_say(tmp_path):
+    """The derived types are not written back: the parsed file alone has only the stated class."""
+    from napkg.load import DATA, parse_file
+    szw = rdflib.URIRef("https://w3id.org/nap-bhr/id/organisation/szw")
+    assert (szw, RDF.type, NAP.Organisation) not in parse_file(DATA / "organisations.ttl")

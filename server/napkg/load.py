@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
+from rdflib.namespace import RDF, RDFS
 
 from .namespaces import GRAPH
 
@@ -126,7 +127,38 @@ def load(paths: list[Path]) -> Loaded:
         loaded.files.append(path)
         for subject in set(graph.subjects()):
             loaded.subject_files.setdefault(subject, []).append(path)
+    add_superclass_types(loaded)
     return loaded
+
+
+def add_superclass_types(loaded: Loaded) -> None:
+    """State every instance's superclasses (by the loaded ontology's rdfs:subClassOf) as its types too.
+
+    The files say only the most specific class (a ministry is a nap:Ministry); a researcher asking for
+    `?x a nap:Organisation` or `?x a prov:Entity` should still find it without an inference engine. The
+    added types are derived, so they live in the served graph and the dumps, never in the source files.
+    """
+    supers: dict[rdflib.term.Node, set] = {}
+    for graph in loaded.graphs.values():
+        for sub, sup in graph.subject_objects(RDFS.subClassOf):
+            if isinstance(sup, rdflib.URIRef):
+                supers.setdefault(sub, set()).add(sup)
+
+    def closure(cls, seen=None):
+        seen = set() if seen is None else seen
+        for sup in supers.get(cls, ()):
+            if sup not in seen:
+                seen.add(sup)
+                closure(sup, seen)
+        return seen
+
+    cache = {}
+    for graph in loaded.graphs.values():
+        for thing, cls in list(graph.subject_objects(RDF.type)):
+            if cls not in cache:
+                cache[cls] = closure(cls)
+            for sup in cache[cls]:
+                graph.add((thing, RDF.type, sup))
 
 
 def load_project(data: list[Path] | None = None) -> Loaded:
