@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from . import __version__, api, guard, web
 from .context import Context
 from .engine import Dataset, build_store
+from .federation import Forwarder
 from .load import load_project
 from .namespaces import PREFIXES
 from .pool import PoolSettings, WorkerPool
@@ -43,6 +44,10 @@ class ServerConfig:
     cors: tuple[str, ...] = ()
     cache: bool = True
     memory_limit: int = 0
+    host: str = "127.0.0.1"
+    port: int = 8000
+    service_timeout: float = 10.0
+    service_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def nap(self) -> bool:
@@ -86,6 +91,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     settings = Settings(timeout=config.timeout, max_rows=config.max_rows, max_body=config.max_body,
                         limits=guard.Limits(config.max_query_length, config.max_depth, config.allow_service),
                         cache_size=1024 if config.cache else 0)
+    if config.allow_service:
+        own = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
+        settings.forwarder = Forwarder(own_url=f"http://{own}:{config.port}", timeout=config.service_timeout,
+                                       max_bytes=config.service_max_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -102,6 +111,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                                      max_rows=config.max_rows, title="NAP knowledge graph" if config.nap else "napkg")
     router = make_router(pool, settings, description, fingerprint)
     app.include_router(router)
+    if settings.forwarder is not None:
+        app.include_router(settings.forwarder.router())
     app.state.pool, app.state.cache, app.state.config = pool, router.cache, config
     # The server's own fixed queries (pages, catalogue listings) run on a store in this process; user
     # queries never do.

@@ -51,7 +51,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                           timeout=args.timeout, max_rows=args.max_rows, max_body=args.max_body,
                           max_depth=args.max_depth, max_query_length=args.max_query_length, queue=args.queue,
                           allow_service=tuple(args.allow_service), cors=tuple(args.cors), cache=not args.no_cache,
-                          memory_limit=args.memory_limit * 1024 * 1024)
+                          memory_limit=args.memory_limit * 1024 * 1024, host=args.host, port=args.port,
+                          service_timeout=args.service_timeout, service_max_bytes=args.service_max_bytes)
     try:
         app = create_app(config)
     except InvalidGraph as invalid:
@@ -103,6 +104,10 @@ def parser() -> argparse.ArgumentParser:
                    help="address space per worker in MiB (default: no limit)")
     s.add_argument("--allow-service", action="append", default=[], metavar="IRI-PREFIX",
                    help="allow SERVICE calls to endpoints under this IRI prefix (repeatable; default: none)")
+    s.add_argument("--service-timeout", type=float, default=10.0,
+                   help="seconds an allowed SERVICE call may take (default: 10)")
+    s.add_argument("--service-max-bytes", type=int, default=10 * 1024 * 1024,
+                   help="bytes an allowed SERVICE call may return (default: 10 MiB)")
     s.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
                    help="allow browsers on this origin ('*' for any; never with credentials)")
     s.add_argument("--no-cache", action="store_true", help="do not cache the results of repeated queries")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urljoin
 
 _IRI = re.compile(r'<([^<>"{}|^`\\\x00-\x20]*)>')
@@ -72,6 +73,8 @@ class Inspection:
     depth: int
     services: tuple[str, ...]  # absolute IRIs named in SERVICE; "?var" for a variable
     has_from: bool = False  # the query names its own dataset (FROM or FROM NAMED)
+    # (start, end) of each SERVICE target in the query with its \u escapes resolved, as in services
+    service_spans: tuple[tuple[int, int], ...] = ()
 
 
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
@@ -89,6 +92,7 @@ def inspect(query: str) -> Inspection:
     depth = deepest = 0
     operation = ""
     services: list[str] = []
+    spans: list[tuple[int, int]] = []
     has_from = False
     toks = list(tokens(query))
     for k, tok in enumerate(toks):
@@ -122,6 +126,8 @@ def inspect(query: str) -> Inspection:
             if j < len(toks) and toks[j].text.upper() == "SILENT":
                 j += 1
             target = toks[j] if j < len(toks) else None
+            if target is not None:
+                spans.append((target.offset, target.offset + len(target.text) + (2 if target.kind == "iri" else 0)))
             if target is None:
                 services.append("")
             elif target.kind == "iri":
@@ -134,7 +140,16 @@ def inspect(query: str) -> Inspection:
                                 if prefix in prefixes else target.text)
             else:
                 services.append(target.text)
-    return Inspection(operation, deepest, tuple(services), has_from)
+    return Inspection(operation, deepest, tuple(services), has_from, tuple(spans))
+
+
+def rewrite_services(query: str, found: Inspection, target: "Callable[[str], str]") -> str:
+    """The query with each SERVICE endpoint replaced by target(endpoint): the server routes allowed
+    SERVICE calls through its own forwarder, which bounds their time and size."""
+    text = unescape_codepoints(query)
+    for (start, end), endpoint in sorted(zip(found.service_spans, found.services), reverse=True):
+        text = text[:start] + "<" + target(endpoint) + ">" + text[end:]
+    return text
 
 
 @dataclass(frozen=True)

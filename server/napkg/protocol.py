@@ -32,6 +32,7 @@ class Settings:
     limits: guard.Limits = field(default_factory=guard.Limits)
     cache_size: int = 1024  # 0: no cache
     retry_after: int = 5
+    forwarder: object | None = None  # federation.Forwarder for allowed SERVICE calls
 
 
 class ResultCache:
@@ -132,6 +133,54 @@ async def operation(request: Request, settings: Settings) -> tuple[str | None, l
                              "application/x-www-form-urlencoded or application/sparql-query.")
 
 
+def negotiate(request: Request, operation: str, formats: list[str]) -> tuple[str, ...]:
+    """The media types a result of this operation (SELECT, CONSTRUCT, ...) can be written in for this request,
+    best first: format= values, then the Accept header. ProtocolError 406 when there is none."""
+    kind = "graph" if operation in ("CONSTRUCT", "DESCRIBE") else "table"
+    offers = list(GRAPH_TYPES if kind == "graph" else TABLE_TYPES)
+    media_types = acceptable(offers, request.headers.get("accept"), formats, kind)
+    if not media_types:
+        raise ProtocolError(406, f"None of the accepted media types can carry a {operation or 'query'} "
+                                 f"result; this endpoint offers {', '.join(offers)} (or format=...).")
+    return tuple(media_types)
+
+
+async def respond(request: Request, job: Job, engine, settings: Settings, cache: ResultCache,
+                  fingerprint: str) -> Response:
+    """The response to a Job: 304 for a matching ETag, else the answer from the cache or the engine (a
+    WorkerPool: busy 503, too slow 504, crashed 500), with ETag, truncation and caching headers; HEAD gets
+    the headers only. Shared by /sparql and the named queries of /api/queries."""
+    etag = '"' + hashlib.sha256(repr((fingerprint, job)).encode()).hexdigest()[:32] + '"'
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers={"ETag": etag, "Vary": "Accept"})
+    answer = cache.get(job) if settings.cache_size else None
+    if answer is None:
+        try:
+            answer = await engine.run(job)
+        except Overloaded:
+            return error(503, "Every query worker is busy and the waiting line is full; try again shortly.",
+                         {"Retry-After": str(settings.retry_after)})
+        except TimedOut:
+            return error(504, f"The query ran longer than this endpoint's limit of {settings.timeout:g} s and was "
+                              "stopped. Narrow it down (a LIMIT, fewer OPTIONALs) or run it on a copy of the data.")
+        except Crashed:
+            return error(500, "The query crashed the worker that ran it; the worker has been replaced.")
+        cache.put(job, answer)
+    if answer.status != 200:
+        return error(answer.status, answer.error)
+    media = answer.media_type
+    headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "public, max-age=300"}
+    if answer.truncated:
+        headers["X-Result-Truncated"] = "true"
+        headers["X-Result-Max-Rows"] = str(settings.max_rows)
+    if media in TEXT_TYPES:
+        media += "; charset=utf-8"
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(answer.body))
+        return Response(status_code=200, media_type=media, headers=headers)
+    return Response(answer.body, media_type=media, headers=headers)
+
+
 def make_router(engine, settings: Settings, description: ServiceDescription, fingerprint: str) -> APIRouter:
     """engine: anything with `async run(job, timeout=None) -> Answer` (a WorkerPool)."""
     router = APIRouter()
@@ -144,14 +193,11 @@ def make_router(engine, settings: Settings, description: ServiceDescription, fin
             if query is None:
                 return service_description(request)
             found = guard.check(query, settings.limits)
-            kind = "graph" if found.operation in ("CONSTRUCT", "DESCRIBE") else "table"
-            offers = list(GRAPH_TYPES if kind == "graph" else TABLE_TYPES)
-            media_types = acceptable(offers, request.headers.get("accept"),
-                                     [v for k, v in params if k == "format"], kind)
-            if not media_types:
-                raise ProtocolError(406, f"None of the accepted media types can carry a {found.operation or 'query'} "
-                                         f"result; this endpoint offers {', '.join(offers)} (or format=...).")
-            job = Job(query=query, media_types=tuple(media_types),
+            if found.services and settings.forwarder is not None:
+                # Allowed SERVICE calls go through the forwarder, which bounds their time and size.
+                query = guard.rewrite_services(query, found, settings.forwarder.target)
+            media_types = negotiate(request, found.operation, [v for k, v in params if k == "format"])
+            job = Job(query=query, media_types=media_types,
                       default_graphs=tuple(v for k, v in params if k == "default-graph-uri"),
                       named_graphs=tuple(v for k, v in params if k == "named-graph-uri"),
                       max_rows=settings.max_rows, has_from=found.has_from,
@@ -162,35 +208,7 @@ def make_router(engine, settings: Settings, description: ServiceDescription, fin
         except guard.Refused as e:
             return error(e.status, e.message)
 
-        etag = '"' + hashlib.sha256(repr((fingerprint, job)).encode()).hexdigest()[:32] + '"'
-        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-            return Response(status_code=304, headers={"ETag": etag, "Vary": "Accept"})
-        answer = cache.get(job) if settings.cache_size else None
-        if answer is None:
-            try:
-                answer = await engine.run(job)
-            except Overloaded:
-                return error(503, "Every query worker is busy and the waiting line is full; try again shortly.",
-                             {"Retry-After": str(settings.retry_after)})
-            except TimedOut:
-                return error(504, f"The query ran longer than this endpoint's limit of {settings.timeout:g} s and was "
-                                  "stopped. Narrow it down (a LIMIT, fewer OPTIONALs) or run it on a copy of the data.")
-            except Crashed:
-                return error(500, "The query crashed the worker that ran it; the worker has been replaced.")
-            cache.put(job, answer)
-        if answer.status != 200:
-            return error(answer.status, answer.error)
-        media = answer.media_type
-        headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "public, max-age=300"}
-        if answer.truncated:
-            headers["X-Result-Truncated"] = "true"
-            headers["X-Result-Max-Rows"] = str(settings.max_rows)
-        if media in TEXT_TYPES:
-            media += "; charset=utf-8"
-        if request.method == "HEAD":
-            headers["Content-Length"] = str(len(answer.body))
-            return Response(status_code=200, media_type=media, headers=headers)
-        return Response(answer.body, media_type=media, headers=headers)
+        return await respond(request, job, engine, settings, cache, fingerprint)
 
     def service_description(request: Request) -> Response:
         endpoint = str(request.url.replace(query="", fragment=""))
