@@ -45,6 +45,7 @@ PREFIXES: dict[str, str] = {
     "nap": str(NAP),
     "napsh": str(NAPSH),
     **{prefix: f"{ID}{segment}/" for prefix, segment in THING_TYPES.items()},
+    "link": f"{ID}link/",  # records of outbound links and their confirming sources (data/links.ttl)
     "dct": "http://purl.org/dc/terms/",
     "dcat": "http://www.w3.org/ns/dcat#",
     "eli": str(ELI),
