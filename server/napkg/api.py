@@ -1,10 +1,382 @@
-"""The query catalogue as a REST API: /api/queries. (Being written: see issue 4.)"""
+"""The query catalogue as a REST API: GET /api/queries lists the named queries, GET /api/queries/{name} runs one.
+
+Each named query is a route and an OpenAPI operation of its own (operationId: the query's name; tags from its
+header; its parameters typed: enum, integer, year, IRI, string), built at startup from the catalogue, so
+/docs documents every query and clients can be generated from /openapi.json. A run goes through the same
+worker pool (time limit, worker isolation), guard, negotiation, cache and ETags as /sparql. Parameter values
+are bound as RDF terms (Job.substitutions, SEP-0007), never pasted into the query text.
+
+This module also writes a query with its parameters bound in VALUES blocks (`with_values`): for SPARQL
+endpoints that take no substitutions (`napkg query --endpoint`) and for the query editor's examples.
+"""
 from __future__ import annotations
 
-from fastapi import APIRouter
+import functools
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import parse_qsl, quote
 
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from . import guard
+from .catalogue import QUERIES, CatalogueError, NamedQuery, Parameter, ParameterError, catalogue
 from .context import Context
+from .local import job as make_job
+from .protocol import ProtocolError, ResultCache, error, negotiate, respond
+from .results import GRAPH_TYPES, TABLE_TYPES
+
+#: URL parameters of every named query; a catalogue parameter may not use these names.
+RESERVED = ("format", "limit", "offset")
+MAX_OFFSET = 1_000_000_000
+MAX_INTEGER = 10**18 - 1  # what catalogue.Parameter.term accepts (18 digits)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: the format= short names documented for each kind of result (/sparql takes a few more aliases)
+FORMATS = {"table": ["json", "xml", "csv", "tsv"], "graph": ["ttl", "nt", "jsonld", "rdf"]}
 
 
-def make_router(context: Context) -> APIRouter:
-    return APIRouter()
+def queries_folder(folder: Path | str | None = None) -> Path:
+    """The catalogue folder: the one given, else $NAPKG_QUERIES, else the project's queries/."""
+    return Path(folder or os.environ.get("NAPKG_QUERIES") or QUERIES)
+
+
+def kind(query: NamedQuery) -> str:
+    return "graph" if query.operation in ("CONSTRUCT", "DESCRIBE") else "table"
+
+
+# --- the catalogue as data ---
+
+class ParameterInfo(BaseModel):
+    name: str
+    type: str
+    description: str = ""
+    default: str | None = None
+    enum: list[str] = []
+    required: bool = False
+
+
+class QueryInfo(BaseModel):
+    name: str
+    summary: str
+    summary_nl: str
+    description: str
+    tags: list[str]
+    operation: str
+    listable: bool  # takes limit and offset
+    parameters: list[ParameterInfo]
+    url: str | None = None
+
+
+def describe(query: NamedQuery, url: str | None = None) -> dict:
+    """A named query as the listing shows it."""
+    return {"name": query.name, "summary": query.summary, "summary_nl": query.summary_nl,
+            "description": query.description, "tags": list(query.tags), "operation": query.operation,
+            "listable": query.listable,
+            "parameters": [{"name": p.name, "type": p.type, "description": p.description, "default": p.default,
+                            "enum": list(p.enum), "required": p.required} for p in query.params],
+            "url": url}
+
+
+def check_names(queries: dict[str, NamedQuery]) -> None:
+    """Names the API cannot serve: a query name that is no URL path segment, a reserved parameter name."""
+    for query in queries.values():
+        if not _NAME.fullmatch(query.name):
+            raise CatalogueError(f"{query.path.name}: the name {query.name!r} must be letters, digits, '.', '-', '_'")
+        for p in query.params:
+            if p.name in RESERVED:
+                raise CatalogueError(f"{query.path.name}: parameter '{p.name}' is reserved by the API "
+                                     f"({', '.join(RESERVED)}); rename it")
+
+
+# --- a query with its parameters in VALUES blocks, for endpoints without substitutions ---
+
+@dataclass
+class _Frame:
+    kind: str  # "where" (the query's WHERE clause), "group", "subquery" ({ SELECT ... }), "template", "data", "(", "["
+    start: int
+    visible: set  # the parameters (names without ?) that are the outer ones here
+    used: set = field(default_factory=set)
+    projection: set | None = None  # of a subquery: its projected variables (None: SELECT *)
+    collecting: bool = False  # reading the SELECT clause of a subquery
+
+
+def _placements(text: str, names: set[str]) -> list[tuple[int, set[str] | None]]:
+    """(offset just after a group's '{', the parameters that belong there, None: all) for each VALUES block.
+
+    The query is read with guard.tokens, so braces in comments, strings and IRIs do not count. The WHERE
+    clause takes every parameter; each group inside it (OPTIONAL, UNION branches, GRAPH, MINUS, FILTER
+    EXISTS, a subquery's WHERE) those it uses itself or in a group within. Like substitution (SEP-0007),
+    this follows SPARQL's variable scopes: inside a subquery that does not project ?_x, ?_x is a variable
+    of its own and is left unbound. ValueError for a query without a WHERE clause (DESCRIBE <x>) and for
+    the CONSTRUCT WHERE short form, whose pattern may hold triples only."""
+    tokens = list(guard.tokens(text))
+    stack: list[_Frame] = []
+    placements: list[tuple[int, set[str] | None]] = []
+    form, where, template, data_block = None, False, False, False
+    for k, token in enumerate(tokens):
+        frame = stack[-1] if stack else None
+        visible = frame.visible if frame else set(names)
+        upper = token.text.upper() if token.kind == "word" else ""
+        if frame and frame.kind == "subquery" and frame.collecting and (upper == "WHERE" or token.text == "{"):
+            frame.collecting = False
+            if frame.projection is not None:  # from here on, only what the subquery projects is the outer one
+                frame.visible = frame.visible & frame.projection
+                visible = frame.visible
+        if token.kind == "word":
+            if form is None and upper in guard.QUERY_KEYWORDS:
+                form = upper
+            elif upper == "SELECT" and frame and frame.kind == "subquery":
+                frame.projection, frame.collecting = set(), True
+            elif upper == "VALUES":
+                data_block = True
+            elif upper == "WHERE" and not stack:
+                where = True
+            elif token.text[:1] in "?$":
+                name = token.text[1:]
+                inner = next((f for f in reversed(stack) if f.kind == "subquery" and f.collecting), None)
+                if inner is not None and inner.projection is not None and \
+                        (stack[-1] is inner or tokens[k - 1].text.upper() == "AS"):
+                    inner.projection.add(name)
+                if name in visible:
+                    for enclosing in stack:  # the same variable in every enclosing group
+                        enclosing.used.add(name)
+            continue
+        if token.kind != "punct":
+            continue
+        if token.text == "*" and frame and frame.kind == "subquery" and frame.collecting:
+            frame.projection = None  # SELECT *: every variable in scope
+        elif token.text == "{":
+            following = tokens[k + 1] if k + 1 < len(tokens) else None
+            if data_block:
+                kind, data_block = "data", False
+            elif frame and frame.kind in ("template", "data"):
+                kind = frame.kind
+            elif not stack and form == "CONSTRUCT" and not where:
+                kind, template = "template", True
+            elif not stack and form == "CONSTRUCT" and not template:
+                raise ValueError("a CONSTRUCT WHERE { } short form cannot take a VALUES block; "
+                                 "write CONSTRUCT { template } WHERE { pattern }")
+            elif following is not None and following.kind == "word" and following.text.upper() == "SELECT":
+                kind = "subquery"
+            else:
+                kind = "where" if not stack else "group"
+            stack.append(_Frame(kind, token.offset, set(visible)))
+        elif token.text in "([":
+            stack.append(_Frame(token.text, token.offset, set(visible)))
+        elif token.text in ")]}" and stack:
+            closed = stack.pop()
+            if closed.kind == "where":
+                placements.append((closed.start + 1, None))
+            elif closed.kind == "group" and closed.used:
+                placements.append((closed.start + 1, closed.used))
+    if not any(used is None for _, used in placements):
+        raise ValueError("the query has no WHERE clause to put the parameters' VALUES block in")
+    return placements
+
+
+def values_block(bound: dict, indent: str = "  ") -> str:
+    """VALUES (?_a ?_b) { (term term) } for {Variable: pyoxigraph term}; terms in their N-Triples form."""
+    variables = " ".join(str(v) for v in bound)
+    terms = " ".join(str(t) for t in bound.values())
+    return f"\n{indent}VALUES ({variables}) {{ ({terms}) }}"
+
+
+def with_values(text: str, bound: dict) -> str:
+    """The query with these bindings ({Variable: pyoxigraph term}) in VALUES blocks instead of
+    substitutions, for a SPARQL endpoint that takes none: all of them right after the opening brace of the
+    WHERE clause, and each also after the opening brace of every group inside that uses it (an OPTIONAL, a
+    UNION branch, the WHERE clause of a subquery that projects it), so that these see the value as they
+    would with a substitution. The values are serialized RDF terms, checked by Parameter.term, so they
+    cannot end the block.
+
+    Where the results can still differ from a substitution: a MINUS whose group shares no variable with
+    the rest but the parameter (with VALUES it then removes solutions), and a parameter written in a form
+    guard.tokens does not read as a variable (a \\u escape)."""
+    if not bound:
+        return text
+    names = {v.value for v in bound}
+    for position, used in sorted(_placements(text, names), key=lambda p: p[0], reverse=True):
+        chosen = {v: t for v, t in bound.items() if used is None or v.value in used}
+        line = text[text.rfind("\n", 0, position) + 1:position - 1]
+        indent = line[:len(line) - len(line.lstrip())] + "  "
+        text = text[:position] + values_block(chosen, indent) + text[position:]
+    return text
+
+
+def body(query: NamedQuery) -> str:
+    """The query's text without its #+ header."""
+    lines, header = [], True
+    for line in query.text.splitlines():
+        if header and line.strip() and not line.startswith("#"):
+            header = False
+        if not (header and line.startswith("#+")):
+            lines.append(line)
+    return "\n".join(lines).strip() + "\n"
+
+
+@functools.lru_cache(maxsize=8)
+def _examples(folder: Path) -> tuple[tuple[str, str, str], ...]:
+    out = []
+    for query in catalogue(folder).values():
+        comment = f"# {query.summary}\n# {query.summary_nl}\n# Also at /api/queries/{query.name}"
+        if query.params:
+            comment += " with parameters " + ", ".join(p.name for p in query.params)
+            comment += ("; here in the VALUES block" if any(p.default is not None for p in query.params) else "")
+        try:
+            text = with_values(body(query), query.substitutions({}))
+        except (ValueError, ParameterError):
+            text = body(query)
+        out.append((query.summary, query.name, comment + "\n" + text))
+    return tuple(out)
+
+
+def examples(folder: Path | str | None = None) -> list[dict]:
+    """[{name, id, query}] of the catalogue for the query editor: name is the query's summary, id its name
+    in the catalogue, query its text without the #+ header and with the parameters' defaults in a VALUES
+    block, so that it runs as it is on /sparql."""
+    return [{"name": name, "id": id_, "query": text}
+            for name, id_, text in _examples(queries_folder(folder).resolve())]
+
+
+# --- OpenAPI ---
+
+def _schema(p: Parameter) -> dict:
+    if p.type == "integer":
+        schema = {"type": "integer", "minimum": -MAX_INTEGER, "maximum": MAX_INTEGER}
+    elif p.type == "year":
+        schema = {"type": "string", "pattern": "^[0-9]{4}$"}
+    elif p.type == "iri":
+        schema = {"type": "string", "format": "uri"}
+    elif p.type == "language":
+        schema = {"type": "string", "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"}
+    else:
+        schema = {"type": "string", "maxLength": 1000}
+    if p.enum:
+        numbers = p.type == "integer" and all(re.fullmatch(r"[+-]?[0-9]{1,18}", v) for v in p.enum)
+        schema = {"type": "integer" if numbers else "string", "enum": [int(v) if numbers else v for v in p.enum]}
+    if p.default is not None:
+        schema["default"] = int(p.default) if p.type == "integer" else p.default
+    return schema
+
+
+def parameters(query: NamedQuery, max_rows: int) -> list[dict]:
+    """The OpenAPI parameters of a named query's operation."""
+    out = [{"name": p.name, "in": "query", "required": p.required and p.default is None,
+            "description": p.description or f"{p.type} parameter", "schema": _schema(p)} for p in query.params]
+    out.append({"name": "format", "in": "query", "required": False,
+                "description": "result format, as on /sparql (instead of an Accept header)",
+                "schema": {"type": "string", "enum": FORMATS[kind(query)]}})
+    if query.listable:
+        out.append({"name": "limit", "in": "query", "required": False,
+                    "description": f"at most this many rows (at most {max_rows})",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": max_rows}})
+        out.append({"name": "offset", "in": "query", "required": False,
+                    "description": "skip this many rows first (the query's own ORDER BY keeps pages stable)",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}})
+    return out
+
+
+def _responses(query: NamedQuery) -> dict:
+    offers = GRAPH_TYPES if kind(query) == "graph" else TABLE_TYPES
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    return {
+        200: {"description": f"the {query.operation} result, in the negotiated format",
+              "content": {media: {"schema": {"type": "string"}} for media in offers}},
+        406: {"description": "none of the accepted media types fits this result", "content": text},
+        422: {"description": "a parameter of the wrong type, outside its allowed values, unknown or missing; "
+                             "the message names it", "content": text},
+        503: {"description": "every query worker is busy; see Retry-After", "content": text},
+        504: {"description": "the query ran past the time limit", "content": text},
+    }
+
+
+def _operation_description(query: NamedQuery) -> str:
+    return f"{query.description}\n\n*{query.summary_nl}*\n\n```sparql\n{body(query).strip()}\n```"
+
+
+# --- the router ---
+
+def _whole(params: list[tuple[str, str]], name: str, maximum: int) -> int | None:
+    values = [v for k, v in params if k == name]
+    if not values:
+        return None
+    if not re.fullmatch(r"[0-9]{1,12}", values[0]) or int(values[0]) > maximum:
+        raise ParameterError(name, f"{values[0]!r} is not a whole number from 0 to {maximum}")
+    return int(values[0])
+
+
+def make_router(context: Context, folder: Path | str | None = None) -> APIRouter:
+    """Routes for the catalogue in folder (default: $NAPKG_QUERIES, else queries/), read once, now."""
+    queries = catalogue(queries_folder(folder))
+    check_names(queries)
+    _examples(queries_folder(folder).resolve())  # the editor's examples, read with the routes
+    settings = context.settings
+    cache = ResultCache(settings.cache_size)
+    router = APIRouter()
+    router.cache = cache  # type: ignore[attr-defined]
+    router.queries = queries  # type: ignore[attr-defined]
+
+    def url_of(request: Request, name: str) -> str:
+        return str(request.url_for("napkg-api-list")).rstrip("/") + "/" + quote(name)
+
+    async def listing(request: Request) -> list[QueryInfo]:
+        return [QueryInfo(**describe(q, url_of(request, q.name))) for q in queries.values()]
+
+    router.add_api_route("/api/queries", listing, methods=["GET"], response_model=list[QueryInfo],
+                         name="napkg-api-list", operation_id="list_queries", tags=["catalogue"],
+                         summary="The named queries: what each does, its parameters and its URL")
+
+    def runner(query: NamedQuery):
+        async def run(request: Request) -> Response:
+            params = parse_qsl(request.url.query, keep_blank_values=True)
+            try:
+                for key in {k for k, _ in params}:
+                    n = sum(1 for k, _ in params if k == key)
+                    if n > 1 and key != "format":
+                        raise ParameterError(key, f"given {n} times; give it once")
+                limit = _whole(params, "limit", settings.max_rows)
+                offset = _whole(params, "offset", MAX_OFFSET)
+                if (limit is not None or offset) and not query.listable:
+                    which = "limit" if limit is not None else "offset"
+                    raise ParameterError(which, f"query '{query.name}' cannot be paged (only a SELECT without a "
+                                                "LIMIT of its own can)")
+                values = {k: v for k, v in params if k not in RESERVED}
+                query.substitutions(values)  # a ParameterError (422) comes before any negotiation (406)
+                media_types = negotiate(request, query.operation, [v for k, v in params if k == "format"])
+                job = make_job(query, values, media_types, limit, offset, max_rows=settings.max_rows)
+                found = guard.check(job.query, settings.limits)
+                text = job.query
+                forwarder = getattr(settings, "forwarder", None)
+                if found.services and forwarder is not None:
+                    text = guard.rewrite_services(text, found, forwarder.target)
+                job = replace(job, query=text, has_from=found.has_from)
+            except ParameterError as e:
+                return error(422, str(e))
+            except ProtocolError as e:
+                return error(e.status, e.message, e.headers)
+            except guard.Refused as e:
+                return error(e.status, e.message)
+            return await respond(request, job, context.pool, settings, cache, context.fingerprint)
+
+        run.__name__ = "run_" + re.sub(r"\W", "_", query.name)
+        return run
+
+    for name, query in queries.items():
+        path = "/api/queries/" + name
+        run = runner(query)
+        router.add_api_route(path, run, methods=["GET"], operation_id=name, name="napkg-api-" + name,
+                             tags=list(query.tags) or ["queries"], summary=query.summary,
+                             description=_operation_description(query), response_class=Response,
+                             responses=_responses(query),
+                             openapi_extra={"parameters": parameters(query, settings.max_rows)})
+        router.add_api_route(path, run, methods=["HEAD"], include_in_schema=False)
+
+    async def unknown(request: Request, name: str) -> Response:
+        known = ", ".join(queries) or "none"
+        return error(404, f"No query named {name!r}. The catalogue has: {known}. The list is at /api/queries.")
+
+    router.add_api_route("/api/queries/{name}", unknown, methods=["GET", "HEAD"], include_in_schema=False)
+    return router

@@ -25,7 +25,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import yaml
 
+from .guard import inspect
 from .load import ROOT
+from .namespaces import PREFIXES
 
 QUERIES = ROOT / "queries"
 TYPES = ("iri", "string", "integer", "year", "language")
@@ -60,6 +62,9 @@ class Parameter:
         if self.enum and value not in self.enum:
             raise ParameterError(self.name, f"{value!r} is not one of the allowed values: {', '.join(self.enum)}")
         if self.type == "iri":
+            prefix, _, local = value.partition(":")
+            if prefix in PREFIXES and not local.startswith("//"):
+                value = PREFIXES[prefix] + local  # a prefixed name of ours, such as report:2024
             if not re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:", value) or _IRI_FORBIDDEN.search(value):
                 raise ParameterError(self.name, f"{value!r} is not an absolute IRI")
             return ox.NamedNode(value)
@@ -107,7 +112,11 @@ class NamedQuery:
                                                      f"(it takes: {', '.join(sorted(known)) or 'none'})")
         bound = {}
         for p in self.params:
-            value = values.get(p.name, p.default)
+            value = values.get(p.name)
+            if value == "" and p.required:
+                raise ParameterError(p.name, "is required and may not be empty")
+            if value is None or value == "":
+                value = p.default  # an empty value (an empty form field) means "the default"
             if value is None or value == "":
                 if p.required:
                     raise ParameterError(p.name, "is required")
@@ -123,6 +132,16 @@ class NamedQuery:
         if offset:
             text += f"\nOFFSET {int(offset)}"
         return text
+
+
+def _projects(text: str, variable: str) -> bool:
+    """Whether the first SELECT clause lists variable (or is SELECT *)."""
+    body = _strip_comments(text)
+    match = re.search(r"\bSELECT\b(.*?)(\bWHERE\b|\{)", body, re.S | re.I)
+    if not match:
+        return True
+    projection = match.group(1)
+    return "*" in projection or re.search(re.escape(variable) + r"\b", projection) is not None
 
 
 def _strip_comments(text: str) -> str:
@@ -155,6 +174,9 @@ def parse(path: Path) -> NamedQuery:
             raise CatalogueError(f"{path.name}: parameter '{name}' has type {spec.get('type')!r}; types: {', '.join(TYPES)}")
         if f"?_{name}" not in text:
             raise CatalogueError(f"{path.name}: parameter '{name}' is not used as ?_{name} in the query")
+        if inspect(text).operation == "SELECT" and not _projects(text, f"?_{name}"):
+            raise CatalogueError(f"{path.name}: parameter '{name}' must be in the SELECT list (?_{name}): the engine "
+                                 "binds only projected variables")
         param = Parameter(name=name, type=spec.get("type", "string"), required=bool(spec.get("required", False)),
                           default=None if spec.get("default") is None else str(spec["default"]),
                           enum=tuple(str(v) for v in spec.get("enum") or ()),
@@ -168,7 +190,6 @@ def parse(path: Path) -> NamedQuery:
     tags = header.get("tags") or ()
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(",")]
-    from .guard import inspect
 
     return NamedQuery(name=path.stem, path=path, text=text, summary=header["summary"].strip(),
                       summary_nl=header["summary_nl"].strip(), description=header["description"].strip(),

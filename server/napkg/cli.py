@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from . import __version__
-from .build import write_dumps
+from .build import write_documentation, write_dumps
 from .load import DATA, ROOT, LoadError, load_project
 from .validate import FORMATS, validate
 
@@ -27,7 +28,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(FORMATS["text"](report), file=sys.stderr)
         print("napkg build: the graph does not conform; no dump written.", file=sys.stderr)
         return EXIT_INVALID
-    for path in write_dumps(loaded, Path(args.out)):
+    for path in write_dumps(loaded, Path(args.out)) + write_documentation(Path(args.out)):
         print(f"wrote {path}")
     return EXIT_OK
 
@@ -64,6 +65,240 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- napkg query: the catalogue's named queries (or a .rq file) on the project graph or any endpoint ---
+
+QUERY_FORMATS = ("table", "csv", "tsv", "json", "xml", "ttl", "nt", "jsonld", "rdf")
+CELL_WIDTH = 60  # characters of a table cell at most; --format csv or tsv gives whole values
+QUERY_EPILOG = "\n\n".join(textwrap.fill(paragraph, 100) for paragraph in (
+    "Parameters are bound as RDF terms, never pasted into the query text. On the project graph they are "
+    "substitutions (SEP-0007). An --endpoint takes no substitutions, so there they go in VALUES blocks of "
+    "serialized terms: right after the opening brace of the WHERE clause, and of each group inside it that uses "
+    "them (an OPTIONAL, a UNION branch, the WHERE of a subquery that projects them), so the rows are those of a "
+    "substitution (not so for a MINUS that shares no variable but the parameter).",
+    "A --file without a #+ header takes each ?_name variable as a parameter: a string, or an IRI when written "
+    "--param name='<https://...>'.",
+    "Exit codes: 0 ok; 1 the query failed (engine or endpoint); 2 usage or parameter error."))
+
+
+class UsageError(Exception):
+    """A usage or parameter error of napkg query (exit 2)."""
+
+
+class QueryFailed(Exception):
+    """The engine or the endpoint refused or failed the query (exit 1)."""
+
+
+def _file_query(path: Path):
+    """A query file outside the catalogue, and whether it had no header. With a #+ header it is read as the
+    catalogue reads one (summary and description may be left out); without one, every ?_name variable is a
+    parameter, a string unless its value is written <IRI>."""
+    import dataclasses
+    import re
+    import tempfile
+
+    from . import guard
+    from .catalogue import CatalogueError, NamedQuery, Parameter, parse
+
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    if any(line.startswith("#+") for line in text.splitlines()):
+        missing = [k for k in ("summary", "summary_nl", "description")
+                   if not re.search(rf"^#\+\s*{k}\s*:", text, re.M)]
+        with tempfile.TemporaryDirectory() as folder:
+            copy = Path(folder) / path.name
+            copy.write_text("".join(f"#+ {k}: {path.name}\n" for k in missing) + text, encoding="utf-8")
+            try:
+                query = parse(copy)
+            except CatalogueError as e:
+                raise UsageError(str(e)) from None
+        return dataclasses.replace(query, path=path, text=text), False
+    names = sorted({t.text[2:] for t in guard.tokens(text)
+                    if t.kind == "word" and t.text[:2] in ("?_", "$_") and len(t.text) > 2})
+    query = NamedQuery(name=path.stem, path=path, text=text, summary="", summary_nl="", description="",
+                       params=tuple(Parameter(name) for name in names), operation=guard.inspect(text).operation)
+    return query, True
+
+
+def _param_values(query, pairs: list[str], headerless: bool):
+    """(query, {name: value}) from KEY=VALUE pairs; in a file without a header, <...> values are IRIs."""
+    import dataclasses
+
+    from .catalogue import ParameterError
+
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param {pair!r}: expected KEY=VALUE")
+        if key in values:
+            raise ParameterError(key, "given twice")
+        values[key] = value
+    if headerless:
+        iris = {k for k, v in values.items() if len(v) > 1 and v[0] == "<" and v[-1] == ">"}
+        values = {k: v[1:-1] if k in iris else v for k, v in values.items()}
+        query = dataclasses.replace(query, params=tuple(dataclasses.replace(p, type="iri") if p.name in iris else p
+                                                        for p in query.params))
+    return query, values
+
+
+def _remote(endpoint: str, text: str, media_type: str) -> bytes:
+    """The body the endpoint answers for this query, asked for in media_type, through SPARQLWrapper."""
+    import urllib.error
+
+    from SPARQLWrapper import POST, SPARQLWrapper
+    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+    client = SPARQLWrapper(endpoint, agent=f"napkg/{__version__}")
+    client.setQuery(text)
+    client.setOnlyConneg(True)  # the Accept header alone: no format= parameters other endpoints may not know
+    client.addCustomHttpHeader("Accept", media_type)
+    if len(text) > 2000:  # long queries in a form body, not in the URL
+        client.setMethod(POST)
+    try:
+        return client.query().response.read()
+    except SPARQLWrapperException as e:
+        raise QueryFailed(str(e).strip()) from None
+    except urllib.error.HTTPError as e:
+        raise QueryFailed(f"{endpoint} answered {e.code}: {e.read().decode('utf-8', 'replace').strip()}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise QueryFailed(f"{endpoint}: {getattr(e, 'reason', e)}") from None
+
+
+def _compact(iri: str) -> str:
+    import re
+
+    from .namespaces import PREFIXES
+
+    for prefix, namespace in sorted(PREFIXES.items(), key=lambda p: -len(p[1])):
+        local = iri[len(namespace):]
+        if iri.startswith(namespace) and re.fullmatch(r"[A-Za-z0-9_-]*", local):
+            return f"{prefix}:{local}"
+    return iri
+
+
+def _cell(term: dict | None) -> str:
+    if term is None:
+        return ""
+    value = term["value"]
+    if term["type"] == "uri":
+        value = _compact(value)
+    elif term["type"] == "bnode":
+        value = "_:" + value
+    value = " ".join(value.split())
+    return value if len(value) <= CELL_WIDTH else value[:CELL_WIDTH - 1] + "…"
+
+
+def _table(results: dict) -> str:
+    """SPARQL JSON results as aligned columns for a terminal (IRIs with the graph's prefixes, long cells cut)."""
+    if "boolean" in results:
+        return "true" if results["boolean"] else "false"
+    variables = results["head"]["vars"]
+    rows = [[_cell(b.get(v)) for v in variables] for b in results["results"]["bindings"]]
+    widths = [max([len(v)] + [len(r[i]) for r in rows]) for i, v in enumerate(variables)]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    out = [line(variables), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    out.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")
+    return "\n".join(out)
+
+
+def _listing(queries: dict) -> str:
+    out = []
+    width = max((len(name) for name in queries), default=0)
+    for query in queries.values():
+        out.append(f"{query.name.ljust(width)}  {query.operation:<9}  {query.summary}")
+        for p in query.params:
+            facts = [p.type] + (["enum " + "|".join(p.enum)] if p.enum else []) + \
+                    ([f"default {p.default}"] if p.default is not None else []) + (["required"] if p.required else [])
+            out.append(f"{'':{width}}    --param {p.name}=…  ({', '.join(facts)}) {p.description}".rstrip())
+    return "\n".join(out) if out else "(the catalogue is empty)"
+
+
+def _run_query(args: argparse.Namespace) -> int:
+    import json
+
+    from . import api, local
+    from .catalogue import catalogue
+    from .results import FORMAT_PARAM
+
+    folder = api.queries_folder(args.queries)
+    if args.list:
+        if args.name or args.file:
+            raise UsageError("--list takes no query name or --file")
+        queries = catalogue(folder)
+        if args.format == "json":
+            print(json.dumps([api.describe(q) for q in queries.values()], ensure_ascii=False, indent=2))
+        elif args.format == "table":
+            print(_listing(queries))
+        else:
+            raise UsageError("--list writes --format table or json")
+        return EXIT_OK
+    if bool(args.name) == bool(args.file):
+        raise UsageError("give a query NAME or --file FILE.rq (napkg query --list shows the names)")
+    if args.file:
+        query, headerless = _file_query(Path(args.file))
+    else:
+        queries = catalogue(folder)
+        if args.name not in queries:
+            raise UsageError(f"no query named {args.name!r} in {folder} (napkg query --list shows them)")
+        query, headerless = queries[args.name], False
+    query, values = _param_values(query, args.param, headerless)
+    bound = query.substitutions(values)  # ParameterError names the parameter
+    kind = api.kind(query)
+    if args.format == "table":
+        media_type = "application/sparql-results+json" if kind == "table" else "text/turtle"
+    else:
+        media_type = FORMAT_PARAM[kind].get(args.format)
+        if media_type is None:
+            fitting = [f for f in QUERY_FORMATS if f == "table" or f in FORMAT_PARAM[kind]]
+            raise UsageError(f"--format {args.format} does not fit a {query.operation or 'query'} result; "
+                             f"use {', '.join(fitting)}")
+    for option in ("limit", "offset"):
+        value = getattr(args, option)
+        if value is not None and value < 0:
+            raise UsageError(f"--{option} must be 0 or more")
+    if (args.limit is not None or args.offset) and not query.listable:
+        raise UsageError(f"--{'limit' if args.limit is not None else 'offset'}: this query cannot be paged "
+                         "(only a SELECT without a LIMIT of its own can)")
+    if args.endpoint:
+        text = query.paged(args.limit, args.offset) if (args.limit is not None or args.offset) else query.text
+        try:
+            text = api.with_values(text, bound)
+        except ValueError as e:
+            raise UsageError(f"the parameters cannot be sent to an endpoint: {e}") from None
+        body = _remote(args.endpoint, text, media_type)
+    else:
+        answer = local.engine().run(local.job(query, values, (media_type,), args.limit, args.offset))
+        if answer.status != 200:
+            raise QueryFailed(answer.error)
+        body = answer.body
+    if args.format == "table" and kind == "table":
+        try:
+            print(_table(json.loads(body)))
+        except (ValueError, KeyError, TypeError) as e:
+            raise QueryFailed(f"the endpoint's answer is not SPARQL JSON results: {e}") from None
+    else:
+        text = body.decode("utf-8", "replace")
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from .catalogue import CatalogueError, ParameterError
+
+    try:
+        return _run_query(args)
+    except (UsageError, ParameterError, CatalogueError) as e:
+        print(f"napkg query: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except QueryFailed as e:
+        print(f"napkg query: the query failed: {e}", file=sys.stderr)
+        return EXIT_INVALID
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="napkg", description=__doc__)
     p.add_argument("--version", action="version", version=f"napkg {__version__}")
@@ -78,8 +313,9 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--lang", choices=["en", "nl"], default="en", help="language of the messages (default: en)")
     v.set_defaults(run=cmd_validate)
 
-    b = sub.add_parser("build", help="write validated dumps (Turtle, N-Triples, TriG, JSON-LD)",
-                       description="Validate, then write nap.ttl, nap.nt, nap.trig and nap.jsonld. Writes nothing "
+    b = sub.add_parser("build", help="write validated dumps (Turtle, N-Triples, TriG, JSON-LD) and the model's docs",
+                       description="Validate, then write nap.ttl, nap.nt, nap.trig and nap.jsonld, and the "
+                                   "documentation of the model in docs/ (def.html, model.svg). Writes nothing "
                                    "when validation fails (exit 1).")
     b.add_argument("--out", default=str(ROOT / "build"), help="output folder (default: build/)")
     b.set_defaults(run=cmd_build)
@@ -113,6 +349,30 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-cache", action="store_true", help="do not cache the results of repeated queries")
     s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     s.set_defaults(run=cmd_serve)
+
+    q = sub.add_parser("query", help="run a named query of the catalogue, or a .rq file",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Run a named query of the catalogue (queries/*.rq) or a query file on the project "
+                                   "graph, in this process; or, with --endpoint, on any SPARQL endpoint.",
+                       epilog=QUERY_EPILOG)
+    q.add_argument("name", nargs="?", metavar="NAME", help="the query's name (napkg query --list)")
+    q.add_argument("--list", action="store_true", help="list the catalogue's queries and their parameters")
+    q.add_argument("--file", metavar="FILE.rq", help="run this query file instead (a #+ header is optional)")
+    q.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                   help="a parameter value (repeatable)")
+    q.add_argument("--format", choices=QUERY_FORMATS, default="table",
+                   help="table (aligned columns; Turtle for CONSTRUCT), csv, tsv, json, xml as the endpoint writes "
+                        "them; ttl, nt, jsonld, rdf for CONSTRUCT and DESCRIBE (default: table)")
+    q.add_argument("--limit", type=int, help="at most this many rows (a SELECT without a LIMIT of its own)")
+    q.add_argument("--offset", type=int, help="skip this many rows first")
+    q.add_argument("--endpoint", metavar="URL", help="run on this SPARQL endpoint (through SPARQLWrapper)")
+    q.add_argument("--queries", metavar="DIR",
+                   help="the catalogue folder (default: $NAPKG_QUERIES, else the project's queries/)")
+    q.set_defaults(run=cmd_query)
+
+    # napkg links check|snapshot: outbound links against their registers; options and commands in napkg.links.
+    from . import links
+    links.add_parser(sub)
     return p
 
 

@@ -1,0 +1,263 @@
+"""The named queries of queries/*.rq: their headers, and their answers on the real data.
+
+Each query has `queries/<name>.expected.json`: {"cases": [{"params": {...}, "result": ...}]}, where result
+is what our endpoint writes for it, read back: for a SELECT the SPARQL JSON results object (head.vars and
+results.bindings), for an ASK the boolean, for a CONSTRUCT the sorted N-Triples lines.
+
+After a change to the data or a query, rewrite the results of the existing cases with
+
+    .venv/bin/python tests/test_queries.py [NAME ...]
+
+and READ the difference before committing it: an expected file is a claim about the report, not a snapshot.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+import napkg
+from napkg import catalogue, local
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "queries"
+FILES = sorted(QUERIES.glob("*.rq"))
+EXPECTED_FILES = sorted(QUERIES.glob("*.expected.json"))
+ID = "https://w3id.org/nap-bhr/id/"
+TABLE = ("application/sparql-results+json",)
+GRAPH = ("application/n-triples",)
+NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def expected_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".expected.json")
+
+
+def body(text: str) -> str:
+    """The query without its comment lines (the #+ header included)."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def ordered(query: catalogue.NamedQuery) -> bool:
+    """Whether the query itself (not only a subquery) ends with ORDER BY."""
+    text = body(query.text)
+    return bool(re.search(r"\bORDER\s+BY\b", text[text.rfind("}"):], re.IGNORECASE))
+
+
+def run_case(query: catalogue.NamedQuery, params: dict):
+    """The answer of the local engine, in the form the expected files keep."""
+    graph = query.operation in ("CONSTRUCT", "DESCRIBE")
+    answer = local.engine().run(local.job(query, params, GRAPH if graph else TABLE))
+    assert answer.status == 200, f"{query.name} with {params}: HTTP {answer.status}: {answer.error}"
+    assert not answer.truncated, f"{query.name} with {params}: the answer was cut"
+    if graph:
+        return sorted(line for line in answer.body.decode("utf-8").splitlines() if line.strip())
+    result = json.loads(answer.body)
+    return result["boolean"] if "boolean" in result else result
+
+
+def load_cases(path: Path) -> list[dict]:
+    try:
+        return json.loads(expected_path(path).read_text(encoding="utf-8"))["cases"]
+    except FileNotFoundError:
+        return []
+
+
+CASES = [(path, i) for path in FILES for i in range(len(load_cases(path)))]
+
+
+def test_the_catalogue_is_there():
+    assert len(FILES) >= 25, f"only {len(FILES)} named queries in queries/"
+    assert len(catalogue.catalogue(QUERIES)) == len(FILES)
+
+
+@pytest.mark.parametrize("expected", EXPECTED_FILES, ids=lambda p: p.name)
+def test_every_expected_file_has_its_query(expected):
+    query = expected.with_name(expected.name.removesuffix(".expected.json") + ".rq")
+    assert query.exists(), f"{expected.name} has no {query.name}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_header(path):
+    query = catalogue.parse(path)
+    assert NAME.fullmatch(query.name), f"{path.name}: name it in lowercase-with-hyphens"
+    for key in ("summary", "summary_nl", "description"):
+        assert getattr(query, key).strip(), f"{path.name}: empty {key}"
+    assert query.summary != query.summary_nl, f"{path.name}: summary_nl must be the Dutch summary"
+    assert isinstance(query.header.get("tags"), list) and query.tags, f"{path.name}: tags must be a list"
+    assert all(isinstance(t, str) and t for t in query.tags)
+    assert query.operation in ("SELECT", "ASK", "CONSTRUCT"), f"{path.name}: {query.operation}"
+    text = body(query.text)
+    used = set(re.findall(r"[?$]_([a-z][a-z0-9_]*)", text))
+    declared = {p.name for p in query.params}
+    assert used == declared, f"{path.name}: ?_ variables {sorted(used)} but parameters {sorted(declared)}"
+    for param in query.params:
+        assert param.description.strip(), f"{path.name}: parameter '{param.name}' has no description"
+        assert "type" in query.header["params"][param.name], f"{path.name}: parameter '{param.name}' has no type"
+        if param.enum and param.default is not None:
+            assert param.default in param.enum
+        if query.operation == "SELECT":
+            # pyoxigraph binds a value (SEP-0007) only to a variable that the query projects.
+            projection = re.search(r"\bSELECT\b(.*?)\bWHERE\b", text, re.S | re.I).group(1)
+            assert f"?_{param.name}" in projection, f"{path.name}: SELECT must project ?_{param.name}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_expected_cases(path):
+    query = catalogue.parse(path)
+    cases = load_cases(path)
+    assert cases, f"{expected_path(path).name}: no expected answers"
+    if query.params:
+        defaults = {p.name: p.default for p in query.params if p.default is not None}
+        given = [c["params"] for c in cases]
+        assert any(all(p.get(k, v) == v for k, v in defaults.items()) for p in given), \
+            f"{path.name}: no case with the defaults"
+        assert any(any(p.get(k) not in (None, defaults.get(k)) for k in p) for p in given), \
+            f"{path.name}: no case with a value other than the default"
+
+
+@pytest.mark.parametrize("path,index", CASES, ids=[f"{p.stem}-{i}" for p, i in CASES])
+def test_answer(path, index):
+    query = catalogue.parse(path)
+    case = load_cases(path)[index]
+    actual = run_case(query, case["params"])
+    expected = case["result"]
+    if isinstance(expected, dict):
+        assert actual["head"]["vars"] == expected["head"]["vars"]
+        got, want = actual["results"]["bindings"], expected["results"]["bindings"]
+        if not ordered(query):
+            key = lambda b: json.dumps(b, sort_keys=True, ensure_ascii=False)  # noqa: E731
+            got, want = sorted(got, key=key), sorted(want, key=key)
+        assert len(got) == len(want), f"{path.stem} {case['params']}: {len(got)} rows, expected {len(want)}"
+        for row, (g, w) in enumerate(zip(got, want)):
+            assert g == w, f"{path.stem} {case['params']}: row {row} differs"
+    else:
+        assert actual == expected
+
+
+@pytest.mark.parametrize("path,index", CASES, ids=[f"{p.stem}-{i}" for p, i in CASES])
+def test_answer_with_values_block(path, index):
+    """The same answer when the parameters are written into VALUES blocks (napkg.api.with_values), as for
+    SPARQL endpoints that take no substitutions and for the query editor's examples."""
+    api = pytest.importorskip("napkg.api")
+    if not hasattr(api, "with_values"):
+        pytest.skip("napkg.api has no with_values")
+    from napkg.engine import Job
+
+    query = catalogue.parse(path)
+    case = load_cases(path)[index]
+    graph = query.operation in ("CONSTRUCT", "DESCRIBE")
+    text = api.with_values(query.text, query.substitutions(case["params"]))
+    answer = local.engine().run(Job(query=text, media_types=GRAPH if graph else TABLE, max_rows=1_000_000))
+    assert answer.status == 200, answer.error
+    if graph:
+        actual = sorted(line for line in answer.body.decode("utf-8").splitlines() if line.strip())
+    else:
+        actual = json.loads(answer.body)
+        actual = actual.get("boolean", actual)
+    if isinstance(actual, dict) and not ordered(query):
+        key = lambda b: json.dumps(b, sort_keys=True, ensure_ascii=False)  # noqa: E731
+        actual["results"]["bindings"].sort(key=key)
+        expected = dict(case["result"], results={"bindings": sorted(case["result"]["results"]["bindings"], key=key)})
+        assert actual == expected
+    else:
+        assert actual == case["result"]
+
+
+# --- What the answers must say about the report, beyond matching the files ---------------------------
+
+def values(name: str, column: str, **params) -> list:
+    return [row[column] for row in napkg.query(name, **params)]
+
+
+def test_the_delayed_action_points_are_those_of_the_report():
+    assert values("delayed-action-points", "notation") == ["02", "08", "19"]
+    assert values("action-points-by-status", "notation") == ["02", "08", "19"]
+
+
+def test_status_counts_are_those_of_the_report():
+    counts = {row["status"].rsplit("/", 1)[1]: row["action_points"] for row in napkg.query("status-counts")}
+    assert counts == {"ongoing": 11, "completed": 6, "on-schedule": 9, "delayed": 3, "in-consultation": 2,
+                      "not-applicable": 1, "in-progress": 1}
+    pillars = napkg.query("status-counts-per-pillar")
+    assert [row["action_points"] for row in pillars] == [16, 6, 11]
+    themes = napkg.query("status-counts-per-theme")
+    for column in ("action_points", "ongoing", "completed", "on_schedule", "delayed"):
+        assert sum(row[column] for row in themes) == sum(row[column] for row in pillars)
+
+
+def test_query_returns_python_values():
+    rows = napkg.query("status-counts", report=ID + "report/2024")
+    assert rows.variables == ["_report", "status", "status_nl", "status_en", "action_points"]
+    assert all(type(row["action_points"]) is int for row in rows)
+    assert all(isinstance(row["status"], str) and row["status"].startswith(ID) for row in rows)
+    overdue = napkg.query("overdue-action-points", year=2026)  # an int is accepted and bound as a year
+    assert all(type(row["end_year"]) is int and row["end_year"] < 2026 for row in overdue)
+    completeness = napkg.query("report-completeness")
+    assert [(r["reporting_year"], r["action_points"], r["missing"], r["complete"]) for r in completeness] == \
+        [(2024, 33, 0, True)]
+    triples = napkg.query("action-point-neighbourhood", action_point=ID + "action-point/02")
+    assert {"subject": ID + "action-point/02", "predicate": "https://w3id.org/nap-bhr/def#endYear",
+            "object": 2022} in triples
+
+
+def test_search_ignores_case_and_accents():
+    def found(word):
+        return {(r["notation"], r["field"], r["source"]) for r in napkg.query("search", word=word)}
+
+    assert found("CSDDD") == found("csddd") == found("CsDdD")
+    assert len(found("CSDDD")) == 8
+    accented = {r["notation"] for r in napkg.query("search", word="geinformeerd")}
+    assert accented == {"01", "16", "28"}
+    assert found("geinformeerd") == found("geïnformeerd") == found("GEÏNFORMEERD")
+    assert all("geïnformeerd" in r["snippet"] for r in napkg.query("search", word="geinformeerd"))
+    assert found("UNGP's") == found("UNGP’s") and found("UNGP's")
+    assert found("(CSDDD)") and not found("CSDDD.*")  # the word is text, not a pattern
+
+
+def test_parameters_without_default_mean_all():
+    everyone = napkg.query("responsibilities-by-role")
+    assert len(everyone) == 42  # 41 responsibilities; EZK has two roles in 07
+    coordinating = napkg.query("responsibilities-by-role", role=ID + "role/coordinating")
+    assert [(r["notation"], r["organisation"].rsplit("/", 1)[1]) for r in coordinating] == [("01", "szw"), ("02", "jenv")]
+
+
+def dump(cases: list[dict]) -> str:
+    """The expected file as JSON with one result row (or triple) per line, so a change shows as a row."""
+    def compact(value):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+    out = []
+    for case in cases:
+        result = case["result"]
+        if isinstance(result, dict):
+            rows = ",\n".join("   " + compact(b) for b in result["results"]["bindings"])
+            text = (f'{{"head": {compact(result["head"])}, "results": {{"bindings": [' +
+                    (f"\n{rows}\n  " if rows else "") + "]}}")
+        elif isinstance(result, list):
+            rows = ",\n".join("   " + compact(line) for line in result)
+            text = "[" + (f"\n{rows}\n  " if rows else "") + "]"
+        else:
+            text = compact(result)
+        out.append(f' {{"params": {compact(case["params"])},\n  "result": {text}}}')
+    return '{"cases": [\n' + ",\n".join(out) + "\n]}\n"
+
+
+def regenerate(names: list[str]) -> None:
+    """Rewrite the results of the cases in the expected files of these queries (all when none is given)."""
+    for path in FILES:
+        if names and path.stem not in names:
+            continue
+        query = catalogue.parse(path)
+        cases = load_cases(path) or [{"params": {}}]
+        for case in cases:
+            case["result"] = run_case(query, case["params"])
+        expected_path(path).write_text(dump(cases), encoding="utf-8")
+        print(f"{expected_path(path).relative_to(ROOT)}: {len(cases)} case(s)")
+
+
+if __name__ == "__main__":
+    regenerate(sys.argv[1:])
