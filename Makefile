@@ -38,7 +38,10 @@ bench: $(STAMP) ## compare our endpoint with rdflib-endpoint and Oxigraph server
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/run.py
 
+screenshots: $(STAMP) ## screenshots of the pages (desktop and phone) into build/screenshots/ (needs chromium)
+	$(BIN)/python tests/screenshots.py
+
 clean: ## remove build output and the venv
 	rm -rf build $(VENV) .pytest_cache
 
-.PHONY: help install test validate build serve bench clean
+.PHONY: help install test validate build serve bench screenshots clean

@@ -12,7 +12,9 @@ from napkg import cli, load
 def test_build_writes_the_four_dumps(tmp_path, graph):
     assert cli.main(["build", "--out", str(tmp_path)]) == 0
     expected = {"nap.ttl": "turtle", "nap.nt": "nt", "nap.trig": "trig", "nap.jsonld": "json-ld"}
-    assert {p.name for p in tmp_path.iterdir()} == set(expected)
+    assert {p.name for p in tmp_path.iterdir() if p.is_file()} == set(expected)
+    # and the model's documentation, generated from ontology/
+    assert {p.suffix for p in (tmp_path / "docs").iterdir()} >= {".html", ".svg"}
     for name, fmt in expected.items():
         if fmt == "trig":
             ds = rdflib.Dataset()

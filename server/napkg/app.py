@@ -15,7 +15,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
-from . import __version__, api, guard, web
+from . import __version__, api, docs, guard, metadata, overview, web
 from .context import Context
 from .engine import Dataset, build_store
 from .federation import Forwarder
@@ -123,6 +123,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.context = context
     app.include_router(api.make_router(context))
     app.include_router(web.make_router(context))
+    app.include_router(docs.make_router(context))
+    app.include_router(metadata.make_router(context))
+    app.include_router(overview.make_router(context))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():
@@ -139,7 +142,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.get("/editor-config.json", include_in_schema=False)
     async def editor_config():
-        return JSONResponse({"endpoint": "/sparql", "prefixes": PREFIXES})
+        return JSONResponse({"endpoint": "/sparql", "prefixes": PREFIXES, "examples": api.examples()})
 
     if STATIC.exists():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,4 +1,5 @@
-"""Validated graphs to dump files: Turtle, N-Triples, TriG (named graphs) and JSON-LD.
+"""Validated graphs to dump files: Turtle, N-Triples, TriG (named graphs) and JSON-LD; and the model's
+documentation (docs/def.html with its diagram docs/model.svg, generated from ontology/).
 
 Nothing is written unless the graph conforms, so a published dump has always passed the shapes.
 """
@@ -40,3 +41,10 @@ def write_dumps(loaded: Loaded, out: Path) -> list[Path]:
         tmp.replace(path)
         written.append(path)
     return written
+
+
+def write_documentation(out: Path) -> list[Path]:
+    """The documentation of the model (the /def page and its diagram) into out/docs."""
+    from .docs import write_docs
+
+    return write_docs(out / "docs")

@@ -1,10 +1,499 @@
-"""The linked-data web: IRIs that resolve, pages for people, dataset metadata. (Being written: issue 5.)"""
+"""The linked-data web: IRIs that resolve, pages for people, search.
+
+- /id/{type}/{ref}: the IRI of a thing; 303 See Other to /doc/{type}/{ref} (suffixes and the query string kept).
+- /doc/{type}/{ref}: what we know about it, as HTML, Turtle, JSON-LD, N-Triples or RDF/XML, by Accept
+  (q-values) or by suffix (.html, .ttl, .jsonld, .nt, .rdf).
+- /doc: the index (the action points by pillar and theme, the registries); /doc/{type}: one registry.
+- /graph/{name}: a named graph, with its counts.
+- /search?q=: labels and texts, ignoring case and accents.
+
+The canonical base (namespaces.BASE) maps onto this server's root: a local or mirrored server serves the same
+paths, the data keeps its canonical IRIs, and the links in pages are local paths. Pages read the server's own
+store (Context.store) through pages.Site, once, at startup.
+"""
 from __future__ import annotations
 
-from fastapi import APIRouter
+import difflib
+import hashlib
+from pathlib import Path
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .context import Context
+from .namespaces import GRAPH
+from .negotiation import acceptable
+from .pages import (DCT, NAP, PROVNS, RDF_MEDIA, REGISTRIES, SKOS, SUFFIXES, FORMAT_NAMES, Crumb, Site, Value,
+                    editor_link, local_path, resource_query, split_thing, with_lang, word)
+from .search import SearchIndex
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+HTML = "text/html"
+OFFERS = [HTML, *RDF_MEDIA]  # text/html first: the default for */* and for browsers
+
+environment = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                          trim_blocks=True, lstrip_blocks=True)
+
+
+def page_lang(request: Request) -> str:
+    return "en" if request.query_params.get("lang") == "en" else "nl"
+
+
+class Web:
+    def __init__(self, context: Context):
+        self.context = context
+        self.site = Site(context.store)
+        self.index = SearchIndex(self.site)
+
+    # --- responses -----------------------------------------------------------------------------------
+
+    def etag(self, request: Request, media: str) -> str:
+        key = f"{self.context.fingerprint}|{request.url.path}|{request.url.query}|{media}"
+        return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+    def fresh(self, request: Request, etag: str) -> bool:
+        return etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
+
+    def html(self, request: Request, template: str, status: int = 200, vary: bool = False, **context) -> Response:
+        lang = page_lang(request)
+        headers = {"Content-Language": lang}
+        if vary:
+            headers["Vary"] = "Accept"
+        if status == 200:
+            etag = self.etag(request, HTML)
+            headers["ETag"] = etag
+            if self.fresh(request, etag):
+                return Response(status_code=304, headers=headers)
+        body = environment.get_template(template).render(
+            request=request, lang=lang, w=lambda key: word(key, lang), lq="?lang=en" if lang == "en" else "",
+            **context)
+        return HTMLResponse(body, status_code=status, headers=headers)
+
+    def not_found(self, request: Request, kind: str | None = None, ref: str | None = None) -> Response:
+        lang = page_lang(request)
+        suggestions: list[Value] = []
+        if kind in self.site.things and ref:
+            refs = list(self.site.things[kind])
+            for close in difflib.get_close_matches(ref.lower(), [r.lower() for r in refs], n=5, cutoff=0.5):
+                original = next(r for r in refs if r.lower() == close)
+                suggestions.append(self.site.link(self.site.things[kind][original], lang))
+        words = " ".join(part for part in [ref or ""] if part).replace("-", " ").strip()
+        if words and len(suggestions) < 8:
+            for hit in self.index.search(words, lang)[:8 - len(suggestions)]:
+                value = self.site.link(hit.node, lang)
+                if value.href not in {s.href for s in suggestions}:
+                    suggestions.append(value)
+        registry = Value(self.site.registry_name(kind, lang), with_lang(f"/doc/{kind}", lang)) \
+            if kind in self.site.things else None
+        return self.html(request, "not_found.html", status=404, suggestions=suggestions, registry=registry,
+                         path=request.url.path, q=words)
+
+    # --- /id -> /doc -----------------------------------------------------------------------------------
+
+    def see_other(self, request: Request, kind: str, ref: str) -> Response:
+        base, suffix = split_suffix(ref)
+        if self.site.node(kind, base) is None:
+            return self.not_found(request, kind, base)
+        target = f"/doc/{kind}/{ref}"
+        if request.url.query:
+            target += "?" + request.url.query
+        return RedirectResponse(target, status_code=303, headers={"Vary": "Accept"})
+
+    # --- /doc/{type}/{ref} -----------------------------------------------------------------------------
+
+    def document(self, request: Request, kind: str, ref: str) -> Response:
+        base, suffix = split_suffix(ref)
+        node = self.site.node(kind, base)
+        if node is None:
+            return self.not_found(request, kind, base)
+        if suffix:
+            media, vary = SUFFIXES[suffix], False
+        else:
+            vary = True
+            wanted = request.query_params.get("format")
+            if wanted in ("html", "text/html"):
+                chosen = [HTML]
+            else:
+                chosen = acceptable(OFFERS, request.headers.get("accept"), [wanted] if wanted else None, kind="graph")
+            if not chosen:
+                return PlainTextResponse("Not acceptable. This resource is available as: " + ", ".join(OFFERS) + "\n",
+                                         status_code=406, headers={"Vary": "Accept"})
+            media = chosen[0]
+        if media == HTML:
+            response = self.resource_page(request, node)
+            if vary:
+                response.headers["Vary"] = "Accept"
+                response.headers["Content-Location"] = f"/doc/{kind}/{base}.html"
+            return response
+        headers = {"Link": f'<{node.value}>; rel="describes"'}
+        if vary:
+            headers["Vary"] = "Accept"
+            headers["Content-Location"] = f"/doc/{kind}/{base}.{RDF_MEDIA[media][0]}"
+        etag = self.etag(request, media)
+        headers["ETag"] = etag
+        if self.fresh(request, etag):
+            return Response(status_code=304, headers=headers)
+        body = self.site.serialize(self.site.describe(node), media)
+        content_type = media + ("; charset=utf-8" if media != "application/ld+json" else "")
+        return Response(body, media_type=content_type, headers=headers)
+
+    def resource_page(self, request: Request, node) -> Response:
+        site, lang = self.site, page_lang(request)
+        kind, ref = split_thing(node.value)
+        title, title_lang = site.label_lang(node, lang)
+        labels = site.labels(node)
+        other = [(code, text) for code, text in labels.items() if code and code != title_lang and text != title]
+        types = sorted((site.link(t, lang) for t in site.specific_types(site.objects(node, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"))),
+                       key=lambda v: v.text)
+        view = {"kind": kind, "ref": ref, "iri": node.value, "title": title, "title_lang": title_lang,
+                "other_labels": other, "types": types, "crumbs": site.crumbs(node, lang)}
+        skip_out, skip_in = set(), set()
+        special = getattr(self, "view_" + kind.replace("-", "_"), None)
+        if ref == "scheme":
+            special = self.view_scheme
+        if special:
+            special(node, lang, view, skip_out, skip_in)
+        if "aps_mentioning" not in view and kind not in ("action-point",):
+            mentioning = site.subjects(NAP + "mentions", node)
+            if mentioning:
+                view["aps_mentioning"] = site.ap_items(mentioning, lang)
+                skip_in.add(NAP + "mentions")
+        if not view.get("kicker"):
+            view["kicker"] = self.kicker(node, lang)
+        view["groups"] = site.groups(node, lang, skip_out)
+        view["referenced_by"] = site.referenced_by(node, lang, skip_in)
+        view["parts"] = [{"anchor": part.value.partition("#")[2], "title": site.label(part, lang),
+                          "iri": part.value, "groups": site.groups(part, lang)}
+                         for part in site.hash_parts.get(node, ())]
+        view["formats"] = [(FORMAT_NAMES[m], f"/doc/{kind}/{ref}.{suffix}", m) for m, (suffix, _) in RDF_MEDIA.items()]
+        view["query_href"] = editor_link(resource_query(node.value))
+        view["graphs"] = [Value(site.graphs[g].name, with_lang(local_path(g), lang) if local_path(g) else None)
+                          for g in sorted(site.graphs_of.get(node, ())) if g in site.graphs]
+        return self.html(request, "resource.html", view=view, active="doc")
+
+    def kicker(self, node, lang: str) -> str:
+        """What the thing is, above its title: the labels of its classes in our model, most specific first."""
+        site = self.site
+        ours = [t for t in site.objects(node, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+                if t.value.startswith(NAP)]
+        # A class that is a superclass of another of its classes says less: leave it out.
+        supers = {s for t in ours for s in site.objects(t, "http://www.w3.org/2000/01/rdf-schema#subClassOf")}
+        names = [site.label(t, lang) for t in ours if t not in supers] or [site.label(t, lang) for t in ours]
+        kind = site.first(node, NAP + "instrumentType")
+        if kind is not None:
+            names.append(site.label(kind, lang))
+        text = " · ".join(dict.fromkeys(n[:1].upper() + n[1:] for n in names))
+        return text
+
+    # --- the kinds of pages --------------------------------------------------------------------------------
+
+    def view_action_point(self, node, lang, view, skip_out, skip_in):
+        site = self.site
+        number = site.notation(node) or view["ref"]
+        view["kicker"] = f"{word('action_point', lang)} {number}"
+        title = site.text(node, DCT + "title", lang)
+        if title:
+            view["title"], view["title_lang"] = title
+        objective = site.text(node, NAP + "objective", lang)
+        responsibilities = []
+        for resp in sorted(site.objects(node, NAP + "responsibility"), key=lambda r: r.value):
+            agent = site.first(resp, PROVNS + "agent")
+            role = site.first(resp, PROVNS + "hadRole")
+            scope = site.text(resp, NAP + "scope", lang)
+            responsibilities.append({"organisation": site.link(agent, lang) if agent is not None else None,
+                                     "short": site.short_name(agent, lang) if agent is not None else "",
+                                     "role": site.link(role, lang) if role is not None else None,
+                                     "scope": scope, "page": site.link(resp, lang)})
+        start, end = site.first(node, NAP + "startYear"), site.first(node, NAP + "endYear")
+        years = format_years(start.value if start is not None else None, end.value if end is not None else None, lang)
+        mentions: dict[str, list] = {}
+        for value in site.objects(node, NAP + "mentions"):
+            group = split_thing(value.value)[0] if split_thing(value.value) else "other"
+            mentions.setdefault(group, []).append(site.link(value, lang))
+        order = ["organisation", "legal-instrument", "document", "programme"]
+        view["ap"] = {
+            "number": number,
+            "objective": objective,
+            "pillar": site.link(site.first(node, NAP + "pillar"), lang) if site.first(node, NAP + "pillar") is not None else None,
+            "theme": site.link(site.first(node, NAP + "theme"), lang) if site.first(node, NAP + "theme") is not None else None,
+            "responsibilities": responsibilities,
+            "scoped": any(r["scope"] for r in responsibilities),
+            "responsibility_text": site.text(node, NAP + "responsibilityText", lang),
+            "timeline": site.text(node, NAP + "timelineText", lang),
+            "years": years,
+            "mentions": [(site.registry_name(g, lang), sorted(mentions[g], key=lambda v: v.text.lower()))
+                         for g in sorted(mentions, key=lambda g: order.index(g) if g in order else 99)],
+            "assessments": [site.assessment(sa, lang) for sa in site.assessments(node)],
+            "status": site.link(site.latest_status(node), lang) if site.latest_status(node) is not None else None,
+        }
+        skip_out |= {DCT + "title", NAP + "objective", NAP + "responsibility", NAP + "responsibilityText",
+                     NAP + "timelineText", NAP + "startYear", NAP + "endYear", NAP + "mentions", NAP + "theme",
+                     NAP + "pillar", SKOS + "notation"}
+        skip_in |= {NAP + "assessedActionPoint"}
+
+    def view_status_assessment(self, node, lang, view, skip_out, skip_in):
+        site = self.site
+        ap = site.first(node, NAP + "assessedActionPoint")
+        view["assessment"] = site.assessment(node, lang)
+        view["assessed"] = site.ap_item(ap, lang) if ap is not None else None
+        skip_out |= {NAP + "explanation", NAP + "footnote", NAP + "status", NAP + "inReport",
+                     NAP + "assessedActionPoint"}
+
+    def view_organisation(self, node, lang, view, skip_out, skip_in):
+        site = self.site
+        rows = []
+        for resp in site.subjects(PROVNS + "agent", node):
+            for ap in site.subjects(NAP + "responsibility", resp):
+                role = site.first(resp, PROVNS + "hadRole")
+                rows.append({"ap": site.ap_item(ap, lang), "role": site.link(role, lang) if role is not None else None,
+                             "scope": site.text(resp, NAP + "scope", lang), "page": site.link(resp, lang)})
+        rows.sort(key=lambda r: r["ap"].number)
+        view["responsible_for"] = rows
+        alt = [a for a in site.texts(node, SKOS + "altLabel").values() if len(a) <= 12]
+        view["kicker"] = " · ".join([self.kicker(node, lang), *sorted(set(alt))])
+        skip_in |= {PROVNS + "agent"}
+
+    def ap_section(self, node, lang, view, prop):
+        view["aps"] = self.site.ap_items(self.site.subjects(prop, node), lang)
+
+    def view_theme(self, node, lang, view, skip_out, skip_in):
+        self.ap_section(node, lang, view, NAP + "theme")
+        view["kicker"] = f"{word('theme', lang)} {self.site.notation(node)}"
+        skip_in |= {NAP + "theme"}
+
+    def view_due_diligence_step(self, node, lang, view, skip_out, skip_in):
+        self.ap_section(node, lang, view, NAP + "dueDiligenceStep")
+        skip_in |= {NAP + "dueDiligenceStep"}
+
+    def view_ungp_pillar(self, node, lang, view, skip_out, skip_in):
+        site = self.site
+        view["kicker"] = f"{word('pillar', lang)} {site.notation(node)}"
+        themes = [s for s in site.subjects(NAP + "pillar", node) if split_thing(s.value)[0] == "theme"]
+        view["themes"] = [(site.link(t, lang), site.notation(t), site.ap_items(site.subjects(NAP + "theme", t), lang))
+                          for t in sorted(themes, key=lambda t: site.sort_key(t.value))]
+        rest = [s for s in site.subjects(NAP + "pillar", node) if split_thing(s.value)[0] not in ("theme", "action-point")]
+        view["in_pillar"] = sorted((site.link(s, lang) for s in rest), key=lambda v: site.sort_key(v.iri))
+        skip_in |= {NAP + "pillar"}
+
+    def view_status(self, node, lang, view, skip_out, skip_in):
+        site = self.site
+        rows = []
+        for sa in site.subjects(NAP + "status", node):
+            ap = site.first(sa, NAP + "assessedActionPoint")
+            report = site.first(sa, NAP + "inReport")
+            if ap is not None:
+                rows.append({"ap": site.ap_item(ap, lang), "report": site.link(report, lang) if report is not None else None,
+                             "page": site.link(sa, lang)})
+        view["with_status"] = sorted(rows, key=lambda r: r["ap"].number)
+        skip_in |= {NAP + "status"}
+
+    def view_role(self, node, lang, view, skip_out, skip_in):
+        site = self.site
+        rows = []
+        for resp in site.subjects(PROVNS + "hadRole", node):
+            agent = site.first(resp, PROVNS + "agent")
+            for ap in site.subjects(NAP + "responsibility", resp):
+                rows.append({"ap": site.ap_item(ap, lang), "organisation": site.link(agent, lang) if agent is not None else None,
+                             "scope": site.text(resp, NAP + "scope", lang)})
+        view["with_role"] = sorted(rows, key=lambda r: (r["ap"].number, r["organisation"].text if r["organisation"] else ""))
+        skip_in |= {PROVNS + "hadRole"}
+
+    def view_report(self, node, lang, view, skip_out, skip_in):
+        site = self.site
+        rows = []
+        for sa in site.subjects(NAP + "inReport", node):
+            ap = site.first(sa, NAP + "assessedActionPoint")
+            status = site.first(sa, NAP + "status")
+            if ap is not None:
+                rows.append({"ap": site.ap_item(ap, lang), "status": site.link(status, lang) if status is not None else None,
+                             "page": site.link(sa, lang)})
+        view["report_rows"] = sorted(rows, key=lambda r: r["ap"].number)
+        skip_in |= {NAP + "inReport"}
+
+    def view_action_plan(self, node, lang, view, skip_out, skip_in):
+        self.ap_section(node, lang, view, DCT + "isPartOf")
+        skip_in |= {DCT + "isPartOf"}
+
+    def view_scheme(self, node, lang, view, skip_out, skip_in):
+        site = self.site
+        concepts = set(site.subjects(SKOS + "inScheme", node)) | set(site.objects(node, SKOS + "hasTopConcept"))
+        rows = []
+        for concept in sorted(concepts, key=lambda c: site.sort_key(c.value)):
+            definition = site.text(concept, SKOS + "definition", lang)
+            count = len({ap for p in (NAP + "theme", NAP + "pillar", NAP + "dueDiligenceStep")
+                         for ap in site.subjects(p, concept) if split_thing(ap.value)[0] == "action-point"})
+            rows.append({"concept": site.link(concept, lang), "notation": site.notation(concept),
+                         "definition": definition, "count": count})
+        view["concepts"] = rows
+        view["concepts_counted"] = any(r["count"] for r in rows)
+        skip_in |= {SKOS + "inScheme", SKOS + "topConceptOf"}
+        skip_out |= {SKOS + "hasTopConcept"}
+
+    # --- index, registries, graphs, search -------------------------------------------------------------------
+
+    def home(self, request: Request) -> Response:
+        site, lang = self.site, page_lang(request)
+        pillars = []
+        placed = set()
+        for pillar in sorted(site.things.get("ungp-pillar", {}).values(), key=lambda n: site.sort_key(n.value)):
+            if split_thing(pillar.value)[1] == "scheme":
+                continue
+            themes = [s for s in site.subjects(NAP + "pillar", pillar) if split_thing(s.value)[0] == "theme"]
+            rows = []
+            for theme in sorted(themes, key=lambda t: site.sort_key(t.value)):
+                aps = site.subjects(NAP + "theme", theme)
+                placed |= set(aps)
+                rows.append((site.link(theme, lang), site.notation(theme), site.ap_items(aps, lang)))
+            pillars.append((site.link(pillar, lang), site.notation(pillar), rows))
+        unplaced = site.ap_items([ap for ap in site.action_points() if ap not in placed], lang)
+        registries = []
+        for kind, names in REGISTRIES.items():
+            if kind not in site.things:
+                continue
+            members = [r for r in site.things[kind] if r != "scheme"]
+            scheme = site.things[kind].get("scheme")
+            registries.append({"name": site.registry_name(kind, lang), "href": with_lang(f"/doc/{kind}", lang),
+                               "count": len(members),
+                               "scheme": site.link(scheme, lang) if scheme is not None else None})
+        plan = site.node("action-plan", "nap-2022")
+        report = max(site.things.get("report", {}).values(), key=lambda r: site.year_of(r), default=None)
+        intro = site.text(plan, DCT + "description", lang) if plan is not None else None
+        return self.html(request, "doc_index.html", pillars=pillars, unplaced=unplaced, registries=registries,
+                         graphs=self.graph_list(lang), intro=intro,
+                         plan=site.link(plan, lang) if plan is not None else None,
+                         report=site.link(report, lang) if report is not None else None, active="doc")
+
+    def graph_list(self, lang):
+        return [{"link": Value(g.name, with_lang(local_path(g.iri), lang)), "iri": g.iri, "triples": g.triples}
+                for g in sorted(self.site.graphs.values(), key=lambda g: g.iri) if local_path(g.iri)]
+
+    def registry(self, request: Request, kind: str) -> Response:
+        site, lang = self.site, page_lang(request)
+        if kind not in site.things:
+            return self.not_found(request, kind)
+        nodes = [n for r, n in site.things[kind].items() if r != "scheme"]
+        scheme = site.things[kind].get("scheme")
+        items, aps = [], []
+        if kind == "action-point":
+            aps = site.ap_items(nodes, lang)
+        else:
+            for n in nodes:
+                value = site.link(n, lang)
+                alt = site.texts(n, SKOS + "altLabel")
+                notation = site.notation(n)
+                items.append({"link": value, "notation": notation,
+                              "alt": alt.get("nl") if alt.get("nl") and alt.get("nl") != value.text else None})
+            ordered = kind in ("theme", "ungp-pillar", "ungp-principle", "oecd-chapter", "due-diligence-step",
+                               "status-assessment", "footnote", "report")
+            items.sort(key=lambda i: site.sort_key(i["link"].iri) if ordered else i["link"].text.lower())
+        return self.html(request, "registry.html", kind=kind, name=site.registry_name(kind, lang), items=items,
+                         aps=aps, scheme=site.link(scheme, lang) if scheme is not None else None, active="doc",
+                         crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))])
+
+    def graph(self, request: Request, name: str) -> Response:
+        site, lang = self.site, page_lang(request)
+        graph = site.graphs.get(GRAPH + name)
+        if graph is None:
+            return self.not_found(request)
+        classes = sorted(((site.link(ox.NamedNode(c), lang), len(members)) for c, members in graph.classes.items()),
+                         key=lambda r: (-r[1], r[0].text))
+        query = (f"# The classes in the graph <{graph.iri}>\nSELECT ?class (COUNT(?s) AS ?n) WHERE {{\n"
+                 f"  GRAPH <{graph.iri}> {{ ?s a ?class }}\n}}\nGROUP BY ?class\nORDER BY DESC(?n)\n")
+        return self.html(request, "graph.html", graph=graph, classes=classes, subjects=len(graph.subjects),
+                         properties=len(graph.properties), query_href=editor_link(query), active="data",
+                         crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))])
+
+    def search(self, request: Request) -> Response:
+        site, lang = self.site, page_lang(request)
+        q = request.query_params.get("q", "")[:200]
+        results = []
+        for hit in self.index.search(q, lang) if q.strip() else []:
+            kind = split_thing(hit.node.value)[0]
+            owner = None
+            if kind == "status-assessment":
+                owner = site.first(hit.node, NAP + "assessedActionPoint")
+            elif kind in ("responsibility", "footnote"):
+                owners = site.subjects(NAP + kind, hit.node)
+                owner = owners[0] if owners else None
+            if owner is not None and split_thing(owner.value)[0] == "status-assessment":
+                owner = site.first(owner, NAP + "assessedActionPoint")
+            context = site.link(owner, lang, text=site.crumb_text(owner, lang).lower()) if owner is not None else None
+            results.append({"link": site.link(hit.node, lang), "kind": self.kicker(hit.node, lang) or
+                            site.registry_name(kind, lang),
+                            "prop": site.prop_value(hit.prop, lang).text, "before": hit.before, "match": hit.match,
+                            "after": hit.after, "lang": hit.lang, "context": context})
+        return self.html(request, "search.html", q=q, results=results, searched=bool(q.strip()), active="search")
+
+
+def format_years(start: str | None, end: str | None, lang: str) -> str:
+    en = lang == "en"
+    if start and end:
+        return start if start == end else f"{start}–{end}"
+    if start:
+        return f"from {start}" if en else f"vanaf {start}"
+    if end:
+        return f"by {end}" if en else f"uiterlijk {end}"
+    return ""
+
+
+def split_suffix(ref: str) -> tuple[str, str | None]:
+    base, dot, suffix = ref.rpartition(".")
+    if dot and suffix in SUFFIXES and base:
+        return base, suffix
+    return ref, None
 
 
 def make_router(context: Context) -> APIRouter:
-    return APIRouter()
+    web = Web(context)
+    router = APIRouter()
+    router.web = web  # type: ignore[attr-defined]
+    methods = ["GET", "HEAD"]
+
+    async def doc_index(request: Request):
+        return web.home(request)
+
+    async def doc_slash(request: Request):
+        return RedirectResponse("/doc" + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
+
+    async def registry(request: Request, kind: str):
+        return web.registry(request, kind)
+
+    async def document(request: Request, kind: str, ref: str):
+        return web.document(request, kind, ref)
+
+    async def identifier(request: Request, kind: str, ref: str):
+        return web.see_other(request, kind, ref)
+
+    async def id_registry(request: Request, kind: str):
+        if kind not in web.site.things:
+            return web.not_found(request, kind)
+        return RedirectResponse(f"/doc/{kind}", status_code=303)
+
+    async def id_root(request: Request):
+        return RedirectResponse("/doc", status_code=303)
+
+    async def graph(request: Request, name: str):
+        return web.graph(request, name)
+
+    async def search(request: Request):
+        return web.search(request)
+
+    router.add_api_route("/doc", doc_index, methods=methods, include_in_schema=False)
+    router.add_api_route("/doc/", doc_slash, methods=methods, include_in_schema=False)
+    router.add_api_route("/doc/{kind}", registry, methods=methods, include_in_schema=False)
+    router.add_api_route("/doc/{kind}/{ref}", document, methods=methods, include_in_schema=False)
+    router.add_api_route("/id", id_root, methods=methods, include_in_schema=False)
+    router.add_api_route("/id/{kind}", id_registry, methods=methods, include_in_schema=False)
+    router.add_api_route("/id/{kind}/{ref}", identifier, methods=methods, include_in_schema=False)
+    router.add_api_route("/graph/{name}", graph, methods=methods, include_in_schema=False)
+
+    async def unknown(request: Request, rest: str):
+        return web.not_found(request)
+
+    # Anything else under our prefixes (deeper paths, empty segments): the same 404 page.
+    for prefix in ("/id", "/doc", "/graph"):
+        router.add_api_route(prefix + "/{rest:path}", unknown, methods=methods, include_in_schema=False)
+    router.add_api_route("/search", search, methods=methods, include_in_schema=False)
+    return router

@@ -1,0 +1,926 @@
+"""What the pages for people show: an in-memory view of the trusted store, with labels, the RDF that
+describes one resource, and the data behind each kind of page.
+
+Everything here reads the server's own store (never a user's query) once, at startup: the graph is small
+(a few thousand triples) and cannot change while it is served.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from .namespaces import BASE, ID, PREFIXES, THING_TYPES
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+DCT = "http://purl.org/dc/terms/"
+OWL = "http://www.w3.org/2002/07/owl#"
+FOAF = "http://xmlns.com/foaf/0.1/"
+PROVNS = "http://www.w3.org/ns/prov#"
+ORGNS = "http://www.w3.org/ns/org#"
+ELINS = "http://data.europa.eu/eli/ontology#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+VANN = "http://purl.org/vocab/vann/"
+NAP = BASE + "def#"
+DEF = BASE + "def"
+
+TYPE = RDF + "type"
+LABEL_PROPERTIES = (SKOS + "prefLabel", RDFS + "label", DCT + "title", "http://xmlns.com/foaf/0.1/name")
+LANGS = ("nl", "en")
+
+#: Media types a resource's description is served in, and the suffix of each.
+RDF_MEDIA = {
+    "text/turtle": ("ttl", ox.RdfFormat.TURTLE),
+    "application/ld+json": ("jsonld", ox.RdfFormat.JSON_LD),
+    "application/n-triples": ("nt", ox.RdfFormat.N_TRIPLES),
+    "application/rdf+xml": ("rdf", ox.RdfFormat.RDF_XML),
+}
+SUFFIXES = {suffix: media for media, (suffix, _) in RDF_MEDIA.items()} | {"html": "text/html"}
+FORMAT_NAMES = {"text/turtle": "Turtle", "application/ld+json": "JSON-LD", "application/n-triples": "N-Triples",
+                "application/rdf+xml": "RDF/XML"}
+
+# Resources minted for another one: their triples go with its description (an action point's
+# responsibilities, its status assessments and their footnotes).
+OWNED_OUT = {NAP + "responsibility", NAP + "footnote"}
+OWNED_IN = {NAP + "assessedActionPoint"}
+
+#: The words of the interface, Dutch and English.
+WORDS = {
+    "home": ("Actiepunten", "Action points"),
+    "action_point": ("Actiepunt", "Action point"),
+    "action_points": ("Actiepunten", "Action points"),
+    "objective": ("Doelstelling", "Objective"),
+    "responsibility": ("Verantwoordelijkheid", "Responsibility"),
+    "responsible": ("Verantwoordelijk", "Responsible"),
+    "organisation": ("Organisatie", "Organisation"),
+    "role": ("Rol", "Role"),
+    "scope": ("Voor", "Scope"),
+    "timeline": ("Tijdslijn", "Timeline"),
+    "years": ("Jaren", "Years"),
+    "as_in_report": ("Zoals in de rapportage", "As in the report"),
+    "mentions": ("Genoemd in dit actiepunt", "Mentioned in this action point"),
+    "status": ("Stand van zaken", "Status"),
+    "status_in_reports": ("Stand van zaken per voortgangsrapportage", "Status in each progress report"),
+    "report": ("Rapportage", "Report"),
+    "explanation": ("Toelichting", "Explanation"),
+    "footnotes": ("Voetnoten", "Footnotes"),
+    "footnote": ("Voetnoot", "Footnote"),
+    "pillar": ("Pijler", "Pillar"),
+    "theme": ("Thema", "Theme"),
+    "type": ("Soort", "Type"),
+    "identity": ("Identificatie en kenmerken", "Identity and facts"),
+    "texts": ("Teksten", "Texts"),
+    "relations": ("Relaties", "Relations"),
+    "links_out": ("Elders op het web", "Elsewhere on the web"),
+    "referenced_by": ("Verwijzingen naar deze pagina", "What refers to this"),
+    "referenced_by_intro": ("Andere gegevens die naar dit onderwerp verwijzen, per eigenschap.",
+                            "Other resources that point here, by property."),
+    "all_data": ("Overige gegevens", "Other data"),
+    "this_data": ("Deze gegevens als", "This data as"),
+    "query_this": ("Bevraag dit in de zoekvraageditor", "Query this in the editor"),
+    "iri": ("Identificatie (IRI)", "Identifier (IRI)"),
+    "graph": ("Graaf", "Graph"),
+    "in_graph": ("Bron in de dataset", "Source in the dataset"),
+    "responsible_for": ("Verantwoordelijk voor", "Responsible for"),
+    "mentioned_in": ("Genoemd in actiepunten", "Mentioned in action points"),
+    "action_points_with": ("Actiepunten", "Action points"),
+    "concepts": ("Begrippen in dit schema", "Concepts in this scheme"),
+    "registries": ("Registers", "Registries"),
+    "search": ("Zoeken", "Search"),
+    "no_results": ("Niets gevonden.", "Nothing found."),
+    "not_found": ("Pagina niet gevonden", "Page not found"),
+    "open_pdf": ("Bekijk de publicatie", "View the publication"),
+    "see_also": ("Zie ook", "See also"),
+    "no_status": ("geen", "none"),
+    "all_in_report": ("Alle actiepunten in deze rapportage", "All action points in this report"),
+    "statements": ("tripels", "triples"),
+    "count": ("Aantal", "Count"),
+    "class": ("Klasse", "Class"),
+    "themes": ("Thema's", "Themes"),
+    "part_of": ("Onderdeel van", "Part of"),
+    "graphs": ("Grafen in de dataset", "Graphs in the dataset"),
+    "dutch_only": ("", "In Dutch, as in the report."),
+    "period": ("Looptijd", "Period"),
+    "latest": ("volgens de rapportage", "according to the report"),
+    "read_explanation": ("Lees de toelichting", "Read the explanation"),
+    "details": ("Details", "Details"),
+    "notation": ("Nr.", "No."),
+    "concept": ("Begrip", "Concept"),
+    "definition": ("Omschrijving", "Definition"),
+    "number_of_aps": ("Actiepunten", "Action points"),
+    "principles": ("Principes en andere begrippen in deze pijler", "Principles and other concepts in this pillar"),
+    "search_results": ("Zoekresultaten", "Search results"),
+    "results_for": ("resultaten voor", "results for"),
+    "search_hint": ("Zoek in namen, titels, doelstellingen en toelichtingen. Hoofdletters en accenten maken niet uit.",
+                    "Search names, titles, objectives and explanations. Case and accents do not matter."),
+    "in_field": ("in", "in"),
+    "of_ap": ("bij", "of"),
+    "suggestions": ("Bedoelde u", "Did you mean"),
+    "not_found_text": ("Op dit adres staat niets. Misschien bestaat het niet (meer), of is het adres verkeerd overgenomen.",
+                       "There is nothing at this address. It may not exist, or the address may have been copied wrongly."),
+    "see_registry": ("Bekijk het register", "See the registry"),
+    "index_title": ("Actiepunten van het NAP Bedrijfsleven en Mensenrechten",
+                    "Action points of the NAP on Business and Human Rights"),
+    "index_lead": ("De 33 actiepunten van het Nationaal Actieplan Bedrijfsleven en Mensenrechten 2022-2026, per pijler en thema, met hun stand van zaken volgens de voortgangsrapportage.",
+                   "The 33 action points of the National Action Plan on Business and Human Rights 2022-2026, by pillar and theme, with their status according to the progress report."),
+    "triples": ("Tripels", "Triples"),
+    "subjects": ("Onderwerpen", "Subjects"),
+    "properties": ("Eigenschappen", "Properties"),
+    "named_graph": ("Benoemde graaf", "Named graph"),
+    "classes_in_graph": ("Klassen in deze graaf", "Classes in this graph"),
+    "download": ("Downloads en beschrijving van de dataset", "Downloads and dataset description"),
+    "no_aps": ("Geen actiepunten.", "No action points."),
+    "with_this_status": ("Actiepunten met deze stand van zaken", "Action points with this status"),
+    "with_this_role": ("Actiepunten waarin een organisatie deze rol heeft", "Action points in which an organisation has this role"),
+    "in_this_theme": ("Actiepunten in dit thema", "Action points in this theme"),
+    "themes_in_pillar": ("Thema's en actiepunten in deze pijler", "Themes and action points in this pillar"),
+    "in_this_plan": ("Actiepunten in dit plan", "Action points in this plan"),
+    "assessed": ("Actiepunt", "Action point"),
+}
+
+
+def word(key: str, lang: str) -> str:
+    nl, en = WORDS[key]
+    return en if lang == "en" else nl
+
+
+#: Names of the registries (/doc/{type}), in the order the index lists them.
+REGISTRIES = {
+    "action-point": ("Actiepunten", "Action points"),
+    "theme": ("Thema's", "Themes"),
+    "ungp-pillar": ("Pijlers van de UNGP's", "UNGP pillars"),
+    "ungp-principle": ("Principes van de UNGP's", "UNGP principles"),
+    "oecd-chapter": ("Hoofdstukken van de OESO-richtlijnen", "Chapters of the OECD Guidelines"),
+    "due-diligence-step": ("Stappen van gepaste zorgvuldigheid", "Due diligence steps"),
+    "status": ("Waarden van de stand van zaken", "Status values"),
+    "role": ("Rollen", "Roles"),
+    "organisation": ("Organisaties", "Organisations"),
+    "legal-instrument": ("Wet- en regelgeving", "Legal instruments"),
+    "document": ("Documenten", "Documents"),
+    "programme": ("Programma's en initiatieven", "Programmes and initiatives"),
+    "action-plan": ("Actieplannen", "Action plans"),
+    "report": ("Voortgangsrapportages", "Progress reports"),
+    "status-assessment": ("Standen van zaken", "Status assessments"),
+    "responsibility": ("Verantwoordelijkheden", "Responsibilities"),
+    "footnote": ("Voetnoten", "Footnotes"),
+    "event": ("Gebeurtenissen", "Events"),
+    "link": ("Koppelingen met registers", "Links to registers"),
+    "dataset": ("Datasets", "Datasets"),
+    "distribution": ("Distributies", "Distributions"),
+}
+for _segment in THING_TYPES.values():
+    REGISTRIES.setdefault(_segment, (_segment, _segment))
+
+#: Labels of the standard properties (ours come from the ontology).
+PROPERTY_LABELS = {
+    TYPE: ("soort", "type"),
+    RDFS + "label": ("naam", "label"),
+    RDFS + "comment": ("toelichting", "comment"),
+    RDFS + "seeAlso": ("zie ook", "see also"),
+    RDF + "value": ("tekst", "text"),
+    RDF + "subject": ("onderwerp", "subject"),
+    RDF + "predicate": ("eigenschap", "predicate"),
+    RDF + "object": ("waarde", "object"),
+    SKOS + "prefLabel": ("naam", "preferred label"),
+    SKOS + "altLabel": ("ook bekend als", "also known as"),
+    SKOS + "notation": ("nummer", "notation"),
+    SKOS + "definition": ("definitie", "definition"),
+    SKOS + "inScheme": ("in schema", "in scheme"),
+    SKOS + "topConceptOf": ("topbegrip van", "top concept of"),
+    SKOS + "hasTopConcept": ("topbegrippen", "top concepts"),
+    DCT + "title": ("titel", "title"),
+    DCT + "identifier": ("identificatie", "identifier"),
+    DCT + "description": ("beschrijving", "description"),
+    DCT + "isPartOf": ("onderdeel van", "part of"),
+    DCT + "creator": ("opgesteld door", "creator"),
+    DCT + "contributor": ("in samenwerking met", "contributor"),
+    DCT + "audience": ("gericht aan", "audience"),
+    DCT + "language": ("taal", "language"),
+    DCT + "date": ("datum", "date"),
+    DCT + "issued": ("uitgegeven", "issued"),
+    DCT + "created": ("gemaakt", "created"),
+    DCT + "modified": ("gewijzigd", "modified"),
+    DCT + "temporal": ("periode", "period"),
+    DCT + "replaces": ("vervangt", "replaces"),
+    DCT + "isReplacedBy": ("vervangen door", "replaced by"),
+    DCT + "references": ("verwijst naar", "references"),
+    DCT + "source": ("bron", "source"),
+    DCT + "license": ("licentie", "licence"),
+    OWL + "sameAs": ("zelfde als", "same as"),
+    OWL + "versionIRI": ("versie-IRI", "version IRI"),
+    OWL + "versionInfo": ("versie", "version"),
+    FOAF + "page": ("webpagina", "web page"),
+    PROVNS + "wasDerivedFrom": ("ontleend aan", "derived from"),
+    PROVNS + "agent": ("organisatie", "agent"),
+    PROVNS + "hadRole": ("rol", "role"),
+    PROVNS + "wasAssociatedWith": ("betrokken organisatie", "associated with"),
+    ORGNS + "hasMember": ("leden", "members"),
+    ORGNS + "unitOf": ("onderdeel van", "unit of"),
+    ORGNS + "changedBy": ("gewijzigd door", "changed by"),
+    ORGNS + "resultedFrom": ("voortgekomen uit", "resulted from"),
+    ORGNS + "originalOrganization": ("oorspronkelijke organisatie", "original organisation"),
+    ORGNS + "resultingOrganization": ("nieuwe organisatie", "resulting organisation"),
+    ELINS + "amends": ("wijzigt", "amends"),
+    ELINS + "is_part_of": ("onderdeel van", "is part of"),
+    ELINS + "transposes": ("zet om", "transposes"),
+    ELINS + "date_document": ("datum", "date of document"),
+    ELINS + "id_local": ("lokale identificatie", "local identifier"),
+    VANN + "preferredNamespacePrefix": ("voorkeursprefix", "preferred prefix"),
+    VANN + "preferredNamespaceUri": ("namespace", "namespace"),
+}
+
+#: Labels of properties read backwards, for "what refers to this".
+INVERSE_LABELS = {
+    TYPE: ("klasse van", "class of"),
+    DCT + "creator": ("maker van", "creator of"),
+    DCT + "contributor": ("werkte mee aan", "contributor to"),
+    DCT + "audience": ("ontvanger van", "audience of"),
+    DCT + "isPartOf": ("bevat", "has part"),
+    DCT + "replaces": ("vervangen door", "replaced by"),
+    DCT + "isReplacedBy": ("vervangt", "replaces"),
+    DCT + "references": ("genoemd in", "referenced by"),
+    ORGNS + "hasMember": ("lid van", "member of"),
+    ORGNS + "unitOf": ("heeft als onderdeel", "has unit"),
+    ORGNS + "changedBy": ("wijzigde", "changed"),
+    ORGNS + "resultedFrom": ("leidde tot", "resulted in"),
+    ORGNS + "originalOrganization": ("oorspronkelijke organisatie bij", "original organisation in"),
+    ORGNS + "resultingOrganization": ("nieuwe organisatie bij", "resulting organisation in"),
+    PROVNS + "agent": ("organisatie bij", "agent in"),
+    PROVNS + "hadRole": ("rol bij", "role in"),
+    PROVNS + "wasAssociatedWith": ("betrokken bij", "associated with"),
+    PROVNS + "wasDerivedFrom": ("bron van", "source of"),
+    ELINS + "is_part_of": ("bevat", "has part"),
+    ELINS + "amends": ("gewijzigd door", "amended by"),
+    ELINS + "transposes": ("omgezet door", "transposed by"),
+    SKOS + "inScheme": ("bevat", "contains"),
+    SKOS + "topConceptOf": ("heeft als topbegrip", "has top concept"),
+    SKOS + "hasTopConcept": ("topbegrip in", "top concept in"),
+    RDFS + "seeAlso": ("genoemd bij", "see also from"),
+    OWL + "sameAs": ("zelfde als", "same as"),
+    FOAF + "page": ("webpagina van", "page of"),
+    NAP + "mentions": ("genoemd in", "mentioned in"),
+    NAP + "theme": ("thema van", "theme of"),
+    NAP + "pillar": ("pijler van", "pillar of"),
+    NAP + "responsibility": ("verantwoordelijkheid bij", "responsibility in"),
+    NAP + "assessedActionPoint": ("beoordeeld in", "assessed in"),
+    NAP + "inReport": ("bevat", "contains"),
+    NAP + "status": ("stand van zaken van", "status of"),
+    NAP + "footnote": ("voetnoot bij", "footnote of"),
+    NAP + "reportsOn": ("onderwerp van", "reported on in"),
+    NAP + "consultation": ("consultatie voor", "consultation for"),
+    NAP + "publishedIn": ("bevat de publicatie van", "publishes"),
+    NAP + "dueDiligenceStep": ("stap in", "step in"),
+    NAP + "instrumentType": ("soort van", "type of"),
+    RDF + "subject": ("vastgelegd in", "recorded in"),
+    RDF + "object": ("doel van koppeling", "target of link"),
+}
+
+IDENTITY = [TYPE, SKOS + "notation", DCT + "identifier", ELINS + "id_local", NAP + "juriconnect", RDFS + "label",
+            SKOS + "prefLabel", DCT + "title", SKOS + "altLabel"]
+TEXTS = [NAP + "objective", NAP + "explanation", DCT + "description", SKOS + "definition", RDFS + "comment",
+         RDF + "value", NAP + "responsibilityText", NAP + "timelineText", NAP + "scope"]
+RELATION_ORDER = [NAP + "pillar", NAP + "theme", NAP + "assessedActionPoint", NAP + "inReport", NAP + "status",
+                  NAP + "responsibility", PROVNS + "agent", PROVNS + "hadRole", NAP + "mentions",
+                  NAP + "dueDiligenceStep", NAP + "footnote", DCT + "isPartOf"]
+# Texts shown in the page's language only (with the other language as a fallback).
+SINGLE_LANGUAGE = set(TEXTS)
+
+MONTHS = {
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december".split(),
+    "en": "January February March April May June July August September October November December".split(),
+}
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def lang_query(lang: str) -> str:
+    return "?lang=en" if lang == "en" else ""
+
+
+def local_path(iri: str) -> str | None:
+    """The path on this server of one of our IRIs (the canonical base maps onto the server's root)."""
+    if not iri.startswith(BASE):
+        return None
+    rest = iri[len(BASE):]
+    if rest.startswith("id/"):
+        return "/doc/" + rest[3:]
+    if rest == "def" or rest.startswith("def/"):
+        return "/def"
+    if rest.startswith("def#"):
+        return "/def#" + rest[4:]
+    return "/" + rest  # graphs, the endpoint, downloads, the site itself: the same path here
+
+
+def with_lang(path: str, lang: str) -> str:
+    """A local path in the page's language: /doc/x?lang=en, /def?lang=en#Term."""
+    if lang != "en":
+        return path
+    base, hash_, fragment = path.partition("#")
+    if "." in base.rsplit("/", 1)[-1]:
+        return path  # a file (a download, a stylesheet): no language
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}lang=en{hash_}{fragment}"
+
+
+def split_thing(iri: str) -> tuple[str, str] | None:
+    """(type, ref) of an IRI .../id/{type}/{ref}."""
+    if not iri.startswith(ID):
+        return None
+    kind, _, ref = iri[len(ID):].partition("/")
+    ref = ref.partition("#")[0]  # a hash IRI belongs to the page of the IRI before the #
+    if not kind or not ref or "/" in ref:
+        return None
+    return kind, ref
+
+
+def compact(iri: str) -> str:
+    best = None
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and (best is None or len(namespace) > len(PREFIXES[best])):
+            best = prefix
+    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else iri
+
+
+#: Where an outbound link goes, for people: register names by IRI prefix.
+REGISTERS = [
+    ("https://identifier.overheid.nl/tooi/", "TOOI"),
+    ("http://data.europa.eu/eli/", "ELI"),
+    ("https://wetten.overheid.nl/", "wetten.overheid.nl"),
+    ("https://zoek.officielebekendmakingen.nl/", "officielebekendmakingen.nl"),
+    ("https://open.overheid.nl/", "open.overheid.nl"),
+]
+
+
+def register_of(iri: str) -> str | None:
+    return next((name for prefix, name in REGISTERS if iri.startswith(prefix)), None)
+
+
+def format_literal(literal: ox.Literal, lang: str) -> str:
+    datatype = literal.datatype.value if literal.datatype else ""
+    if datatype == XSD + "date":
+        try:
+            day = _dt.date.fromisoformat(literal.value)
+        except ValueError:
+            return literal.value
+        return f"{day.day} {MONTHS[lang][day.month - 1]} {day.year}"
+    return literal.value
+
+
+# --- What pages show ---------------------------------------------------------------------------------
+
+@dataclass
+class Value:
+    """One value on a page: a link (local or external) or a literal text."""
+    text: str
+    href: str | None = None
+    external: bool = False
+    lang: str | None = None  # the language of text, when known
+    iri: str | None = None
+    note: str | None = None  # a small addition: a language tag, the organisation's abbreviation
+    css: str | None = None
+
+
+@dataclass
+class Row:
+    prop: Value
+    values: list[Value]
+    long: bool = False  # texts: shown as paragraphs
+
+
+@dataclass
+class Group:
+    key: str
+    title: str
+    rows: list[Row]
+
+
+@dataclass
+class Paragraph:
+    parts: list  # str or (number, anchor) for a footnote marker
+
+
+@dataclass
+class Footnote:
+    number: str
+    anchor: str
+    text: str
+    lang: str | None
+    links: list[Value]
+    page: str
+
+
+@dataclass
+class Assessment:
+    report: Value
+    year: str
+    status: Value | None
+    paragraphs: list[Paragraph]
+    footnotes: list[Footnote]
+    page: str
+    lang: str | None
+
+
+@dataclass
+class APItem:
+    number: str
+    title: str
+    href: str
+    lang: str | None
+    status: Value | None = None
+    note: str | None = None
+
+
+@dataclass
+class Crumb:
+    text: str
+    href: str | None = None
+
+
+@dataclass
+class Graph:
+    iri: str
+    name: str
+    triples: int = 0
+    subjects: set = field(default_factory=set)
+    classes: dict = field(default_factory=lambda: defaultdict(set))
+    properties: set = field(default_factory=set)
+
+
+class Site:
+    """The served data, indexed for pages: outgoing and incoming triples, labels, graphs."""
+
+    def __init__(self, store: ox.Store):
+        self._labels: dict = {}
+        self.out: dict = defaultdict(list)
+        self.inbound: dict = defaultdict(list)
+        self.graphs_of: dict = defaultdict(set)
+        self.graphs: dict[str, Graph] = {}
+        seen = set()
+        for quad in store.quads_for_pattern(None, None, None, None):
+            s, p, o, g = quad.subject, quad.predicate.value, quad.object, quad.graph_name
+            if isinstance(g, ox.NamedNode):
+                graph = self.graphs.get(g.value)
+                if graph is None:
+                    graph = self.graphs[g.value] = Graph(g.value, g.value.rsplit("/", 1)[-1])
+                graph.triples += 1
+                graph.subjects.add(s)
+                graph.properties.add(p)
+                if p == TYPE:
+                    graph.classes[o.value].add(s)
+                self.graphs_of[s].add(g.value)
+            key = (s, p, o)
+            if key in seen:
+                continue
+            seen.add(key)
+            self.out[s].append((p, o))
+            if isinstance(o, (ox.NamedNode, ox.BlankNode)):
+                self.inbound[o].append((s, p))
+        # Our things: every IRI .../id/{type}/{ref} that the data names, as subject or object.
+        self.things: dict[str, dict[str, ox.NamedNode]] = defaultdict(dict)
+        self.hash_parts: dict = defaultdict(list)  # .../id/x/y -> [.../id/x/y#part, ...]
+        for node in list(self.out) + list(self.inbound):
+            if isinstance(node, ox.NamedNode):
+                parts = split_thing(node.value)
+                if parts:
+                    base = node.value.partition("#")[0]
+                    self.things[parts[0]][parts[1]] = ox.NamedNode(base)
+                    if base != node.value and node in self.out:
+                        self.hash_parts[ox.NamedNode(base)].append(node)
+        for found in self.hash_parts.values():
+            found.sort(key=lambda n: n.value)
+        self.types = {kind for kind in self.things}
+
+    # --- raw access ----------------------------------------------------------------------------------
+
+    def objects(self, node, prop: str) -> list:
+        return [o for p, o in self.out.get(node, ()) if p == prop]
+
+    def specific_types(self, types: list) -> list:
+        """The types no other of them specialises: loading adds every superclass (prov:Entity, ...) as a
+        type for queries, but a reader wants "Ministerie", not the whole hierarchy."""
+        def supers(cls, seen):
+            for sup in self.objects(cls, RDFS + "subClassOf"):
+                if sup not in seen:
+                    seen.add(sup)
+                    supers(sup, seen)
+            return seen
+
+        implied = set()
+        for t in types:
+            implied |= supers(t, set())
+        return [t for t in types if t not in implied]
+
+    def first(self, node, prop: str):
+        values = self.objects(node, prop)
+        return values[0] if values else None
+
+    def subjects(self, prop: str, node) -> list:
+        return [s for s, p in self.inbound.get(node, ()) if p == prop]
+
+    def node(self, kind: str, ref: str) -> ox.NamedNode | None:
+        return self.things.get(kind, {}).get(ref)
+
+    def local(self, node) -> bool:
+        """One of our things, with a page at /doc/{type}/{ref}."""
+        return isinstance(node, ox.NamedNode) and split_thing(node.value) is not None
+
+    def known(self, node) -> bool:
+        return node in self.out or node in self.inbound or node in self.hash_parts
+
+    def notation(self, node) -> str:
+        value = self.first(node, SKOS + "notation")
+        return value.value if isinstance(value, ox.Literal) else ""
+
+    # --- labels --------------------------------------------------------------------------------------
+
+    def texts(self, node, prop: str) -> dict[str, str]:
+        """{language: text} of one property; untagged literals under ""."""
+        found: dict[str, str] = {}
+        for value in self.objects(node, prop):
+            if isinstance(value, ox.Literal):
+                found.setdefault(value.language or "", value.value)
+        return found
+
+    def text(self, node, prop: str, lang: str) -> tuple[str, str | None] | None:
+        """(text, its language) in lang, else Dutch, else English, else any."""
+        found = self.texts(node, prop)
+        for candidate in (lang, "nl", "en", ""):
+            if candidate in found:
+                return found[candidate], candidate or None
+        if found:
+            language, value = next(iter(found.items()))
+            return value, language or None
+        return None
+
+    def labels(self, node) -> dict[str, str]:
+        found = self._labels.get(node)
+        if found is None:
+            found = {}
+            for prop in LABEL_PROPERTIES:
+                for language, value in self.texts(node, prop).items():
+                    found.setdefault(language, value)
+            self._labels[node] = found
+        return found
+
+    def label_lang(self, node, lang: str) -> tuple[str, str | None]:
+        """The label of node in lang (with its language), falling back to Dutch, English, a made-up one."""
+        found = self.labels(node)
+        for candidate in (lang, "nl", "en", ""):
+            if candidate in found:
+                return found[candidate], candidate or None
+        made = self.made_label(node, lang)
+        if made:
+            return made, lang
+        if isinstance(node, ox.NamedNode):
+            if node.value.startswith(ID) and "#" in node.value:
+                return "#" + node.value.partition("#")[2], None
+            return compact(node.value), None
+        return str(node), None
+
+    def label(self, node, lang: str) -> str:
+        return self.label_lang(node, lang)[0]
+
+    def made_label(self, node, lang: str) -> str | None:
+        """Labels for the resources minted without one: status assessments, responsibilities, footnotes."""
+        if not isinstance(node, ox.NamedNode):
+            return None
+        parts = split_thing(node.value)
+        if not parts:
+            return None
+        kind, ref = parts
+        en = lang == "en"
+        if kind == "status-assessment":
+            ap = self.first(node, NAP + "assessedActionPoint")
+            report = self.first(node, NAP + "inReport")
+            year = self.year_of(report) if report is not None else ""
+            number = self.notation(ap) if ap is not None else ref
+            return f"Status of action point {number} in the {year} report" if en else \
+                f"Stand van zaken actiepunt {number} in de rapportage {year}"
+        if kind == "responsibility":
+            agent = self.first(node, PROVNS + "agent")
+            role = self.first(node, PROVNS + "hadRole")
+            ap = self.subjects(NAP + "responsibility", node)
+            who = self.short_name(agent, lang) if agent is not None else ref
+            what = self.label(role, lang) if role is not None else ""
+            number = self.notation(ap[0]) if ap else ""
+            return f"{who} ({what}) for action point {number}" if en else \
+                f"{who} ({what}) bij actiepunt {number}"
+        if kind == "footnote":
+            year, _, number = ref.partition("-")
+            return f"Footnote {number} of the {year} report" if en else f"Voetnoot {number} van de rapportage {year}"
+        if kind == "action-point":
+            return f"Action point {ref}" if en else f"Actiepunt {ref}"
+        if kind == "link":
+            subject, target = self.first(node, RDF + "subject"), self.first(node, RDF + "object")
+            if subject is not None and target is not None:
+                shown = compact(target.value) if isinstance(target, ox.NamedNode) else target.value
+                predicate = self.first(node, RDF + "predicate")
+                via = self.prop_value(predicate.value, lang).text.lower() if predicate is not None else ""
+                return f"{'Link' if en else 'Koppeling'} {self.short_name(subject, lang)}, {via}: {shown}"
+        return None
+
+    def short_name(self, node, lang: str) -> str:
+        alt = self.texts(node, SKOS + "altLabel")
+        if alt.get("nl") and len(alt["nl"]) <= 12:
+            return alt["nl"]
+        return self.label(node, lang)
+
+    def year_of(self, report) -> str:
+        year = self.first(report, NAP + "reportingYear")
+        if isinstance(year, ox.Literal):
+            return year.value
+        parts = split_thing(report.value) if isinstance(report, ox.NamedNode) else None
+        return parts[1] if parts else ""
+
+    # --- values --------------------------------------------------------------------------------------
+
+    def link(self, node, lang: str, text: str | None = None, full: bool = False) -> Value:
+        """A value on a page for an IRI or blank node: a local link, an external link or plain text."""
+        if isinstance(node, ox.Literal):
+            return Value(format_literal(node, lang), lang=node.language or None)
+        if isinstance(node, ox.BlankNode):
+            return Value(text or self.label(node, lang))
+        iri = node.value
+        if iri.startswith(BASE):
+            path = local_path(iri)
+            label, language = self.label_lang(node, lang) if text is None else (text, lang)
+            if path is None or (iri.startswith(ID) and not self.known(node)):
+                return Value(label, lang=language, iri=iri)
+            if path.startswith("/def#") and not self.known(node):
+                return Value(label, lang=language, iri=iri)
+            css = None
+            parts = split_thing(iri)
+            if parts and parts[0] == "status" and parts[1] != "scheme":
+                css = f"status-badge status-{parts[1]}"
+            return Value(label, href=with_lang(path, lang), lang=language, iri=iri, css=css)
+        if self.known(node) and self.labels(node):
+            label, language = self.label_lang(node, lang)
+            return Value(label, href=iri, external=True, lang=language, iri=iri, note=compact(iri))
+        if full:
+            return Value(text or iri, href=iri, external=True, iri=iri, note=register_of(iri))
+        return Value(text or compact(iri), href=iri, external=True, iri=iri)
+
+    def prop_value(self, prop: str, lang: str, inverse: bool = False) -> Value:
+        node = ox.NamedNode(prop)
+        if inverse and prop in INVERSE_LABELS:
+            nl, en = INVERSE_LABELS[prop]
+            text = en if lang == "en" else nl
+        elif prop in PROPERTY_LABELS:
+            nl, en = PROPERTY_LABELS[prop]
+            text = en if lang == "en" else nl
+        else:
+            text = self.label(node, lang) if self.labels(node) else compact(prop)
+        href = with_lang(local_path(prop), lang) if prop.startswith(NAP) and self.known(node) else prop
+        text = text[:1].upper() + text[1:]
+        return Value(text, href=href, external=not prop.startswith(BASE), iri=prop, note=compact(prop))
+
+    # --- description: the RDF for one resource -----------------------------------------------------------
+
+    def closure(self, node, into: set, visited: set) -> None:
+        """node's triples, its blank nodes' triples, and those of the IRIs minted for it."""
+        if node in visited:
+            return
+        visited.add(node)
+        for p, o in self.out.get(node, ()):
+            into.add(ox.Triple(node, ox.NamedNode(p), o))
+            if isinstance(o, ox.BlankNode) or (p in OWNED_OUT and isinstance(o, ox.NamedNode)):
+                self.closure(o, into, visited)
+        for s, p in self.inbound.get(node, ()):
+            if p in OWNED_IN:
+                self.closure(s, into, visited)
+        for part in self.hash_parts.get(node, ()):
+            self.closure(part, into, visited)
+
+    def describe(self, node) -> list[ox.Triple]:
+        triples: set = set()
+        self.closure(node, triples, set())
+        # What points to it.
+        for s, p in self.inbound.get(node, ()):
+            triples.add(ox.Triple(s, ox.NamedNode(p), node))
+        # The labels of everything named.
+        named = set()
+        for t in triples:
+            for term in (t.subject, t.object):
+                if isinstance(term, ox.NamedNode) and term != node:
+                    named.add(term)
+            if t.predicate.value != TYPE:
+                named.add(t.predicate)
+        for term in named:
+            for p, o in self.out.get(term, ()):
+                if p in LABEL_PROPERTIES or p == SKOS + "notation":
+                    triples.add(ox.Triple(term, ox.NamedNode(p), o))
+        return sorted(triples, key=lambda t: (t.subject != node, str(t.subject), str(t.predicate), str(t.object)))
+
+    def serialize(self, triples: list[ox.Triple], media: str) -> bytes:
+        _, fmt = RDF_MEDIA[media]
+        if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML):
+            used = {prefix: namespace for prefix, namespace in PREFIXES.items()
+                    if any(str(term.value).startswith(namespace) for t in triples
+                           for term in (t.subject, t.predicate, t.object)
+                           if isinstance(term, ox.NamedNode))}
+            if fmt == ox.RdfFormat.TURTLE:
+                # xsd for typed literals.
+                used.setdefault("xsd", PREFIXES["xsd"])
+            return ox.serialize(triples, format=fmt, prefixes=used)
+        return ox.serialize(triples, format=fmt)
+
+    # --- generic sections: every property of a resource, grouped ---------------------------------------
+
+    def groups(self, node, lang: str, skip: set[str] = frozenset()) -> list[Group]:
+        by_prop: dict[str, list] = defaultdict(list)
+        for p, o in self.out.get(node, ()):
+            if p not in skip:
+                by_prop[p].append(o)
+        identity, texts, relations, links = [], [], [], []
+        order = {p: i for i, p in enumerate(IDENTITY + TEXTS + RELATION_ORDER)}
+        for prop in sorted(by_prop, key=lambda p: (order.get(p, 999), self.prop_value(p, lang).text)):
+            values = by_prop[prop]
+            literals = [v for v in values if isinstance(v, ox.Literal)]
+            ours = [v for v in values if not isinstance(v, ox.Literal) and
+                    (isinstance(v, ox.BlankNode) or v.value.startswith(BASE))]
+            external = [v for v in values if isinstance(v, ox.NamedNode) and not v.value.startswith(BASE)]
+            label = self.prop_value(prop, lang)
+            if prop == TYPE:
+                identity.append(Row(label, sorted((self.link(v, lang) for v in self.specific_types(values)),
+                                                  key=lambda v: (not (v.iri or "").startswith(BASE), v.text))))
+                continue
+            if literals:
+                if prop in SINGLE_LANGUAGE:
+                    chosen = [v for v in literals if v.language == lang] or \
+                        [v for v in literals if v.language == "nl"] or literals
+                    row = Row(label, [Value(v.value, lang=v.language or None) for v in chosen], long=True)
+                    texts.append(row)
+                else:
+                    shown = sorted(literals, key=lambda v: (v.language != lang, v.language or "", v.value))
+                    row = Row(label, [Value(format_literal(v, lang), lang=v.language or None,
+                                            note=v.language if v.language and len({x.language for x in shown}) > 1
+                                            else None) for v in shown])
+                    identity.append(row)
+            if ours:
+                relations.append(Row(label, sorted((self.link(v, lang) for v in ours),
+                                                   key=lambda v: (self.sort_key(v.iri), v.text))))
+            if external:
+                links.append(Row(label, sorted((self.link(v, lang, full=True) for v in external),
+                                               key=lambda v: v.text)))
+        found = [Group("identity", word("identity", lang), identity), Group("texts", word("texts", lang), texts),
+                 Group("relations", word("relations", lang), relations),
+                 Group("links", word("links_out", lang), links)]
+        return [g for g in found if g.rows]
+
+    def referenced_by(self, node, lang: str, skip: set[str] = frozenset()) -> list[Row]:
+        by_prop: dict[str, list] = defaultdict(list)
+        for s, p in self.inbound.get(node, ()):
+            if p not in skip:
+                by_prop[p].append(s)
+        rows = []
+        for prop in sorted(by_prop, key=lambda p: self.prop_value(p, lang, inverse=True).text):
+            values = sorted((self.link(s, lang) for s in by_prop[prop]), key=lambda v: (self.sort_key(v.iri), v.text))
+            rows.append(Row(self.prop_value(prop, lang, inverse=True), values))
+        return rows
+
+    def sort_key(self, iri: str | None):
+        """Things in their natural order: action points 01..33, themes by number, others by label."""
+        if not iri:
+            return ("~",)
+        parts = split_thing(iri)
+        if not parts:
+            return ("~", iri)
+        kind, ref = parts
+        numbers = re.findall(r"\d+", ref)
+        return (kind, [int(n) for n in numbers] if numbers and re.fullmatch(r"[\d-]+", ref) else [10**9], ref)
+
+    # --- action points -------------------------------------------------------------------------------------
+
+    def action_points(self) -> list:
+        return [self.things["action-point"][r] for r in sorted(self.things.get("action-point", {}))]
+
+    def assessments(self, ap) -> list:
+        """The status assessments of an action point, oldest report first."""
+        found = self.subjects(NAP + "assessedActionPoint", ap)
+        return sorted(found, key=lambda sa: self.year_of(self.first(sa, NAP + "inReport")) if
+                      self.first(sa, NAP + "inReport") is not None else "")
+
+    def latest_status(self, ap):
+        assessments = self.assessments(ap)
+        return self.first(assessments[-1], NAP + "status") if assessments else None
+
+    def ap_item(self, ap, lang: str, note: str | None = None) -> APItem:
+        title, language = self.text(ap, DCT + "title", lang) or (self.label(ap, lang), lang)
+        status = self.latest_status(ap)
+        return APItem(self.notation(ap) or split_thing(ap.value)[1], title,
+                      with_lang(local_path(ap.value), lang), language,
+                      self.link(status, lang) if status is not None else None, note)
+
+    def ap_items(self, aps, lang: str) -> list[APItem]:
+        unique = {ap: None for ap in aps if isinstance(ap, ox.NamedNode)}
+        return [self.ap_item(ap, lang) for ap in sorted(unique, key=lambda a: self.sort_key(a.value))]
+
+    def paragraphs(self, text: str, footnotes: dict[str, str]) -> list[Paragraph]:
+        """Paragraphs from blank lines; [n] markers as links to the footnotes listed under the text."""
+        out = []
+        for block in re.split(r"\n\s*\n", text.strip()):
+            parts: list = []
+            position = 0
+            for match in MARKER.finditer(block):
+                number = match.group(1)
+                if number not in footnotes:
+                    continue
+                parts.append(block[position:match.start()])
+                parts.append((number, footnotes[number]))
+                position = match.end()
+            parts.append(block[position:])
+            out.append(Paragraph([p for p in parts if p != ""]))
+        return out
+
+    def assessment(self, sa, lang: str) -> Assessment:
+        report = self.first(sa, NAP + "inReport")
+        status = self.first(sa, NAP + "status")
+        notes = []
+        for fn in self.objects(sa, NAP + "footnote"):
+            number = self.notation(fn)
+            text = self.text(fn, RDF + "value", lang)
+            links = [self.link(o, lang) for o in self.objects(fn, RDFS + "seeAlso")]
+            notes.append(Footnote(number, "fn-" + split_thing(fn.value)[1], text[0] if text else "",
+                                  text[1] if text else None, links, with_lang(local_path(fn.value), lang)))
+        notes.sort(key=lambda f: int(f.number) if f.number.isdigit() else 10**6)
+        explanation = self.text(sa, NAP + "explanation", lang)
+        paragraphs = self.paragraphs(explanation[0], {f.number: f.anchor for f in notes}) if explanation else []
+        return Assessment(self.link(report, lang) if report is not None else Value("?"),
+                          self.year_of(report) if report is not None else "",
+                          self.link(status, lang) if status is not None else None,
+                          paragraphs, notes, with_lang(local_path(sa.value), lang),
+                          explanation[1] if explanation else None)
+
+    # --- breadcrumbs ---------------------------------------------------------------------------------------
+
+    def crumbs(self, node, lang: str) -> list[Crumb]:
+        home = Crumb(word("home", lang), with_lang("/doc", lang))
+        parts = split_thing(node.value) if isinstance(node, ox.NamedNode) else None
+        if not parts:
+            return [home]
+        kind, ref = parts
+
+        def to(n):
+            return Crumb(self.crumb_text(n, lang), with_lang(local_path(n.value), lang))
+
+        if kind == "action-point":
+            trail = [home]
+            pillar, theme = self.first(node, NAP + "pillar"), self.first(node, NAP + "theme")
+            if pillar is not None:
+                trail.append(to(pillar))
+            if theme is not None:
+                trail.append(to(theme))
+            return trail
+        if kind in ("status-assessment", "responsibility"):
+            ap = self.first(node, NAP + "assessedActionPoint")
+            if ap is None:
+                owners = self.subjects(NAP + "responsibility", node)
+                ap = owners[0] if owners else None
+            return self.crumbs(ap, lang) + [to(ap)] if ap is not None else [home]
+        if kind == "footnote":
+            owners = self.subjects(NAP + "footnote", node)
+            return self.crumbs(owners[0], lang) + [to(owners[0])] if owners else [home]
+        scheme = self.first(node, SKOS + "inScheme")
+        if ref != "scheme" and scheme is not None:
+            return [home, to(scheme)]
+        return [home, Crumb(self.registry_name(kind, lang), with_lang(f"/doc/{kind}", lang))] \
+            if ref != "scheme" else [home]
+
+    def crumb_text(self, node, lang: str) -> str:
+        kind = split_thing(node.value)[0]
+        number = self.notation(node)
+        if kind == "action-point":
+            return f"{word('action_point', lang)} {number}"
+        if kind == "ungp-pillar":
+            return f"{word('pillar', lang)} {number}"
+        if kind == "theme":
+            return f"{word('theme', lang)} {number}"
+        if kind == "status-assessment":
+            report = self.first(node, NAP + "inReport")
+            return f"{word('status', lang)} {self.year_of(report) if report is not None else ''}".strip()
+        return self.label(node, lang)
+
+    def registry_name(self, kind: str, lang: str) -> str:
+        nl, en = REGISTRIES.get(kind, (kind, kind))
+        return en if lang == "en" else nl
+
+
+def editor_link(query: str) -> str:
+    """The query editor at / with this query in a new tab (YASGUI reads #query=...)."""
+    return "/#query=" + quote(query, safe="")
+
+
+def resource_query(iri: str) -> str:
+    prefixes = {"rdfs": PREFIXES["rdfs"], "skos": PREFIXES["skos"], "dct": PREFIXES["dct"]}
+    head = "".join(f"PREFIX {p}: <{n}>\n" for p, n in prefixes.items())
+    return (f"{head}\n# Everything about <{iri}>, with the labels of what it points to\n"
+            f"SELECT ?property ?value ?label WHERE {{\n"
+            f"  <{iri}> ?property ?value .\n"
+            f"  OPTIONAL {{ ?value rdfs:label|skos:prefLabel|dct:title ?label FILTER(lang(?label) = \"nl\") }}\n"
+            f"}}\nORDER BY ?property ?value\n")

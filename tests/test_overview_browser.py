@@ -1,0 +1,115 @@
+"""/overview in a real headless Chromium (Debian's): what a reader sees in the rendered charts.
+
+Reads the rendered SVG, not the HTML source: the pillar bars must show 16, 6 and 11 action points, with
+widths in that proportion; the timeline must have one row per action point with a stated period; the
+"open in the editor" link must land in the query editor with the chart's query; and the page must fetch
+nothing from any other host.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from rdflib.namespace import RDF, SKOS
+
+from napkg.namespaces import NAP
+from server import running_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+NEED = "browser tests need Debian's chromium at /usr/bin/chromium: apt-get install chromium"
+
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+except ImportError:
+    pytest.skip(f"{NEED} (and the playwright package: pip install -e '.[test]')", allow_module_level=True)
+if not CHROMIUM.exists():
+    pytest.skip(NEED, allow_module_level=True)
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT = 30_000
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running_server("--workers", "1") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        try:
+            b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        except PlaywrightError as e:
+            pytest.skip(f"{NEED} (it did not start: {str(e).splitlines()[0]})")
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.set_default_timeout(TIMEOUT)
+    page.goto(server.url + "/overview")
+    yield page
+    context.close()
+
+
+def test_status_per_pillar_shows_16_6_and_11(page):
+    bars = page.eval_on_selector_all("#status-per-pillar-svg g.bar", """bars => bars.map(bar => ({
+        key: bar.dataset.key,
+        total: bar.querySelector('text.total').textContent.trim(),
+        counts: [...bar.querySelectorAll('rect.segment')].map(r => Number(r.dataset.count)),
+        width: [...bar.querySelectorAll('rect.segment')].reduce((w, r) => w + r.getBBox().width, 0),
+        shown: [...bar.querySelectorAll('text.count')].map(t => Number(t.textContent)),
+    }))""")
+    assert [(b["key"], b["total"]) for b in bars] == [("1", "16"), ("2", "6"), ("3", "11")]
+    for b in bars:
+        assert sum(b["counts"]) == int(b["total"])
+        assert sum(b["shown"]) == int(b["total"]), "every segment is wide enough to print its number"
+    # The bars are drawn to scale: 16 : 6 : 11.
+    unit = bars[0]["width"] / 16
+    assert bars[1]["width"] == pytest.approx(6 * unit, rel=0.01)
+    assert bars[2]["width"] == pytest.approx(11 * unit, rel=0.01)
+    assert page.locator("#status-per-pillar-svg").is_visible()
+
+
+def test_the_timeline_has_a_row_per_action_point_with_a_stated_period(page, graph):
+    expected = sorted(str(graph.value(ap, SKOS.notation)) for ap in graph.subjects(RDF.type, NAP.ActionPoint)
+                      if graph.value(ap, NAP.startYear) is not None or graph.value(ap, NAP.endYear) is not None)
+    rows = page.eval_on_selector_all("#timeline-svg g.row", """rows => rows.map(r => ({
+        ap: r.dataset.ap, start: r.dataset.start, end: r.dataset.end,
+        width: r.querySelector('rect.period').getBBox().width }))""")
+    assert sorted(r["ap"] for r in rows) == expected
+    assert len({r["ap"] for r in rows}) == len(rows)
+    assert all(r["width"] > 0 for r in rows)
+
+
+def test_each_chart_has_a_title_a_legend_and_its_table(page):
+    for chart in ("status-per-pillar", "status-per-theme", "status-per-organisation", "timeline"):
+        svg = page.locator(f"#{chart}-svg")
+        assert svg.get_attribute("role") == "img"
+        assert page.locator(f"#{chart}-svg > title").text_content()
+        assert page.locator(f"#{chart}-svg g.legend-item").count() >= 2
+        section = page.locator(f"section#{chart}")
+        section.locator("summary").first.click()
+        assert section.locator("table.data-table tbody tr").first.is_visible()
+
+
+def test_the_editor_link_opens_the_query(page, server):
+    query = page.locator("section#status-per-pillar pre code").text_content()
+    page.locator("section#status-per-pillar .chart-actions a", has_text="editor").click()
+    page.wait_for_selector("html[data-editor=ready]")
+    assert page.evaluate("window.napEditor.yasgui.getTab().getQuery()").strip() == query.strip()
+
+
+def test_nothing_is_fetched_from_elsewhere(page, server):
+    page.wait_for_load_state("networkidle")
+    hosts = {urlsplit(u).hostname for u in page.requests if u.startswith("http")}
+    assert hosts == {"127.0.0.1"}
