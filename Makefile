@@ -36,7 +36,7 @@ serve: $(STAMP) ## set up, build the dumps and serve the graph on http://127.0.0
 
 bench: $(STAMP) ## compare our endpoint with rdflib-endpoint and Oxigraph server (benchmarks/)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 screenshots: $(STAMP) ## screenshots of the pages (desktop and phone) into build/screenshots/ (needs chromium)
 	$(BIN)/python tests/screenshots.py
