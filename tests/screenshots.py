@@ -19,9 +19,7 @@ sys.path.insert(0, str(HERE))
 
 from server import ROOT, running_server  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from browser import ARGS, CHROMIUM  # noqa: E402
 WIDTHS = {"": (1280, 900), "-phone": (390, 844)}
 #: name -> path; overview only when the server has it.
 PAGES = {

@@ -14,21 +14,11 @@ import pytest
 from rdflib.namespace import RDF, SKOS
 
 from napkg.namespaces import NAP
+from browser import chromium, require
 from server import running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-NEED = "browser tests need Debian's chromium at /usr/bin/chromium: apt-get install chromium"
+require()
 
-try:
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-except ImportError:
-    pytest.skip(f"{NEED} (and the playwright package: pip install -e '.[test]')", allow_module_level=True)
-if not CHROMIUM.exists():
-    pytest.skip(NEED, allow_module_level=True)
-
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT = 30_000
 
 
@@ -40,13 +30,8 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as p:
-        try:
-            b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        except PlaywrightError as e:
-            pytest.skip(f"{NEED} (it did not start: {str(e).splitlines()[0]})")
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
