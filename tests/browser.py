@@ -41,3 +41,18 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One napkg serve per browser test module (import this fixture with `browser`)."""
+    from server import running_server
+
+    with running_server("--workers", "1") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b

@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from browser import chromium, require
-from server import running_server
+from browser import browser, require, server  # noqa: F401 (fixtures)
 
 require()
 from playwright.sync_api import expect  # noqa: E402 (after the skip)
@@ -24,18 +23,6 @@ LOCAL_HOSTS = {"127.0.0.1"}
 ACTIVE = ".tabPanel.active"
 ROWS = f"{ACTIVE} .yasr table.dataTable tbody tr"
 TIMEOUT = 30_000  # ms, for anything that waits on the server
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server("--workers", "1") as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 class Visit:

@@ -14,24 +14,11 @@ import pytest
 from rdflib.namespace import RDF, SKOS
 
 from napkg.namespaces import NAP
-from browser import chromium, require
-from server import running_server
+from browser import browser, require, server  # noqa: F401 (fixtures)
 
 require()
 
 TIMEOUT = 30_000
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server("--workers", "1") as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

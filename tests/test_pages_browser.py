@@ -9,25 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser import chromium, require
-from server import running_server
+from browser import browser, require, server  # noqa: F401 (fixtures)
 
 require()
 from playwright.sync_api import expect  # noqa: E402 (after the skip)
 
 TIMEOUT = 30_000  # ms
-
-
-@pytest.fixture(scope="module")
-def server():
-    with running_server("--workers", "1") as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
