@@ -22,7 +22,7 @@ from .federation import Forwarder
 from .load import load_project
 from .namespaces import PREFIXES
 from .pool import PoolSettings, WorkerPool
-from .protocol import Settings, make_router
+from .protocol import Endpoint, ResponseCache, Settings
 from .servicedescription import ServiceDescription
 from .validate import as_text, validate
 
@@ -77,7 +77,7 @@ def prepare_data(config: ServerConfig, folder: Path) -> Path:
     return target
 
 
-def create_app(config: ServerConfig) -> FastAPI:
+def create_app(config: ServerConfig) -> "Front":
     folder = Path(tempfile.mkdtemp(prefix="napkg-"))
     try:
         data = prepare_data(config, folder)
@@ -109,11 +109,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     description = ServiceDescription(pool.statistics(), union_default_graph=config.nap,
                                      allow_service=config.allow_service, timeout=config.timeout,
                                      max_rows=config.max_rows, title="NAP knowledge graph" if config.nap else "napkg")
-    router = make_router(pool, settings, description, fingerprint)
-    app.include_router(router)
+    endpoint = Endpoint(pool, settings, description, fingerprint)
     if settings.forwarder is not None:
         app.include_router(settings.forwarder.router())
-    app.state.pool, app.state.cache, app.state.config = pool, router.cache, config
+    app.state.pool, app.state.cache, app.state.config = pool, endpoint.cache, config
     # The server's own fixed queries (pages, catalogue listings) run on a store in this process; user
     # queries never do.
     store = ox.Store()
@@ -130,8 +129,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     async def healthz():
         # Never touches the workers: it answers while every one of them is busy.
+        hits = endpoint.cache.hits + (responses.hits if responses else 0)
         return JSONResponse({"status": "ok", "workers": config.workers, "busy": pool.busy(),
-                             "restarts": pool.restarts, "cache_hits": router.cache.hits})
+                             "restarts": pool.restarts, "cache_hits": hits})
 
     @app.get("/", include_in_schema=False)
     async def editor():
@@ -147,9 +147,40 @@ def create_app(config: ServerConfig) -> FastAPI:
     if STATIC.exists():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Compress what is worth compressing; CORS for browsers on other origins, never with credentials.
+    # /sparql gets the same middleware, around the response cache of repeated requests.
+    sparql = compressed(endpoint)
+    responses = ResponseCache(sparql) if config.cache else None
+    sparql = responses or sparql
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if config.cors:
-        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors), allow_credentials=False,
-                           allow_methods=["GET", "POST", "HEAD"], allow_headers=["Accept", "Content-Type"],
-                           expose_headers=["X-Result-Truncated", "X-Result-Max-Rows", "ETag"])
-    return app
+        cors = dict(allow_origins=list(config.cors), allow_credentials=False, allow_methods=["GET", "POST", "HEAD"],
+                    allow_headers=["Accept", "Content-Type"],
+                    expose_headers=["X-Result-Truncated", "X-Result-Max-Rows", "ETag"])
+        app.add_middleware(CORSMiddleware, **cors)
+        sparql = CORSMiddleware(sparql, **cors)
+    return Front(app, sparql)
+
+
+def compressed(app):
+    """app behind gzip for clients that accept it; the others skip the compression middleware's work."""
+    gzip = GZipMiddleware(app, minimum_size=1024)
+
+    async def choose(scope, receive, send) -> None:
+        accepts = any(k == b"accept-encoding" and b"gzip" in v for k, v in scope["headers"])
+        await (gzip if accepts else app)(scope, receive, send)
+
+    return choose
+
+
+class Front:
+    """The server's ASGI app: /sparql goes straight to the protocol endpoint, everything else to the
+    FastAPI app (pages, API, documentation, health check), which also runs the lifespan."""
+
+    def __init__(self, app: FastAPI, sparql):
+        self.app, self.sparql = app, sparql
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] in ("/sparql", scope.get("root_path", "") + "/sparql"):
+            await self.sparql(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

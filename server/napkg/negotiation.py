@@ -46,10 +46,25 @@ def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
     return best or 0.0
 
 
+# Answers for recent (offers, Accept, format=) combinations: clients send a handful of distinct Accept
+# headers, and reading one costs ~20 us a request. Bounded, since headers are the client's choice.
+_answers: dict[tuple, list[str]] = {}
+
+
 def acceptable(offers: list[str], accept: str | None, formats: list[str] | None = None, kind: str = "table") -> list[str]:
     """The offered media types the client accepts, best first. offers[0] is the server's default, used
     for */* and for ties. format= values (short names or media types) come before the Accept header; when
     none of them can be served the Accept header decides (SPARQLWrapper sends both)."""
+    key = (tuple(offers), accept, tuple(formats or ()), kind)
+    answer = _answers.get(key)
+    if answer is None:
+        answer = _acceptable(offers, accept, formats, kind)
+        if len(_answers) < 256 and len(accept or "") < 1024:
+            _answers[key] = answer
+    return list(answer)
+
+
+def _acceptable(offers: list[str], accept: str | None, formats: list[str] | None, kind: str) -> list[str]:
     names = FORMAT_PARAM[kind]
     chosen = []
     for value in formats or ():

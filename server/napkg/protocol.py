@@ -1,4 +1,4 @@
-"""The SPARQL 1.1 Protocol at /sparql, as a FastAPI router that mounts into any app.
+"""The SPARQL 1.1 Protocol at /sparql, as a plain ASGI app (Endpoint), and a cache of whole responses.
 
 Order of work for a request: read and bound the body (413), find the query and dataset (400, 415),
 check the query's text (guard: depth, length, updates, SERVICE), negotiate the result format (406),
@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from . import guard
@@ -98,7 +98,8 @@ def _decode(raw: bytes, what: str) -> str:
 
 async def operation(request: Request, settings: Settings) -> tuple[str | None, list[tuple[str, str]]]:
     """(query text or None, parameters) of a protocol request, or ProtocolError."""
-    url_params = parse_qsl(request.url.query, keep_blank_values=True)
+    # The raw query string: request.url would build a whole URL object first.
+    url_params = parse_qsl(_decode(request.scope["query_string"], "query string"), keep_blank_values=True)
     if request.method in ("GET", "HEAD"):
         if any(k == "update" for k, _ in url_params):
             raise ProtocolError(405, "SPARQL Update is not allowed over GET, and this endpoint is read-only.",
@@ -181,17 +182,45 @@ async def respond(request: Request, job: Job, engine, settings: Settings, cache:
     return Response(answer.body, media_type=media, headers=headers)
 
 
-def make_router(engine, settings: Settings, description: ServiceDescription, fingerprint: str) -> APIRouter:
-    """engine: anything with `async run(job, timeout=None) -> Answer` (a WorkerPool)."""
-    router = APIRouter()
-    cache = ResultCache(settings.cache_size)
-    router.cache = cache  # type: ignore[attr-defined]
+class Endpoint:
+    """/sparql as a plain ASGI app. It is the server's hot path, so it runs without the web framework's
+    routing, dependency resolution and page middleware: measured, that machinery cost about 1 ms of CPU a
+    request, several times what a cheap query costs. app.py puts it in front of the FastAPI app.
 
-    async def sparql(request: Request) -> Response:
+    engine: anything with `async run(job) -> Answer` (a WorkerPool)."""
+
+    def __init__(self, engine, settings: Settings, description: ServiceDescription, fingerprint: str):
+        self.engine, self.settings, self.description, self.fingerprint = engine, settings, description, fingerprint
+        self.cache = ResultCache(settings.cache_size)
+        self._urls: dict[tuple, str] = {}
+
+    async def __call__(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        if scope["method"] in ("GET", "HEAD", "POST"):
+            response = await self.sparql(request)
+        else:
+            response = error(405, f"{scope['method']} is not allowed here: use GET or POST for queries "
+                                  "(this endpoint is read-only).", {"Allow": "GET, HEAD, POST"})
+        await response(scope, receive, send)
+
+    def url(self, request: Request) -> str:
+        """The endpoint's own URL as the client addressed it (the base IRI of queries)."""
+        scope = request.scope
+        key = (scope.get("scheme"), scope.get("server"), scope.get("root_path"), scope["path"],
+               request.headers.get("host"))
+        url = self._urls.get(key)
+        if url is None:
+            url = str(request.url.replace(query="", fragment=""))
+            if len(self._urls) < 64:  # Host headers are the client's choice: remember only a few
+                self._urls[key] = url
+        return url
+
+    async def sparql(self, request: Request) -> Response:
+        settings = self.settings
         try:
             query, params = await operation(request, settings)
             if query is None:
-                return service_description(request)
+                return self.service_description(request)
             found = guard.check(query, settings.limits)
             if found.services and settings.forwarder is not None:
                 # Allowed SERVICE calls go through the forwarder, which bounds their time and size.
@@ -201,25 +230,25 @@ def make_router(engine, settings: Settings, description: ServiceDescription, fin
                       default_graphs=tuple(v for k, v in params if k == "default-graph-uri"),
                       named_graphs=tuple(v for k, v in params if k == "named-graph-uri"),
                       max_rows=settings.max_rows, has_from=found.has_from,
+                      limit=found.limit if found.operation == "SELECT" else None,
                       # The protocol lets the service choose the base IRI: the endpoint's own URL.
-                      base_iri=str(request.url.replace(query="", fragment="")))
+                      base_iri=self.url(request))
         except ProtocolError as e:
             return error(e.status, e.message, e.headers)
         except guard.Refused as e:
             return error(e.status, e.message)
+        return await respond(request, job, self.engine, settings, self.cache, self.fingerprint)
 
-        return await respond(request, job, engine, settings, cache, fingerprint)
-
-    def service_description(request: Request) -> Response:
-        endpoint = str(request.url.replace(query="", fragment=""))
+    def service_description(self, request: Request) -> Response:
+        endpoint = self.url(request)
         accept = request.headers.get("accept")
         if wants_html(accept) and not request.query_params.get("format"):
-            return HTMLResponse(description.html(endpoint))
+            return HTMLResponse(self.description.html(endpoint))
         offers = list(GRAPH_TYPES)
         media_types = acceptable(offers, accept, request.query_params.getlist("format"), "graph")
         if not media_types:
             return error(406, f"The service description is offered as {', '.join(offers)} and text/html.")
-        body = description.serialize(endpoint, media_types[0])
+        body = self.description.serialize(endpoint, media_types[0])
         media = media_types[0] + ("; charset=utf-8" if media_types[0] in TEXT_TYPES else "")
         headers = {"Vary": "Accept", "Cache-Control": "public, max-age=300"}
         if request.method == "HEAD":
@@ -227,11 +256,64 @@ def make_router(engine, settings: Settings, description: ServiceDescription, fin
             return Response(status_code=200, media_type=media, headers=headers)
         return Response(body, media_type=media, headers=headers)
 
-    router.add_api_route("/sparql", sparql, methods=["GET", "HEAD", "POST"], include_in_schema=False)
 
-    async def not_allowed(request: Request) -> Response:
-        return error(405, f"{request.method} is not allowed here: use GET or POST for queries "
-                          "(this endpoint is read-only).", {"Allow": "GET, HEAD, POST"})
+class ResponseCache:
+    """Whole responses to repeated GET and HEAD requests, replayed as recorded without running the
+    endpoint's code: the graph does not change while served, so a response depends only on the request
+    line and the headers in the key. Sits outside the compression, so a hit is not compressed again.
+    Bounded in entries and bytes; only 200 responses are kept. Off with --no-cache."""
 
-    router.add_api_route("/sparql", not_allowed, methods=["PUT", "DELETE", "PATCH"], include_in_schema=False)
-    return router
+    KEY_HEADERS = (b"accept", b"accept-encoding", b"host")
+
+    def __init__(self, app, entries: int = 1024, max_bytes: int = 64 * 1024 * 1024, max_entry: int = 1024 * 1024):
+        self.app, self.size, self.max_bytes, self.max_entry = app, entries, max_bytes, max_entry
+        self.entries: OrderedDict = OrderedDict()
+        self.bytes = self.hits = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k in self.KEY_HEADERS]
+        key = (scope["method"], scope["path"], scope["query_string"], tuple(headers))
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.hits += 1
+            start, body, etag = entry
+            tags = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
+            if tags is not None and etag is not None and etag in [t.strip() for t in tags.split(b",")]:
+                await send({"type": "http.response.start", "status": 304,
+                            "headers": [(b"etag", etag), (b"vary", b"Accept")]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            # A fresh message each time: middleware outside (CORS) adds headers to the one it is given.
+            await send({"type": "http.response.start", "status": 200, "headers": list(start)})
+            await send({"type": "http.response.body", "body": body})
+            return
+        recorded: dict = {"start": None, "chunks": [], "size": 0}
+
+        async def record(message) -> None:
+            if message["type"] == "http.response.start":
+                # A copy, taken before middleware outside this one can change the message.
+                recorded["start"] = list(message.get("headers", [])) if message["status"] == 200 else None
+            elif message["type"] == "http.response.body" and recorded["start"] is not None:
+                recorded["chunks"].append(message.get("body", b""))
+                recorded["size"] += len(recorded["chunks"][-1])
+                if recorded["size"] > self.max_entry:
+                    recorded["start"] = None
+                elif not message.get("more_body", False):
+                    self.put(key, recorded["start"], b"".join(recorded["chunks"]))
+            await send(message)
+
+        await self.app(scope, receive, record)
+
+    def put(self, key, start: list, body: bytes) -> None:
+        """start: the response's headers (the status is 200)."""
+        etag = next((v for k, v in start if k.lower() == b"etag"), None)
+        if key in self.entries:  # two clients asked at once: keep the latest
+            self.bytes -= len(self.entries.pop(key)[1])
+        self.entries[key] = (start, body, etag)
+        self.bytes += len(body)
+        while len(self.entries) > self.size or self.bytes > self.max_bytes:
+            _, (_, old, _) = self.entries.popitem(last=False)
+            self.bytes -= len(old)

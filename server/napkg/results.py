@@ -1,8 +1,9 @@
 """Query results to bytes: the SPARQL result formats and the RDF formats, chosen by media type.
 
 SELECT results are written here rather than by pyoxigraph's serializer because the endpoint cuts them at
-a row limit and must know how many rows there were; the rows are few (bounded by that limit), so the
-Python writers cost little. Graph results go through pyoxigraph's native writers.
+a row limit and must know how many rows there were; a SELECT whose own LIMIT is within the row limit
+cannot be cut and goes through pyoxigraph's writer (NATIVE_TABLE_FORMATS), several times faster. Graph
+results go through pyoxigraph's native writers.
 """
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ TABLE_TYPES = {
     "application/sparql-results+xml": "xml",
     "text/csv": "csv",
     "text/tab-separated-values": "tsv",
+}
+#: the same formats in pyoxigraph, for results known to be under the row limit
+NATIVE_TABLE_FORMATS = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "text/csv": ox.QueryResultsFormat.CSV,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
 }
 #: media type -> pyoxigraph format, for CONSTRUCT and DESCRIBE results
 GRAPH_TYPES = {
