@@ -239,7 +239,10 @@ def canonical(result):
 def every_query():
     for folder in (FIXTURES, QUERIES):
         for name, query in catalogue(folder).items():
-            yield pytest.param(query, id=f"{folder.name}/{name}")
+            # A federated example calls another register, and there VALUES and substitutions differ on
+            # purpose (only VALUES reach a SERVICE): tests/test_federated_examples.py covers it.
+            if not query.endpoints:
+                yield pytest.param(query, id=f"{folder.name}/{name}")
 
 
 @pytest.mark.parametrize("query", list(every_query()))

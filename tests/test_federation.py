@@ -6,19 +6,17 @@ graph of its own, behind a recording relay so the test can see whether any reque
 from __future__ import annotations
 
 import contextlib
-import http.server
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
 import pytest
 
+from relay import Relay
 from server import free_port, running_server
 
 OXIGRAPH = shutil.which("oxigraph") or str(Path(os.sys.executable).parent / "oxigraph")
@@ -26,57 +24,6 @@ AP17 = "https://w3id.org/nap-bhr/id/action-point/17"
 REMOTE = f'<{AP17}> <http://example.org/note> "noted in the second register" .\n'
 
 pytestmark = pytest.mark.skipif(not Path(OXIGRAPH).exists(), reason="the oxigraph server (pip install oxigraph) is not installed")
-
-
-class Relay:
-    """An HTTP listener on 127.0.0.1 that records each request and, given a behaviour, answers it:
-    by relaying to a real server, by hanging, or with a huge body."""
-
-    def __init__(self, upstream: str | None = None, behaviour: str = "relay"):
-        self.requests: list[str] = []
-        relay = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _handle(self):
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                relay.requests.append(self.path)
-                if behaviour == "hang":
-                    time.sleep(30)
-                    return
-                if behaviour == "huge":
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/sparql-results+json")
-                    self.end_headers()
-                    with contextlib.suppress(OSError):
-                        self.wfile.write(b'{"head":{"vars":["x"]},"results":{"bindings":[')
-                        row = b'{"x":{"type":"literal","value":"' + b"x" * 1000 + b'"}},'
-                        for _ in range(30_000):  # 30 MB, far over the limit
-                            self.wfile.write(row)
-                    return
-                request = urllib.request.Request(upstream + self.path, data=body or None, method=self.command,
-                                                 headers={k: v for k, v in self.headers.items()
-                                                          if k.lower() in ("accept", "content-type")})
-                with urllib.request.urlopen(request, timeout=10) as answer:
-                    data = answer.read()
-                    self.send_response(answer.status)
-                    self.send_header("Content-Type", answer.headers.get("Content-Type", "application/octet-stream"))
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-
-            do_GET = do_POST = _handle
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -74,4 +74,10 @@ def test_every_catalogue_query_runs_with_every_parameter_given(name, monkeypatch
     query = catalogue(QUERIES)[name]
     samples = {"iri": AP + "17", "year": "2024", "integer": "1", "string": "x", "language": "en"}
     values = {p.name: p.default or (p.enum[0] if p.enum else samples[p.type]) for p in query.params}
+    if query.endpoints:
+        # A federated example calls no endpoint from this process: it is refused, naming the endpoint.
+        with pytest.raises(local.ServiceNotAllowed) as refused:
+            napkg.query(name, **values)
+        assert all(e in str(refused.value) for e in query.endpoints) and "--allow-service" in str(refused.value)
+        return
     assert isinstance(napkg.query(name, **values), list)

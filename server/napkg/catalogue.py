@@ -15,6 +15,19 @@ SPARQL):
 
 A parameter `name` is the variable `?_name` in the query. Values are bound as RDF terms through the
 engine's substitutions (SEP-0007), never pasted into the query text. Types: iri, string, integer, year.
+
+A federated query, one that joins our graph with another register through SERVICE, lists the endpoints it
+calls and carries the tag `federated`:
+
+    #+ tags: [federated, legal instruments]
+    #+ endpoints: [https://query.wikidata.org/sparql]
+
+Every SERVICE IRI in the query must be listed there, and every listed endpoint must be called: the parser
+refuses the file otherwise. Such a query runs only where the operator allowed those endpoints
+(`napkg serve --allow-service PREFIX`); everywhere else it is refused with a message naming them. Its
+parameters are bound in VALUES blocks (api.with_values), not as substitutions: the engine sends a SERVICE
+pattern to the remote endpoint as it is written, without the substitutions, so only a VALUES block inside
+the SERVICE group carries a value to the other register.
 """
 from __future__ import annotations
 
@@ -31,6 +44,7 @@ from .namespaces import PREFIXES
 
 QUERIES = ROOT / "queries"
 TYPES = ("iri", "string", "integer", "year", "language")
+FEDERATED_TAG = "federated"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
@@ -97,6 +111,23 @@ class NamedQuery:
     params: tuple[Parameter, ...] = ()
     operation: str = "SELECT"
     header: dict = field(default_factory=dict, compare=False, hash=False)
+    endpoints: tuple[str, ...] = ()  # the SERVICE endpoints a federated query calls (header key `endpoints`)
+
+    def not_allowed(self, allow_service: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The endpoints this query calls that are outside the allowed IRI prefixes (all of them by default)."""
+        return tuple(e for e in self.endpoints if not any(p and e.startswith(p) for p in allow_service))
+
+    def refusal(self, allow_service: tuple[str, ...] = (), where: str = "this endpoint") -> str | None:
+        """Why this query cannot run where only allow_service is allowed, in the researcher's words, with the
+        command that would allow it; None when it can run."""
+        missing = self.not_allowed(allow_service)
+        if not missing:
+            return None
+        allowed = ", ".join(p for p in allow_service if p) or "none"
+        flags = " ".join(f"--allow-service {e}" for e in missing)
+        return (f"Query '{self.name}' joins our graph with {', '.join(missing)} through SERVICE, which {where} "
+                f"does not allow (allowed endpoints: {allowed}). It runs on a server started with "
+                f"`napkg serve {flags}` on a machine with a network.")
 
     @property
     def listable(self) -> bool:
@@ -190,10 +221,44 @@ def parse(path: Path) -> NamedQuery:
     tags = header.get("tags") or ()
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(",")]
+    endpoints = _endpoints(path, text, header, tuple(tags))
 
     return NamedQuery(name=path.stem, path=path, text=text, summary=header["summary"].strip(),
                       summary_nl=header["summary_nl"].strip(), description=header["description"].strip(),
-                      tags=tuple(tags), params=tuple(params), operation=inspect(text).operation, header=header)
+                      tags=tuple(tags), params=tuple(params), operation=inspect(text).operation, header=header,
+                      endpoints=endpoints)
+
+
+def _endpoints(path: Path, text: str, header: dict, tags: tuple) -> tuple[str, ...]:
+    """The header's `endpoints`, checked against the SERVICE calls the query makes (CatalogueError if they
+    differ) and against the tag `federated`."""
+    listed = header.get("endpoints")
+    if listed is None:
+        listed = []
+    if isinstance(listed, str):
+        listed = [listed]
+    if not isinstance(listed, list) or not all(isinstance(e, str) for e in listed):
+        raise CatalogueError(f"{path.name}: 'endpoints' must be a list of SPARQL endpoint IRIs")
+    for endpoint in listed:
+        if not re.match(r"^https?://[^/]", endpoint) or _IRI_FORBIDDEN.search(endpoint):
+            raise CatalogueError(f"{path.name}: endpoint {endpoint!r} is not an absolute http(s) IRI")
+    called = inspect(text).services
+    for target in called:
+        if target.startswith(("?", "$")) or not target:
+            raise CatalogueError(f"{path.name}: SERVICE {target or '(no endpoint)'} names no endpoint: a catalogue "
+                                 "query calls only endpoints it lists in 'endpoints'")
+        if target not in listed:
+            raise CatalogueError(f"{path.name}: SERVICE <{target}> is not listed in the header's 'endpoints' "
+                                 f"({', '.join(listed) or 'none'}): list every endpoint the query calls")
+    for endpoint in listed:
+        if endpoint not in called:
+            raise CatalogueError(f"{path.name}: endpoint <{endpoint}> is listed in 'endpoints' but the query has "
+                                 "no SERVICE to it")
+    if listed and FEDERATED_TAG not in tags:
+        raise CatalogueError(f"{path.name}: a query that calls other endpoints must be tagged '{FEDERATED_TAG}'")
+    if not listed and FEDERATED_TAG in tags:
+        raise CatalogueError(f"{path.name}: tagged '{FEDERATED_TAG}' but lists no 'endpoints'")
+    return tuple(dict.fromkeys(listed))
 
 
 def catalogue(folder: Path = QUERIES) -> dict[str, NamedQuery]:

@@ -77,7 +77,10 @@ QUERY_EPILOG = "\n\n".join(textwrap.fill(paragraph, 100) for paragraph in (
     "substitution (not so for a MINUS that shares no variable but the parameter).",
     "A --file without a #+ header takes each ?_name variable as a parameter: a string, or an IRI when written "
     "--param name='<https://...>'.",
-    "Exit codes: 0 ok; 1 the query failed (engine or endpoint); 2 usage or parameter error."))
+    "A query that calls SERVICE (the catalogue's federated examples) does not run on the project graph in this "
+    "process, which calls no other endpoint: serve the graph with `napkg serve --allow-service ENDPOINT` and run it "
+    "there with --endpoint.",
+    "Exit codes: 0 ok; 1 the query failed (engine or endpoint, or a SERVICE refused); 2 usage or parameter error."))
 
 
 class UsageError(Exception):
@@ -214,6 +217,9 @@ def _listing(queries: dict) -> str:
             facts = [p.type] + (["enum " + "|".join(p.enum)] if p.enum else []) + \
                     ([f"default {p.default}"] if p.default is not None else []) + (["required"] if p.required else [])
             out.append(f"{'':{width}}    --param {p.name}=…  ({', '.join(facts)}) {p.description}".rstrip())
+        if query.endpoints:
+            needs = ", ".join(query.endpoints)
+            out.append(f"{'':{width}}    needs SERVICE to {needs} (napkg serve --allow-service …)")
     return "\n".join(out) if out else "(the catalogue is empty)"
 
 
@@ -271,6 +277,10 @@ def _run_query(args: argparse.Namespace) -> int:
             raise UsageError(f"the parameters cannot be sent to an endpoint: {e}") from None
         body = _remote(args.endpoint, text, media_type)
     else:
+        try:
+            local.refuse_services(query)  # this process calls no other endpoint (local.py)
+        except local.ServiceNotAllowed as e:
+            raise QueryFailed(e.message) from None
         answer = local.engine().run(local.job(query, values, (media_type,), args.limit, args.offset))
         if answer.status != 200:
             raise QueryFailed(answer.error)

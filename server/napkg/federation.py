@@ -16,7 +16,12 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from . import __version__
+from .namespaces import BASE
+
 PATH = "/_service"
+#: Sent with every forwarded call: public endpoints (Wikidata's among them) ask callers to say who they are.
+USER_AGENT = f"napkg/{__version__} (+{BASE}; SPARQL SERVICE forwarder)"
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Forwarder:
             endpoint = self.endpoints[index]
             self.calls += 1
             headers = {k: v for k, v in request.headers.items() if k.lower() in ("accept", "content-type")}
+            headers["User-Agent"] = USER_AGENT
             body = await request.body()
             url = endpoint + (("&" if "?" in endpoint else "?") + request.url.query if request.url.query else "")
 

@@ -2,6 +2,10 @@
 
 No server is needed: the project's files are loaded into an in-memory pyoxigraph store once per process.
 Only the catalogue's own queries run here (trusted text); the public endpoint never uses this module.
+
+Nothing run here leaves the machine: pyoxigraph would call any SERVICE endpoint with no time or size limit
+(facts.md), so a query with SERVICE is refused (ServiceNotAllowed) and the message says how to run it on a
+server that allows the endpoint, whose forwarder bounds the call.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import io
 
 import pyoxigraph as ox
 
+from . import guard
 from .catalogue import NamedQuery, catalogue
 from .engine import Job, LocalEngine
 from .load import load_project
@@ -30,11 +35,41 @@ def engine() -> LocalEngine:
     return LocalEngine(store, union_default_graph=True, prefixes=PREFIXES)
 
 
+class ServiceNotAllowed(guard.Refused):
+    """A query that would call another SPARQL endpoint where that is not allowed; the message names the
+    endpoints and the --allow-service option that allows them."""
+
+    def __init__(self, message: str, endpoints: tuple[str, ...]):
+        super().__init__(400, message)
+        self.endpoints = endpoints
+
+
+def refuse_services(query: NamedQuery) -> None:
+    """ServiceNotAllowed if the query calls SERVICE: this process never calls another endpoint."""
+    services = tuple(dict.fromkeys(guard.inspect(query.text).services))
+    if not services:
+        return
+    what = "joins our graph with " + ", ".join(services) if query.endpoints else \
+        "calls SERVICE " + ", ".join(f"<{s}>" for s in services)
+    flags = " ".join(f"--allow-service {s}" for s in services if not s.startswith(("?", "$")))
+    raise ServiceNotAllowed(
+        f"Query '{query.name}' {what}; on the project graph in this process no SERVICE endpoint is called. "
+        f"Serve the graph with `napkg serve {flags}` and run it there: `napkg query {query.name} --endpoint "
+        "http://127.0.0.1:8000/sparql`. A network is needed.", services)
+
+
 def job(query: NamedQuery, values: dict[str, str], media_types: tuple[str, ...], limit: int | None = None,
         offset: int | None = None, max_rows: int = 1_000_000) -> Job:
-    """The Job that runs a named query with these parameter values (ParameterError if one is wrong)."""
+    """The Job that runs a named query with these parameter values (ParameterError if one is wrong).
+
+    A federated query gets its values in VALUES blocks instead of substitutions: the engine sends a SERVICE
+    pattern as written, without substitutions, so only a VALUES block inside it carries the value there."""
     bound = query.substitutions(values)
     text = query.paged(limit, offset) if (limit is not None or offset) else query.text
+    if query.endpoints and bound:
+        from .api import with_values  # api builds on this module
+
+        return Job(query=with_values(text, bound), media_types=media_types, max_rows=max_rows)
     return Job(query=text, media_types=media_types, max_rows=max_rows,
                substitutions=tuple((v.value, str(t)) for v, t in bound.items()))
 
@@ -86,6 +121,7 @@ def rows(name: str, **values) -> Rows:
         raise KeyError(f"no query named {name!r}; known: {', '.join(sorted(queries))}")
     query = queries[name]
     bound = query.substitutions({k: str(v) for k, v in values.items()})
+    refuse_services(query)
     result = engine().store.query(query.text, use_default_graph_as_union=True, substitutions=bound)
     if isinstance(result, ox.QueryBoolean):
         return Rows([{"result": bool(result)}], ["result"])
