@@ -4,7 +4,8 @@ Each named query is a route and an OpenAPI operation of its own (operationId: th
 header; its parameters typed: enum, integer, year, IRI, string), built at startup from the catalogue, so
 /docs documents every query and clients can be generated from /openapi.json. A run goes through the same
 worker pool (time limit, worker isolation), guard, negotiation, cache and ETags as /sparql. Parameter values
-are bound as RDF terms (Job.substitutions, SEP-0007), never pasted into the query text.
+are bound as RDF terms (Job.substitutions, SEP-0007), never pasted into the query text; those of a federated
+query (one that lists `endpoints`) go in VALUES blocks of serialized terms, the only way into a SERVICE.
 
 This module also writes a query with its parameters bound in VALUES blocks (`with_values`): for SPARQL
 endpoints that take no substitutions (`napkg query --endpoint`) and for the query editor's examples.
@@ -68,6 +69,7 @@ class QueryInfo(BaseModel):
     listable: bool  # takes limit and offset
     parameters: list[ParameterInfo]
     url: str | None = None
+    endpoints: list[str] = []  # SPARQL endpoints a federated query calls through SERVICE
 
 
 def describe(query: NamedQuery, url: str | None = None) -> dict:
@@ -77,7 +79,7 @@ def describe(query: NamedQuery, url: str | None = None) -> dict:
             "listable": query.listable,
             "parameters": [{"name": p.name, "type": p.type, "description": p.description, "default": p.default,
                             "enum": list(p.enum), "required": p.required} for p in query.params],
-            "url": url}
+            "url": url, "endpoints": list(query.endpoints)}
 
 
 def check_names(queries: dict[str, NamedQuery]) -> None:
@@ -218,27 +220,31 @@ def body(query: NamedQuery) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _examples(folder: Path) -> tuple[tuple[str, str, str], ...]:
+def _examples(folder: Path) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
     out = []
     for query in catalogue(folder).values():
         comment = f"# {query.summary}\n# {query.summary_nl}\n# Also at /api/queries/{query.name}"
         if query.params:
             comment += " with parameters " + ", ".join(p.name for p in query.params)
             comment += ("; here in the VALUES block" if any(p.default is not None for p in query.params) else "")
+        if query.endpoints:
+            comment += ("\n# Federated: it needs a network and a server started with "
+                        f"`napkg serve {' '.join('--allow-service ' + e for e in query.endpoints)}`")
         try:
             text = with_values(body(query), query.substitutions({}))
         except (ValueError, ParameterError):
             text = body(query)
-        out.append((query.summary, query.name, comment + "\n" + text))
+        out.append((query.summary, query.name, comment + "\n" + text, query.endpoints))
     return tuple(out)
 
 
 def examples(folder: Path | str | None = None) -> list[dict]:
-    """[{name, id, query}] of the catalogue for the query editor: name is the query's summary, id its name
-    in the catalogue, query its text without the #+ header and with the parameters' defaults in a VALUES
-    block, so that it runs as it is on /sparql."""
-    return [{"name": name, "id": id_, "query": text}
-            for name, id_, text in _examples(queries_folder(folder).resolve())]
+    """[{name, id, query, endpoints}] of the catalogue for the query editor: name is the query's summary, id
+    its name in the catalogue, query its text without the #+ header and with the parameters' defaults in a
+    VALUES block, so that it runs as it is on /sparql; endpoints, those a federated query calls (the server
+    must allow them)."""
+    return [{"name": name, "id": id_, "query": text, "endpoints": list(endpoints)}
+            for name, id_, text, endpoints in _examples(queries_folder(folder).resolve())]
 
 
 # --- OpenAPI ---
@@ -282,7 +288,13 @@ def parameters(query: NamedQuery, max_rows: int) -> list[dict]:
 def _responses(query: NamedQuery) -> dict:
     offers = GRAPH_TYPES if kind(query) == "graph" else TABLE_TYPES
     text = {"text/plain": {"schema": {"type": "string"}}}
+    responses = {}
+    if query.endpoints:
+        responses[400] = {"description": "the server does not allow the SERVICE endpoints this query calls ("
+                                         + ", ".join(query.endpoints) + "); the message names them and the "
+                                         "--allow-service option", "content": text}
     return {
+        **responses,
         200: {"description": f"the {query.operation} result, in the negotiated format",
               "content": {media: {"schema": {"type": "string"}} for media in offers}},
         406: {"description": "none of the accepted media types fits this result", "content": text},
@@ -294,7 +306,10 @@ def _responses(query: NamedQuery) -> dict:
 
 
 def _operation_description(query: NamedQuery) -> str:
-    return f"{query.description}\n\n*{query.summary_nl}*\n\n```sparql\n{body(query).strip()}\n```"
+    needs = (f"\n\n**Federated**: calls {', '.join(query.endpoints)} through SERVICE; it runs only on a server "
+             f"started with `{' '.join('--allow-service ' + e for e in query.endpoints)}`, with a network."
+             if query.endpoints else "")
+    return f"{query.description}{needs}\n\n*{query.summary_nl}*\n\n```sparql\n{body(query).strip()}\n```"
 
 
 # --- the router ---
@@ -346,13 +361,17 @@ def make_router(context: Context, folder: Path | str | None = None) -> APIRouter
                 values = {k: v for k, v in params if k not in RESERVED}
                 query.substitutions(values)  # a ParameterError (422) comes before any negotiation (406)
                 media_types = negotiate(request, query.operation, [v for k, v in params if k == "format"])
+                refusal = query.refusal(settings.limits.allow_service, "this server")
+                if refusal:  # the guard would refuse it too; this says which query and how to allow it
+                    raise guard.Refused(400, refusal)
                 job = make_job(query, values, media_types, limit, offset, max_rows=settings.max_rows)
                 found = guard.check(job.query, settings.limits)
                 text = job.query
                 forwarder = getattr(settings, "forwarder", None)
                 if found.services and forwarder is not None:
                     text = guard.rewrite_services(text, found, forwarder.target)
-                job = replace(job, query=text, has_from=found.has_from)
+                job = replace(job, query=text, has_from=found.has_from,
+                              limit=found.limit if found.operation == "SELECT" else None)
             except ParameterError as e:
                 return error(422, str(e))
             except ProtocolError as e:
