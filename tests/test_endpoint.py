@@ -17,6 +17,7 @@ import rdflib
 from rdflib.namespace import RDF
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
+from napkg.app import forwarded
 from endpoint_support import AP, GRAPH, NAP, PREFIXES, Canary, count, healthz, select, servers
 
 MAX_BODY = 200_000
@@ -430,6 +431,34 @@ def test_service_description_turtle(server, union):
     assert (service, sd.feature, sd.UnionDefaultGraph) in graph
     dataset = graph.value(service, sd.defaultDataset)
     assert int(graph.value(dataset, void.triples)) == len(union)
+
+
+def test_behind_a_local_tls_proxy_the_endpoint_is_https(server):
+    """A reverse proxy on this machine says the client came over https: the endpoint's own URL (here in
+    the service description, and the base IRI of queries) follows."""
+    https = server.sparql.replace("http://", "https://", 1)
+    response = httpx.get(server.sparql, headers={"Accept": "text/turtle", "X-Forwarded-Proto": "https"})
+    graph = rdflib.Graph().parse(data=response.text, format="turtle")
+    sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    assert (rdflib.URIRef(https), sd.endpoint, rdflib.URIRef(https)) in graph
+    def base(proto: str) -> str:
+        response = httpx.post(server.sparql, data={"query": unique("SELECT (<x> AS ?iri) WHERE {}")},
+                              headers={"Accept": "application/sparql-results+json", "X-Forwarded-Proto": proto})
+        return response.json()["results"]["bindings"][0]["iri"]["value"]
+
+    assert base("https") == https.rsplit("/", 1)[0] + "/x"
+    assert base("gopher").startswith("http://")  # not a scheme a proxy may set
+
+
+@pytest.mark.parametrize("header, client", [
+    (b"203.0.113.9", "203.0.113.9"),
+    (b"203.0.113.9, 198.51.100.2", "198.51.100.2"),  # the nearest hop is the client the proxy saw
+    (b"203.0.113.9, 127.0.0.1", "203.0.113.9"),  # a proxy in front of our proxy is skipped
+])
+def test_forwarded_for_names_the_client(header, client):
+    scope = {"scheme": "http", "client": ("127.0.0.1", 5000), "headers": [(b"x-forwarded-for", header)]}
+    forwarded(scope)
+    assert scope["client"] == (client, 0) and scope["scheme"] == "http"
 
 
 def test_service_description_html_for_a_browser(server):

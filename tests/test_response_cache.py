@@ -27,7 +27,7 @@ class Counting:
             await send({"type": "http.response.body", "body": part, "more_body": i < len(parts) - 1})
 
 
-def request(app, method="GET", query=b"query=ASK%7B%7D", headers=()):
+def request(app, method="GET", query=b"query=ASK%7B%7D", headers=(), scheme="http"):
     messages = []
 
     async def receive():
@@ -36,7 +36,7 @@ def request(app, method="GET", query=b"query=ASK%7B%7D", headers=()):
     async def send(message):
         messages.append(message)
 
-    scope = {"type": "http", "method": method, "path": "/sparql", "query_string": query,
+    scope = {"type": "http", "method": method, "scheme": scheme, "path": "/sparql", "query_string": query,
              "headers": [(b"host", b"127.0.0.1")] + list(headers)}
     asyncio.run(app(scope, receive, send))
     start = messages[0]
@@ -54,7 +54,7 @@ def test_a_repeated_get_is_replayed_without_the_endpoint():
     assert cache.hits == 1
 
 
-def test_the_key_holds_query_accept_encoding_and_host():
+def test_the_key_holds_query_accept_encoding_host_and_scheme():
     inner = Counting()
     cache = ResponseCache(inner)
     request(cache)
@@ -63,7 +63,8 @@ def test_the_key_holds_query_accept_encoding_and_host():
     request(cache, headers=[(b"accept-encoding", b"gzip")])
     request(cache, headers=[(b"host", b"example.org")])
     request(cache, method="HEAD")
-    assert inner.calls == 6
+    request(cache, scheme="https")
+    assert inner.calls == 7
     assert cache.hits == 0
 
 

@@ -260,8 +260,8 @@ class Endpoint:
 class ResponseCache:
     """Whole responses to repeated GET and HEAD requests, replayed as recorded without running the
     endpoint's code: the graph does not change while served, so a response depends only on the request
-    line and the headers in the key. Sits outside the compression, so a hit is not compressed again.
-    Bounded in entries and bytes; only 200 responses are kept. Off with --no-cache."""
+    line, the scheme and the headers in the key. Sits outside the compression, so a hit is not compressed
+    again. Bounded in entries and bytes; only 200 responses are kept. Off with --no-cache."""
 
     KEY_HEADERS = (b"accept", b"accept-encoding", b"host")
 
@@ -275,7 +275,8 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         headers = [(k, v) for k, v in scope["headers"] if k in self.KEY_HEADERS]
-        key = (scope["method"], scope["path"], scope["query_string"], tuple(headers))
+        # The scheme too: behind a TLS proxy the same request names the endpoint with https.
+        key = (scope["method"], scope.get("scheme"), scope["path"], scope["query_string"], tuple(headers))
         entry = self.entries.get(key)
         if entry is not None:
             self.hits += 1
