@@ -30,12 +30,12 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(*args: str, start_timeout: float = 120.0):
-    """napkg serve with these extra arguments; yields a Server once /healthz answers."""
+def running_server(*args: str, start_timeout: float = 120.0, env: dict[str, str] | None = None):
+    """napkg serve with these extra arguments (and this environment); yields a Server once /healthz answers."""
     port = free_port()
     log = open(os.devnull, "w")
     process = subprocess.Popen([*NAPKG, "serve", "--port", str(port), *args], cwd=ROOT, stdout=log,
-                               stderr=subprocess.PIPE, start_new_session=True)
+                               stderr=subprocess.PIPE, start_new_session=True, env=env)
     server = Server(process, port)
     try:
         deadline = time.time() + start_timeout

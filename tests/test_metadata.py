@@ -1,18 +1,25 @@
 """The graph as a dataset: its DCAT description (DCAT-AP-DONL), the downloads, and VoID from the served data."""
 from __future__ import annotations
 
+import asyncio
 import collections
+import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 import rdflib
+from fastapi import FastAPI
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, SH
 
 import napkg
-from napkg import cli
+from napkg import cli, metadata
+from napkg.context import Context
 from napkg.load import ONTOLOGY, load, load_project
 from napkg.metadata import DATASET, DATASET_FILE, DONL_REQUIRED, DUMPS, OVERHEID, VOID
 from napkg.validate import shapes_graph, validate
@@ -153,6 +160,68 @@ def test_download_page_negotiates_the_dcat_description(server, dcat):
         response = httpx.get(server.url + "/download/", headers=headers, timeout=30)
         assert response.status_code == 200
         assert len(rdflib.Graph().parse(data=response.content, format=fmt)) == len(dcat)
+
+
+def asgi(app, method: str, path: str) -> httpx.Response:
+    """One request to an app in this process."""
+    async def send() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://napkg.test") as client:
+            return await client.request(method, path)
+    return asyncio.run(send())
+
+
+def test_dumps_are_written_when_first_asked_for(project_store):
+    """The dumps are not made at start-up (sorted and kept in memory they cost 0.5 GB and 9 s on a graph 100
+    times the NAP's): the first request writes them as files, served from there, removed with the process."""
+    context = Context(pool=None, settings=None, config=None, store=project_store, union_default_graph=True,
+                      fingerprint="")
+    router = metadata.make_router(context)
+    dumps = router.dumps
+    assert dumps.folder is None and not dumps.etags
+    app = FastAPI()
+    app.include_router(router)
+    head = asgi(app, "HEAD", "/download/nap.nt")
+    folder = dumps.folder
+    assert sorted(path.name for path in folder.iterdir()) == sorted(DUMPS)
+    response = asgi(app, "GET", "/download/nap.nt")
+    assert head.headers["content-length"] == response.headers["content-length"] == str(len(response.content))
+    assert response.headers["etag"] == head.headers["etag"] == \
+        '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
+    assert response.headers["content-disposition"] == 'attachment; filename="nap.nt"'
+    # In the order of their text, each triple once: the same data gives the same file.
+    lines = response.text.splitlines()
+    assert lines == sorted(set(lines)) and len(lines) == len({(q.subject, q.predicate, q.object) for q in project_store})
+    again = metadata.Dumps(project_store)
+    try:
+        assert all((again.ready() / name).read_bytes() == (folder / name).read_bytes() for name in DUMPS)
+    finally:
+        again.close()
+    # A dump that went (a cleaner of /tmp) is written again, not a server error.
+    (folder / "nap.ttl").unlink()
+    assert asgi(app, "GET", "/download/nap.ttl").status_code == 200
+    assert not folder.exists() and dumps.folder.exists()
+    rewritten = dumps.folder
+    dumps.close()
+    assert not rewritten.exists()
+
+
+def test_a_stopped_server_leaves_no_files(tmp_path):
+    """The dumps go when the server stops (uvicorn ends on SIGTERM by raising it again: no exit hooks)."""
+    with running_server("--workers", "1", env={**os.environ, "TMPDIR": str(tmp_path)}) as s:
+        assert httpx.get(s.url + "/download/nap.ttl", timeout=60).status_code == 200
+        assert [p for p in tmp_path.iterdir() if p.name.startswith("napkg-dumps-")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("napkg-")]
+
+
+def test_the_dumps_folder_goes_with_the_process():
+    code = ("import pyoxigraph as ox\n"
+            "from napkg.metadata import Dumps\n"
+            "store = ox.Store()\n"
+            "store.add(ox.Quad(ox.NamedNode('http://example.org/s'), ox.NamedNode('http://example.org/p'), ox.Literal('o')))\n"
+            "dumps = Dumps(store)\n"
+            "print(dumps.ready(), flush=True)\n")
+    folder = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(folder).name.startswith("napkg-dumps-") and not Path(folder).exists()
 
 
 # --- VoID ---------------------------------------------------------------------------------------------

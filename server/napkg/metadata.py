@@ -2,23 +2,33 @@
 
 * /download/ lists the dumps with the DCAT description of data/dataset.ttl (HTML for a browser; the
   description itself as RDF for any other client);
-* /download/{nap.ttl,nap.nt,nap.trig,nap.jsonld} are the dumps of the served data. They are written when
-  the server starts, from the very store it serves, so they exist on a fresh clone and can never be staler
-  than the endpoint. Their canonical addresses are https://w3id.org/nap-bhr/download/...;
+* /download/{nap.ttl,nap.nt,nap.trig,nap.jsonld} are the dumps of the served data. They are written from
+  the very store the server serves, so they exist on a fresh clone and can never be staler than the
+  endpoint: the first time one of them (or the page listing their sizes) is asked for, into a folder of the
+  server process's own that goes when the process ends, and served from there as files. Their canonical
+  addresses are https://w3id.org/nap-bhr/download/...;
 * /.well-known/void is the VoID description (RFC 5785 and the VoID note, section 7): the DCAT description
   plus counts per class, per property and per named graph, computed from the served data.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import heapq
+import os
 import re
+import shutil
+import tempfile
+import threading
+import weakref
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, XSD
 
 from .context import Context
@@ -56,15 +66,138 @@ DUMPS = {d.name: d for d in (
 )}
 
 
-def write_dump_bytes(store: ox.Store) -> dict[str, bytes]:
-    """The four dumps of everything in store: the union of its graphs, or (TriG) graph by graph."""
-    quads = sorted(store.quads_for_pattern(None, None, None, None), key=str)
-    triples = sorted({ox.Triple(q.subject, q.predicate, q.object) for q in quads}, key=str)
-    out = {}
-    for dump in DUMPS.values():
-        prefixes = None if dump.fmt == ox.RdfFormat.N_TRIPLES else PREFIXES
-        out[dump.name] = ox.serialize(quads if dump.quads else triples, format=dump.fmt, prefixes=prefixes)
-    return out
+#: Statements sorted in memory at a time while the dumps are written; more are merged from sorted files.
+SORT_CHUNK = 100_000
+#: Dumps up to this size are sent in one piece (compressed as a whole, with a Content-Length); larger stream.
+WHOLE = 4 * 1024 * 1024
+
+
+def write_sorted_nquads(store: ox.Store, target: Path) -> None:
+    """Every quad of store as N-Quads, sorted by its text: the same data gives the same file.
+
+    A quad's line is str(quad) + " .", and sorting the lines sorts by str(quad) (the suffix cannot change
+    which of two lines comes first). Memory holds SORT_CHUNK lines at most: larger stores are sorted in
+    runs written beside target, then merged."""
+    runs: list[Path] = []
+    lines: list[str] = []
+
+    def write(path: Path) -> None:
+        lines.sort()
+        with open(path, "w", encoding="utf-8", newline="\n") as out:
+            out.writelines(lines)
+        lines.clear()
+
+    for quad in store.quads_for_pattern(None, None, None, None):
+        lines.append(f"{quad} .\n")
+        if len(lines) >= SORT_CHUNK:
+            runs.append(target.with_name(f"{target.name}.run{len(runs)}"))
+            write(runs[-1])
+    if not runs:
+        write(target)
+        return
+    runs.append(target.with_name(f"{target.name}.run{len(runs)}"))
+    write(runs[-1])
+    with contextlib.ExitStack() as stack, open(target, "wb") as out:
+        # UTF-8 bytes sort as their characters do; a line holds no newline but its last character.
+        out.writelines(heapq.merge(*(stack.enter_context(open(run, "rb")) for run in runs)))
+    for run in runs:
+        run.unlink()
+
+
+def _triples(quads):
+    """The triples of sorted quads, each once: a triple's quads are next to each other."""
+    previous = None
+    for quad in quads:
+        triple = quad.triple
+        if triple != previous:
+            yield triple
+            previous = triple
+
+
+def write_dump_files(store: ox.Store, folder: Path) -> dict[str, Path]:
+    """The four dumps of everything in store, into folder: the union of its graphs, or (TriG) graph by
+    graph, statements in the order of their N-Triples (N-Quads) text."""
+    folder.mkdir(parents=True, exist_ok=True)
+    nquads = folder / "sorted.nq"
+    write_sorted_nquads(store, nquads)
+    written = {}
+    try:
+        for dump in DUMPS.values():
+            quads = ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+            prefixes = None if dump.fmt == ox.RdfFormat.N_TRIPLES else PREFIXES
+            target = folder / dump.name
+            ox.serialize(quads if dump.quads else _triples(quads), output=str(target), format=dump.fmt,
+                         prefixes=prefixes)
+            written[dump.name] = target
+    finally:
+        nquads.unlink()
+    return written
+
+
+def _etag(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return '"' + digest.hexdigest()[:32] + '"'
+
+
+def _remove(folder: Path, owner: int) -> None:
+    if os.getpid() == owner:  # not a forked child's to remove
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class Dumps:
+    """The dump files of a store, written the first time they are needed into a temporary folder of this
+    process's own, which is removed when the process exits (or close() is called)."""
+
+    def __init__(self, store: ox.Store):
+        self.store = store
+        self.folder: Path | None = None
+        self.etags: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._cleanup: weakref.finalize | None = None
+
+    def present(self) -> bool:
+        folder = self.folder
+        return folder is not None and all((folder / name).is_file() for name in DUMPS)
+
+    def ready(self) -> Path:
+        """The folder with the four dumps, written now if they are not yet (blocks: call it in a thread).
+        Written again if they went (a cleaner of /tmp may remove the files of a server that runs for weeks)."""
+        with self._lock:
+            if not self.present():
+                if self._cleanup is not None:
+                    self._cleanup()
+                folder = Path(tempfile.mkdtemp(prefix="napkg-dumps-"))
+                cleanup = weakref.finalize(self, _remove, folder, os.getpid())
+                try:
+                    paths = write_dump_files(self.store, folder)
+                except BaseException:
+                    cleanup()
+                    raise
+                self.etags = {name: _etag(path) for name, path in paths.items()}
+                self._cleanup, self.folder = cleanup, folder
+            return self.folder
+
+    def size(self, name: str) -> int:
+        return (self.ready() / name).stat().st_size
+
+    def close(self) -> None:
+        with self._lock:
+            if self._cleanup is not None:
+                self._cleanup()
+            self._cleanup, self.folder, self.etags = None, None, {}
+
+
+class DumpResponse(FileResponse):
+    """A dump file. One up to WHOLE bytes goes in one piece, as when the dumps were bodies in memory (so the
+    compression middleware compresses it whole and gives its Content-Length); a larger one streams."""
+
+    def __init__(self, path: Path, size: int, **options):
+        super().__init__(path, **options)
+        if size <= WHOLE:
+            self.chunk_size = size + 1  # read at once, and the read says it was the last
 
 
 @functools.cache
@@ -250,12 +383,25 @@ def human_size(n: int, lang: str) -> str:
 # --- Routes ----------------------------------------------------------------------------------------------
 
 def make_router(context: Context) -> APIRouter:
+    from starlette.concurrency import run_in_threadpool
+
     from .negotiation import acceptable, wants_html
 
-    router = APIRouter()
-    dumps = write_dump_bytes(context.store)  # at start: the files of what this server serves
-    etags = {name: '"' + hashlib.sha256(body).hexdigest()[:32] + '"' for name, body in dumps.items()}
+    dumps = Dumps(context.store)  # written when first asked for
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        # Here, not only at exit: uvicorn ends on SIGTERM by raising the signal again, and exit hooks do not run.
+        dumps.close()
+
+    router = APIRouter(lifespan=lifespan)  # FastAPI runs it inside the app's own
+    router.dumps = dumps  # type: ignore[attr-defined]
     state: dict = {}
+
+    async def written() -> None:
+        if not dumps.present():
+            await run_in_threadpool(dumps.ready)  # pages keep being served while the dumps are written
 
     def stats() -> dict:
         if "stats" not in state:
@@ -306,9 +452,9 @@ def make_router(context: Context) -> APIRouter:
             return rdf(description(), media, "dataset", request)
         lang = page_lang(request)
         facts = page_facts(lang)
+        await written()
         for d in facts["distributions"]:
-            body = dumps.get(d["name"])
-            d["size"] = human_size(len(body), lang) if body is not None else ""
+            d["size"] = human_size(dumps.size(d["name"]), lang) if d["name"] in DUMPS else ""
             d["local"] = "/download/" + d["name"]
         html = render("download.html", lang=lang, request=request, active="data", d=facts, nap=context.config.nap,
                       stats=stats(), dumps=DUMPS, labels=labels(facts["derived_from"], lang))
@@ -320,15 +466,18 @@ def make_router(context: Context) -> APIRouter:
         if dump is None:
             return Response(f"No such file: {name}. The downloads are: {', '.join(DUMPS)}.\n", status_code=404,
                             media_type="text/plain")
-        headers = {"ETag": etags[name], "Cache-Control": "public, max-age=3600",
+        await written()
+        etag = dumps.etags[name]
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=3600",
                    "Content-Disposition": f'attachment; filename="{name}"',
                    "Link": f'<{DOWNLOAD_BASE}{name}>; rel="canonical"'}
-        if request.headers.get("if-none-match") in (etags[name], "*"):
+        if request.headers.get("if-none-match") in (etag, "*"):
             return Response(status_code=304, headers=headers)
         media = dump.media + ("; charset=utf-8" if dump.media.startswith("text/") else "")
+        size = dumps.size(name)
         if request.method == "HEAD":
-            return Response(status_code=200, media_type=media, headers={**headers, "Content-Length": str(len(dumps[name]))})
-        return Response(dumps[name], media_type=media, headers=headers)
+            return Response(status_code=200, media_type=media, headers={**headers, "Content-Length": str(size)})
+        return DumpResponse(dumps.ready() / name, size, media_type=media, headers=headers)
 
     @router.api_route("/.well-known/void", methods=["GET", "HEAD"], include_in_schema=False)
     async def void(request: Request):

@@ -1,15 +1,18 @@
-"""What the pages for people show: an in-memory view of the trusted store, with labels, the RDF that
-describes one resource, and the data behind each kind of page.
+"""What the pages for people show: a view of the trusted store, with labels, the RDF that describes one
+resource, and the data behind each kind of page.
 
-Everything here reads the server's own store (never a user's query) once, at startup: the graph is small
-(a few thousand triples) and cannot change while it is served.
+Everything here reads the server's own store (never a user's query), which cannot change while it is
+served. Pages ask it for one resource's triples when they need them (an indexed lookup in Oxigraph), so
+the web process holds no copy of the graph: only the list of our things, made in one pass at startup, and
+small caches of what recent pages looked up.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -447,59 +450,141 @@ class Graph:
     iri: str
     name: str
     triples: int = 0
-    subjects: set = field(default_factory=set)
-    classes: dict = field(default_factory=lambda: defaultdict(set))
-    properties: set = field(default_factory=set)
+
+
+@dataclass
+class GraphDetails:
+    """What the page of a named graph shows besides its size: distinct subjects and properties, and the
+    number of subjects of each class (classes in the order the store first gives them)."""
+    subjects: int
+    properties: int
+    classes: dict[str, int]
+
+
+#: Resources whose triples a cache keeps: a page looks up the same few hundred again and again (labels,
+#: statuses, the action points of a theme); the least recently used are dropped.
+OUT_CACHE = 8192
+LABEL_CACHE = 16384
 
 
 class Site:
-    """The served data, indexed for pages: outgoing and incoming triples, labels, graphs."""
+    """The served data for pages: a resource's outgoing and incoming triples, labels, graphs, read from the
+    store on demand.
+
+    A triple held in several graphs counts once, where the store first gives it. Oxigraph's in-memory
+    store gives the matches of any pattern in one order (newest insertion first), the order of a scan of
+    the whole store filtered: so a resource's values come in the order they always did, and "the first"
+    of them stays the same one."""
 
     def __init__(self, store: ox.Store):
-        self._labels: dict = {}
-        self.out: dict = defaultdict(list)
-        self.inbound: dict = defaultdict(list)
-        self.graphs_of: dict = defaultdict(set)
-        self.graphs: dict[str, Graph] = {}
-        seen = set()
+        self.store = store
+        self._outgoing = functools.lru_cache(maxsize=OUT_CACHE)(self._read_outgoing)
+        self._labels = functools.lru_cache(maxsize=LABEL_CACHE)(self._read_labels)
+        self._exists = functools.lru_cache(maxsize=LABEL_CACHE)(self._read_exists)
+        self._assessments = functools.lru_cache(maxsize=OUT_CACHE)(self._read_assessments)
+        self._graph_details: dict[str, GraphDetails] = {}
+        # Our things: every IRI .../id/{type}/{ref} that the data names, as subject or object, in one pass:
+        # those first seen as a subject, then those only ever objects (the order registries list ties in).
+        subjects: dict[str, None] = {}
+        objects: dict[str, None] = {}
         for quad in store.quads_for_pattern(None, None, None, None):
-            s, p, o, g = quad.subject, quad.predicate.value, quad.object, quad.graph_name
-            if isinstance(g, ox.NamedNode):
-                graph = self.graphs.get(g.value)
-                if graph is None:
-                    graph = self.graphs[g.value] = Graph(g.value, g.value.rsplit("/", 1)[-1])
-                graph.triples += 1
-                graph.subjects.add(s)
-                graph.properties.add(p)
-                if p == TYPE:
-                    graph.classes[o.value].add(s)
-                self.graphs_of[s].add(g.value)
-            key = (s, p, o)
-            if key in seen:
-                continue
-            seen.add(key)
-            self.out[s].append((p, o))
-            if isinstance(o, (ox.NamedNode, ox.BlankNode)):
-                self.inbound[o].append((s, p))
-        # Our things: every IRI .../id/{type}/{ref} that the data names, as subject or object.
+            s, o = quad.subject, quad.object
+            if type(s) is ox.NamedNode:
+                value = s.value
+                if value.startswith(ID) and value not in subjects:
+                    subjects[value] = None
+            if type(o) is ox.NamedNode:
+                value = o.value
+                if value.startswith(ID) and value not in objects:
+                    objects[value] = None
         self.things: dict[str, dict[str, ox.NamedNode]] = defaultdict(dict)
         self.hash_parts: dict = defaultdict(list)  # .../id/x/y -> [.../id/x/y#part, ...]
-        for node in list(self.out) + list(self.inbound):
-            if isinstance(node, ox.NamedNode):
-                parts = split_thing(node.value)
-                if parts:
-                    base = node.value.partition("#")[0]
-                    self.things[parts[0]][parts[1]] = ox.NamedNode(base)
-                    if base != node.value and node in self.out:
-                        self.hash_parts[ox.NamedNode(base)].append(node)
+        for value in [*subjects, *objects]:
+            parts = split_thing(value)
+            if parts:
+                base = value.partition("#")[0]
+                node = self.things[parts[0]].get(parts[1])
+                if node is None:
+                    node = self.things[parts[0]][parts[1]] = ox.NamedNode(base)
+                # Listed for being a subject and again for being an object, as the pages always had it:
+                # such a part shows twice on its page, a fault to mend apart from this index.
+                if base != value and value in subjects:
+                    self.hash_parts[node].append(ox.NamedNode(value))
         for found in self.hash_parts.values():
             found.sort(key=lambda n: n.value)
         self.types = {kind for kind in self.things}
 
+    # --- the store ---------------------------------------------------------------------------------
+
+    def _read_outgoing(self, node) -> tuple[dict, frozenset]:
+        """{property IRI: values} of node (properties and values in the store's order, each triple once)
+        and the named graphs that hold them."""
+        by_prop: dict[str, dict] = {}
+        graphs = set()
+        for _, p, o, g in self.store.quads_for_pattern(node, None, None, None):
+            values = by_prop.get(p.value)
+            if values is None:
+                values = by_prop[p.value] = {}
+            values[o] = None
+            graphs.add(g)
+        return ({p: tuple(values) for p, values in by_prop.items()},
+                frozenset(g.value for g in graphs if type(g) is ox.NamedNode))
+
+    def by_property(self, node) -> dict[str, tuple]:
+        """{property IRI: values} of every triple with node as subject. Shared with the cache: do not change it."""
+        if not isinstance(node, (ox.NamedNode, ox.BlankNode)):
+            return {}
+        return self._outgoing(node)[0]
+
+    def outgoing(self, node) -> list:
+        """(property IRI, value) of every triple with node as subject, property by property."""
+        return [(p, o) for p, values in self.by_property(node).items() for o in values]
+
+    def incoming(self, node) -> list:
+        """(subject, property IRI) of every triple with node as object."""
+        if not isinstance(node, (ox.NamedNode, ox.BlankNode)):
+            return []
+        found: dict = {}
+        for quad in self.store.quads_for_pattern(None, None, node, None):
+            found.setdefault((quad.subject, quad.predicate.value), None)
+        return list(found)
+
+    def graphs_of(self, node) -> frozenset:
+        """The named graphs with a triple about node."""
+        if not isinstance(node, (ox.NamedNode, ox.BlankNode)):
+            return frozenset()
+        return self._outgoing(node)[1]
+
+    def _read_exists(self, node) -> bool:
+        return next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None or \
+            next(iter(self.store.quads_for_pattern(None, None, node, None)), None) is not None
+
+    @functools.cached_property
+    def graphs(self) -> dict[str, Graph]:
+        """The named graphs (IRIs) with their number of triples: counted by the store, once."""
+        result = self.store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?g)) } "
+                                  "GROUP BY ?g", use_default_graph_as_union=False)
+        return {row["g"].value: Graph(row["g"].value, row["g"].value.rsplit("/", 1)[-1], int(row["n"].value))
+                for row in result}
+
+    def graph_details(self, iri: str) -> GraphDetails:
+        found = self._graph_details.get(iri)
+        if found is None:
+            graph = ox.NamedNode(iri)
+            row = next(iter(self.store.query(
+                "SELECT (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) WHERE { ?s ?p ?o }",
+                default_graph=graph)))
+            classes: dict[str, int] = {}
+            for quad in self.store.quads_for_pattern(None, ox.NamedNode(TYPE), None, graph):
+                classes[quad.object.value] = classes.get(quad.object.value, 0) + 1
+            found = self._graph_details[iri] = GraphDetails(int(row["subjects"].value), int(row["properties"].value),
+                                                            classes)
+        return found
+
     # --- raw access ----------------------------------------------------------------------------------
 
     def objects(self, node, prop: str) -> list:
-        return [o for p, o in self.out.get(node, ()) if p == prop]
+        return list(self.by_property(node).get(prop, ()))
 
     def specific_types(self, types: list) -> list:
         """The types no other of them specialises: loading adds every superclass (prov:Entity, ...) as a
@@ -521,7 +606,12 @@ class Site:
         return values[0] if values else None
 
     def subjects(self, prop: str, node) -> list:
-        return [s for s, p in self.inbound.get(node, ()) if p == prop]
+        if not isinstance(node, (ox.NamedNode, ox.BlankNode)):
+            return []
+        found: dict = {}
+        for quad in self.store.quads_for_pattern(None, ox.NamedNode(prop), node, None):
+            found.setdefault(quad.subject, None)
+        return list(found)
 
     def node(self, kind: str, ref: str) -> ox.NamedNode | None:
         return self.things.get(kind, {}).get(ref)
@@ -531,7 +621,10 @@ class Site:
         return isinstance(node, ox.NamedNode) and split_thing(node.value) is not None
 
     def known(self, node) -> bool:
-        return node in self.out or node in self.inbound or node in self.hash_parts
+        """In the data, as a subject or an object (or an IRI with parts that are)."""
+        if node in self.hash_parts:
+            return True
+        return isinstance(node, (ox.NamedNode, ox.BlankNode)) and self._exists(node)
 
     def notation(self, node) -> str:
         value = self.first(node, SKOS + "notation")
@@ -559,13 +652,16 @@ class Site:
         return None
 
     def labels(self, node) -> dict[str, str]:
-        found = self._labels.get(node)
-        if found is None:
-            found = {}
-            for prop in LABEL_PROPERTIES:
-                for language, value in self.texts(node, prop).items():
-                    found.setdefault(language, value)
-            self._labels[node] = found
+        """{language: label}; the same dict for the same node while it is cached: do not change it."""
+        if not isinstance(node, (ox.NamedNode, ox.BlankNode)):
+            return self._read_labels(node)
+        return self._labels(node)
+
+    def _read_labels(self, node) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for prop in LABEL_PROPERTIES:
+            for language, value in self.texts(node, prop).items():
+                found.setdefault(language, value)
         return found
 
     def label_lang(self, node, lang: str) -> tuple[str, str | None]:
@@ -687,12 +783,12 @@ class Site:
         if node in visited:
             return
         visited.add(node)
-        for p, o in self.out.get(node, ()):
+        for p, o in self.outgoing(node):
             into.add(ox.Triple(node, ox.NamedNode(p), o))
             if isinstance(o, ox.BlankNode) or (p in OWNED_OUT and isinstance(o, ox.NamedNode)):
                 self.closure(o, into, visited)
-        for s, p in self.inbound.get(node, ()):
-            if p in OWNED_IN:
+        for p in OWNED_IN:
+            for s in self.subjects(p, node):
                 self.closure(s, into, visited)
         for part in self.hash_parts.get(node, ()):
             self.closure(part, into, visited)
@@ -701,7 +797,7 @@ class Site:
         triples: set = set()
         self.closure(node, triples, set())
         # What points to it.
-        for s, p in self.inbound.get(node, ()):
+        for s, p in self.incoming(node):
             triples.add(ox.Triple(s, ox.NamedNode(p), node))
         # The labels of everything named.
         named = set()
@@ -712,7 +808,7 @@ class Site:
             if t.predicate.value != TYPE:
                 named.add(t.predicate)
         for term in named:
-            for p, o in self.out.get(term, ()):
+            for p, o in self.outgoing(term):
                 if p in LABEL_PROPERTIES or p == SKOS + "notation":
                     triples.add(ox.Triple(term, ox.NamedNode(p), o))
         return sorted(triples, key=lambda t: (t.subject != node, str(t.subject), str(t.predicate), str(t.object)))
@@ -733,10 +829,7 @@ class Site:
     # --- generic sections: every property of a resource, grouped ---------------------------------------
 
     def groups(self, node, lang: str, skip: set[str] = frozenset()) -> list[Group]:
-        by_prop: dict[str, list] = defaultdict(list)
-        for p, o in self.out.get(node, ()):
-            if p not in skip:
-                by_prop[p].append(o)
+        by_prop = {p: values for p, values in self.by_property(node).items() if p not in skip}
         identity, texts, relations, links = [], [], [], []
         order = {p: i for i, p in enumerate(IDENTITY + TEXTS + RELATION_ORDER)}
         for prop in sorted(by_prop, key=lambda p: (order.get(p, 999), self.prop_value(p, lang).text)):
@@ -775,7 +868,7 @@ class Site:
 
     def referenced_by(self, node, lang: str, skip: set[str] = frozenset()) -> list[Row]:
         by_prop: dict[str, list] = defaultdict(list)
-        for s, p in self.inbound.get(node, ()):
+        for s, p in self.incoming(node):
             if p not in skip:
                 by_prop[p].append(s)
         rows = []
@@ -802,9 +895,21 @@ class Site:
 
     def assessments(self, ap) -> list:
         """The status assessments of an action point, oldest report first."""
-        found = self.subjects(NAP + "assessedActionPoint", ap)
-        return sorted(found, key=lambda sa: self.year_of(self.first(sa, NAP + "inReport")) if
-                      self.first(sa, NAP + "inReport") is not None else "")
+        if not isinstance(ap, (ox.NamedNode, ox.BlankNode)):
+            return []
+        return list(self._assessments(ap))
+
+    def _read_assessments(self, ap) -> tuple:
+        # Every list of action points shows each one's latest status: one lookup of each assessment's
+        # report (not all of the assessment's triples), and the answer kept for the next page.
+        in_report = ox.NamedNode(NAP + "inReport")
+
+        def year(sa) -> str:
+            for quad in self.store.quads_for_pattern(sa, in_report, None, None):
+                return self.year_of(quad.object)  # the first report, as first() gives it
+            return ""
+
+        return tuple(sorted(self.subjects(NAP + "assessedActionPoint", ap), key=year))
 
     def latest_status(self, ap):
         assessments = self.assessments(ap)

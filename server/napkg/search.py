@@ -1,7 +1,10 @@
-"""Full-text search over the labels and texts of the served data: an in-memory index, built once.
+"""Full-text search over the labels and texts of the served data: an index of folded texts, built once.
 
 Matching ignores case and accents ("geinformeerd" finds "geïnformeerd") and typographic quotes and
 dashes. The user's text is only ever compared with strings in Python; it never reaches a SPARQL query.
+
+The index holds each searched text only folded, with the IRI and property it belongs to; a result's snippet
+is cut from the original text, read from the store for the (at most MAX_RESULTS) results shown.
 """
 from __future__ import annotations
 
@@ -36,8 +39,38 @@ def fold_char(char: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+class _Folding(dict):
+    """A str.translate table that folds each character the first time it is met."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = fold_char(chr(code))
+        return folded
+
+
+_FOLDING = _Folding()
+
+
 def normalise(text: str) -> str:
-    return "".join(fold_char(c) for c in text)
+    # The same as joining fold_char of each character, at the speed of str.translate.
+    return text.translate(_FOLDING)
+
+
+class _Irregular(dict):
+    """A str.translate table that keeps only the characters that do not fold to exactly one character."""
+
+    def __missing__(self, code: int) -> str | None:
+        kept = self[code] = None if len(fold_char(chr(code))) == 1 else chr(code)
+        return kept
+
+
+_IRREGULAR = _Irregular()
+
+
+def positions_of(text: str):
+    """For each character of normalise(text), the position of the character of text it comes from."""
+    if not text.translate(_IRREGULAR):
+        return range(len(text))  # each character folds to one: the positions are the same
+    return normalise_with_map(text)[1]
 
 
 def normalise_with_map(text: str) -> tuple[str, list[int]]:
@@ -55,16 +88,6 @@ def terms_of(query: str) -> list[str]:
 
 
 @dataclass
-class Entry:
-    node: ox.NamedNode
-    prop: str
-    text: str
-    lang: str | None
-    folded: str
-    positions: list[int]
-
-
-@dataclass
 class Hit:
     node: ox.NamedNode
     prop: str
@@ -78,48 +101,81 @@ class Hit:
 
 class SearchIndex:
     def __init__(self, site: Site):
-        self.entries: list[Entry] = []
-        for node, pairs in site.out.items():
-            if not isinstance(node, ox.NamedNode) or not site.local(node):
+        self.store = site.store
+        # (folded text, IRI, property, language) of every searched text of our things, in the order of the
+        # store, each once; equal strings shared, and a text met again not folded again.
+        shared: dict = {}
+        folds: dict[str, str] = {}
+        entries: dict[tuple, None] = {}
+        for quad in self.store.quads_for_pattern(None, None, None, None):
+            value = quad.object
+            if type(value) is not ox.Literal:
                 continue
-            for prop, value in pairs:
-                if prop in WEIGHTS and isinstance(value, ox.Literal):
-                    folded, positions = normalise_with_map(value.value)
-                    self.entries.append(Entry(node, prop, value.value, value.language or None, folded, positions))
+            prop = quad.predicate.value
+            if prop not in WEIGHTS:
+                continue
+            node = quad.subject
+            if type(node) is not ox.NamedNode or not site.local(node):
+                continue
+            text, iri, lang = value.value, node.value, value.language or None
+            folded = folds.get(text)
+            if folded is None:
+                folded = normalise(text)
+                folded = folds[text] = shared.setdefault(folded, folded)
+            entries.setdefault((folded, shared.setdefault(iri, iri), shared.setdefault(prop, prop),
+                                lang and shared.setdefault(lang, lang)), None)
+        self.entries: list[tuple[str, str, str, str | None]] = list(entries)
 
     def search(self, query: str, lang: str = "nl") -> list[Hit]:
         terms = terms_of(query)
         if not terms:
             return []
         phrase = " ".join(terms)
+        first, rest = terms[0], terms[1:]
         best: dict = {}
         for entry in self.entries:
-            if not all(t in entry.folded for t in terms):
+            folded = entry[0]
+            if first not in folded or not all(t in folded for t in rest):
                 continue
-            score = WEIGHTS[entry.prop]
-            if entry.folded.strip() == phrase:
+            score = WEIGHTS[entry[2]]
+            if folded.strip() == phrase:
                 score += 30
-            elif re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", entry.folded):
+            elif re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", folded):
                 score += 8
-            elif phrase in entry.folded:
+            elif phrase in folded:
                 score += 4
-            if entry.lang in (lang, None):
+            if entry[3] in (lang, None):
                 score += 0.5
-            start = entry.folded.find(phrase)
-            if start < 0:
-                start = entry.folded.find(terms[0])
-                length = len(terms[0])
-            else:
-                length = len(phrase)
-            hit = self.snippet(entry, start, length, score)
-            current = best.get(entry.node)
-            if current is None or hit.score > current.score:
-                best[entry.node] = hit
-        return sorted(best.values(), key=lambda h: (-h.score, h.node.value))[:MAX_RESULTS]
+            current = best.get(entry[1])
+            # The first of equal scores stays: where its text comes first in the store.
+            if current is None or score > current[0]:
+                best[entry[1]] = (score, entry)
+        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:MAX_RESULTS]
+        return [self.hit(entry, score, terms, phrase) for _, (score, entry) in ranked]
+
+    def original(self, entry: tuple) -> str:
+        """The text an entry was folded from: the first of its property's values that folds the same."""
+        folded, iri, prop, lang = entry
+        for quad in self.store.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(prop), None, None):
+            value = quad.object
+            if isinstance(value, ox.Literal) and (value.language or None) == lang and normalise(value.value) == folded:
+                return value.value
+        return folded  # not reached: the index is made from the store, which does not change
+
+    def hit(self, entry: tuple, score: float, terms: list[str], phrase: str) -> Hit:
+        folded, iri, prop, lang = entry
+        start = folded.find(phrase)
+        if start < 0:
+            start = folded.find(terms[0])
+            length = len(terms[0])
+        else:
+            length = len(phrase)
+        return self.snippet(ox.NamedNode(iri), prop, lang, self.original(entry), start, length, score)
 
     @staticmethod
-    def snippet(entry: Entry, start: int, length: int, score: float) -> Hit:
-        text, positions = entry.text, entry.positions
+    def snippet(node: ox.NamedNode, prop: str, lang: str | None, text: str, start: int, length: int,
+                score: float) -> Hit:
+        positions = positions_of(text)
         begin = positions[start]
         end = positions[min(start + length, len(positions)) - 1] + 1
         left = max(0, begin - CONTEXT)
@@ -133,5 +189,5 @@ class SearchIndex:
             right = space if space > end else right
         before = ("… " if left > 0 else "") + text[left:begin]
         after = text[end:right] + (" …" if right < len(text) else "")
-        return Hit(entry.node, entry.prop, text, entry.lang, score, before.replace("\n", " "), text[begin:end],
+        return Hit(node, prop, text, lang, score, before.replace("\n", " "), text[begin:end],
                    after.replace("\n", " "))

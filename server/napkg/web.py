@@ -9,7 +9,7 @@
 
 The canonical base (namespaces.BASE) maps onto this server's root: a local or mirrored server serves the same
 paths, the data keeps its canonical IRIs, and the links in pages are local paths. Pages read the server's own
-store (Context.store) through pages.Site, once, at startup.
+store (Context.store) through pages.Site, which asks it for what a page shows when the page is asked for.
 """
 from __future__ import annotations
 
@@ -170,7 +170,7 @@ class Web:
         view["formats"] = [(FORMAT_NAMES[m], f"/doc/{kind}/{ref}.{suffix}", m) for m, (suffix, _) in RDF_MEDIA.items()]
         view["query_href"] = editor_link(resource_query(node.value))
         view["graphs"] = [Value(site.graphs[g].name, with_lang(local_path(g), lang) if local_path(g) else None)
-                          for g in sorted(site.graphs_of.get(node, ())) if g in site.graphs]
+                          for g in sorted(site.graphs_of(node)) if g in site.graphs]
         return self.html(request, "resource.html", view=view, active="doc")
 
     def kicker(self, node, lang: str) -> str:
@@ -397,12 +397,13 @@ class Web:
         graph = site.graphs.get(GRAPH + name)
         if graph is None:
             return self.not_found(request)
-        classes = sorted(((site.link(ox.NamedNode(c), lang), len(members)) for c, members in graph.classes.items()),
+        details = site.graph_details(graph.iri)
+        classes = sorted(((site.link(ox.NamedNode(c), lang), count) for c, count in details.classes.items()),
                          key=lambda r: (-r[1], r[0].text))
         query = (f"# The classes in the graph <{graph.iri}>\nSELECT ?class (COUNT(?s) AS ?n) WHERE {{\n"
                  f"  GRAPH <{graph.iri}> {{ ?s a ?class }}\n}}\nGROUP BY ?class\nORDER BY DESC(?n)\n")
-        return self.html(request, "graph.html", graph=graph, classes=classes, subjects=len(graph.subjects),
-                         properties=len(graph.properties), query_href=editor_link(query), active="data",
+        return self.html(request, "graph.html", graph=graph, classes=classes, subjects=details.subjects,
+                         properties=details.properties, query_href=editor_link(query), active="data",
                          crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))])
 
     def search(self, request: Request) -> Response:
