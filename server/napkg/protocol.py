@@ -146,18 +146,30 @@ def negotiate(request: Request, operation: str, formats: list[str]) -> tuple[str
     return tuple(media_types)
 
 
-async def respond(request: Request, job: Job, engine, settings: Settings, cache: ResultCache,
-                  fingerprint: str) -> Response:
-    """The response to a Job: 304 for a matching ETag, else the answer from the cache or the engine (a
-    WorkerPool: busy 503, too slow 504, crashed 500), with ETag, truncation and caching headers; HEAD gets
-    the headers only. Shared by /sparql and the named queries of /api/queries."""
-    etag = '"' + hashlib.sha256(repr((fingerprint, job)).encode()).hexdigest()[:32] + '"'
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers={"ETag": etag, "Vary": "Accept"})
-    answer = cache.get(job) if settings.cache_size else None
-    if answer is None:
+class Reply(Response):
+    """A response whose headers are already bytes: the endpoint's answers skip Starlette's header handling
+    (about 10 us a request). A Response, so FastAPI routes can return it too."""
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b""):
+        self.status_code, self.raw_headers, self.body, self.background = status, headers, body, None
+
+
+def etag_of(fingerprint: str, job: Job) -> bytes:
+    """The strong validator of a Job's answer: the graph's fingerprint and everything the answer depends on."""
+    return b'"' + hashlib.sha256(repr((fingerprint, job)).encode()).hexdigest()[:32].encode() + b'"'
+
+
+def matches(etag: bytes, if_none_match: bytes | None) -> bool:
+    return if_none_match is not None and etag in [t.strip() for t in if_none_match.split(b",")]
+
+
+async def answer(job: Job, etag: bytes, engine, settings: Settings, cache: ResultCache, head: bool) -> Reply:
+    """The response to a Job from the cache or the engine (a WorkerPool: busy 503, too slow 504, crashed
+    500), with ETag, truncation and caching headers; HEAD gets the headers only."""
+    result = cache.get(job) if settings.cache_size else None
+    if result is None:
         try:
-            answer = await engine.run(job)
+            result = await engine.run(job)
         except Overloaded:
             return error(503, "Every query worker is busy and the waiting line is full; try again shortly.",
                          {"Retry-After": str(settings.retry_after)})
@@ -166,20 +178,31 @@ async def respond(request: Request, job: Job, engine, settings: Settings, cache:
                               "stopped. Narrow it down (a LIMIT, fewer OPTIONALs) or run it on a copy of the data.")
         except Crashed:
             return error(500, "The query crashed the worker that ran it; the worker has been replaced.")
-        cache.put(job, answer)
-    if answer.status != 200:
-        return error(answer.status, answer.error)
-    media = answer.media_type
-    headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "public, max-age=300"}
-    if answer.truncated:
-        headers["X-Result-Truncated"] = "true"
-        headers["X-Result-Max-Rows"] = str(settings.max_rows)
+        cache.put(job, result)
+    if result.status != 200:
+        return error(result.status, result.error)
+    media = result.media_type
     if media in TEXT_TYPES:
         media += "; charset=utf-8"
-    if request.method == "HEAD":
-        headers["Content-Length"] = str(len(answer.body))
-        return Response(status_code=200, media_type=media, headers=headers)
-    return Response(answer.body, media_type=media, headers=headers)
+    headers = [(b"etag", etag), (b"vary", b"Accept"), (b"cache-control", b"public, max-age=300")]
+    if result.truncated:
+        headers += [(b"x-result-truncated", b"true"), (b"x-result-max-rows", str(settings.max_rows).encode())]
+    headers += [(b"content-length", str(len(result.body)).encode()), (b"content-type", media.encode())]
+    return Reply(200, headers, b"" if head else result.body)
+
+
+def not_modified(etag: bytes) -> Reply:
+    return Reply(304, [(b"etag", etag), (b"vary", b"Accept")])
+
+
+async def respond(request: Request, job: Job, engine, settings: Settings, cache: ResultCache,
+                  fingerprint: str) -> Response:
+    """The response to a Job for a Starlette request: 304 for a matching ETag, else answer(). Used by the
+    named queries of /api/queries."""
+    etag = etag_of(fingerprint, job)
+    if matches(etag, request.headers.get("if-none-match", "").encode("latin-1")):
+        return not_modified(etag)
+    return await answer(job, etag, engine, settings, cache, request.method == "HEAD")
 
 
 class Endpoint:
@@ -187,21 +210,58 @@ class Endpoint:
     routing, dependency resolution and page middleware: measured, that machinery cost about 1 ms of CPU a
     request, several times what a cheap query costs. app.py puts it in front of the FastAPI app.
 
+    A GET's reading (its query checked by the guard, the formats negotiated, the Job and its ETag) depends
+    only on the request line and a few headers, so it is remembered for recent GETs (bounded): a repeated
+    GET skips straight to the engine, which still runs its query every time. This is not the result
+    cache: --no-cache turns that off, not this.
+
     engine: anything with `async run(job) -> Answer` (a WorkerPool)."""
+
+    PLANS = 1024  # GET readings remembered
+    PLAN_QUERY_STRING = 8192  # longer query strings are read afresh each time
 
     def __init__(self, engine, settings: Settings, description: ServiceDescription, fingerprint: str):
         self.engine, self.settings, self.description, self.fingerprint = engine, settings, description, fingerprint
         self.cache = ResultCache(settings.cache_size)
         self._urls: dict[tuple, str] = {}
+        self._plans: dict[tuple, tuple[Job, bytes]] = {}
 
     async def __call__(self, scope, receive, send) -> None:
-        request = Request(scope, receive)
-        if scope["method"] in ("GET", "HEAD", "POST"):
-            response = await self.sparql(request)
-        else:
-            response = error(405, f"{scope['method']} is not allowed here: use GET or POST for queries "
+        method = scope["method"]
+        if method not in ("GET", "HEAD", "POST"):
+            response = error(405, f"{method} is not allowed here: use GET or POST for queries "
                                   "(this endpoint is read-only).", {"Allow": "GET, HEAD, POST"})
-        await response(scope, receive, send)
+            await response(scope, receive, send)
+            return
+        accept = host = if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value
+            elif name == b"host":
+                host = value
+            elif name == b"if-none-match":
+                if_none_match = value
+        key = None
+        if method != "POST" and len(scope["query_string"]) <= self.PLAN_QUERY_STRING:
+            key = (method, scope.get("scheme"), scope.get("server"), scope.get("root_path"), scope["path"],
+                   scope["query_string"], accept, host)
+        plan = self._plans.get(key) if key is not None else None
+        if plan is None:
+            outcome = await self.read(Request(scope, receive))
+            if isinstance(outcome, Response):
+                await outcome(scope, receive, send)
+                return
+            plan = (outcome, etag_of(self.fingerprint, outcome))
+            if key is not None:
+                if len(self._plans) >= self.PLANS:
+                    del self._plans[next(iter(self._plans))]  # the oldest
+                self._plans[key] = plan
+        job, etag = plan
+        if matches(etag, if_none_match):
+            reply = not_modified(etag)
+        else:
+            reply = await answer(job, etag, self.engine, self.settings, self.cache, method == "HEAD")
+        await reply(scope, receive, send)
 
     def url(self, request: Request) -> str:
         """The endpoint's own URL as the client addressed it (the base IRI of queries)."""
@@ -215,7 +275,9 @@ class Endpoint:
                 self._urls[key] = url
         return url
 
-    async def sparql(self, request: Request) -> Response:
+    async def read(self, request: Request) -> Job | Response:
+        """The Job a protocol request asks for, or the response that ends it here: an error, or the
+        service description for a request without a query."""
         settings = self.settings
         try:
             query, params = await operation(request, settings)
@@ -226,18 +288,17 @@ class Endpoint:
                 # Allowed SERVICE calls go through the forwarder, which bounds their time and size.
                 query = guard.rewrite_services(query, found, settings.forwarder.target)
             media_types = negotiate(request, found.operation, [v for k, v in params if k == "format"])
-            job = Job(query=query, media_types=media_types,
-                      default_graphs=tuple(v for k, v in params if k == "default-graph-uri"),
-                      named_graphs=tuple(v for k, v in params if k == "named-graph-uri"),
-                      max_rows=settings.max_rows, has_from=found.has_from,
-                      limit=found.limit if found.operation == "SELECT" else None,
-                      # The protocol lets the service choose the base IRI: the endpoint's own URL.
-                      base_iri=self.url(request))
+            return Job(query=query, media_types=media_types,
+                       default_graphs=tuple(v for k, v in params if k == "default-graph-uri"),
+                       named_graphs=tuple(v for k, v in params if k == "named-graph-uri"),
+                       max_rows=settings.max_rows, has_from=found.has_from,
+                       limit=found.limit if found.operation == "SELECT" else None,
+                       # The protocol lets the service choose the base IRI: the endpoint's own URL.
+                       base_iri=self.url(request))
         except ProtocolError as e:
             return error(e.status, e.message, e.headers)
         except guard.Refused as e:
             return error(e.status, e.message)
-        return await respond(request, job, self.engine, settings, self.cache, self.fingerprint)
 
     def service_description(self, request: Request) -> Response:
         endpoint = self.url(request)
