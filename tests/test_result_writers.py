@@ -1,7 +1,8 @@
 """SELECT results take one of two writers: ours in Python (counts rows, cuts at the row limit) or pyoxigraph's
-native one, used when the query's own top-level LIMIT is within the row limit (guard reads that LIMIT).
-Both must say the same thing in every format, and the guard must never read a LIMIT that is not the
-outermost one, or a result could pass the row limit uncut."""
+native one, used when the query's own top-level LIMIT is within the row limit (guard reads that LIMIT), or
+when a SELECT without a LIMIT was given one of max_rows + 1 (at the place guard found for it) and its
+native result turned out to be within the limit. Both must say the same thing in every format, the guard
+must never read a LIMIT that is not the outermost one, and a result over the limit must always be cut."""
 from __future__ import annotations
 
 import csv
@@ -12,7 +13,7 @@ import pytest
 
 from napkg import guard
 from napkg.engine import Job, LocalEngine
-from napkg.results import NATIVE_TABLE_FORMATS, TABLE_TYPES
+from napkg.results import NATIVE_TABLE_FORMATS, TABLE_TYPES, more_rows_than
 
 DATA = """
 @prefix ex: <http://example.org/> .
@@ -87,3 +88,85 @@ def test_the_guard_remembers_a_reading_but_checks_every_time():
     assert guard.check(deep, guard.Limits()).depth == 4  # remembered reading, other limits
     with pytest.raises(guard.Refused):
         guard.check(deep, limits)
+
+
+def capped(query: str, media: str, max_rows: int = 10_000) -> Job:
+    found = guard.inspect(query)
+    return Job(query, (media,), max_rows=max_rows, limit=found.limit, limit_at=found.limit_at)
+
+
+@pytest.mark.parametrize("query, where", [
+    ("SELECT * { ?s ?p ?o }", "end"),
+    ("SELECT * { ?s ?p ?o } ORDER BY ?s OFFSET 2", "end"),
+    ("SELECT * { ?s ?p ?o } # a comment to the end", "end"),
+    ("SELECT * { ?s ?p ?o VALUES ?s { <http://e/a> } }", "end"),  # inside the pattern
+    ("SELECT * { ?s ?p ?o } VALUES ?s { <http://e/a> }", "VALUES"),
+    ("SELECT * { ?s ?p ?o } values (?s) { (<http://e/a>) }", "values"),
+    ("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 5 } }", "end"),
+])
+def test_the_guard_finds_where_a_limit_can_go(query, where):
+    assert guard.inspect(query).limit_at == (len(query) if where == "end" else query.index(where))
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * { ?s ?p ?o } LIMIT 3",  # has its own
+    "ASK { ?s ?p ?o }",
+    "CONSTRUCT WHERE { ?s ?p ?o }",
+    "DESCRIBE <http://e/a>",
+    "SELECT * { ?s ?p \"\\u0041\" }",  # offsets would be of the text with its escapes resolved
+])
+def test_no_place_for_a_limit(query):
+    assert guard.inspect(query).limit_at is None
+
+
+@pytest.mark.parametrize("media", list(TABLE_TYPES))
+def test_a_capped_select_is_written_natively_and_agrees(engine, media):
+    python = engine.run(Job(QUERY, (media,)))
+    native = engine.run(capped(QUERY, media))
+    assert native.status == 200 and native.rows == -1 and not native.truncated
+    assert read(native.body, media) == read(python.body, media)
+
+
+@pytest.mark.parametrize("media", list(TABLE_TYPES))
+@pytest.mark.parametrize("max_rows, truncated", [(9, False), (8, True), (1, True)])
+def test_a_capped_select_over_the_row_limit_is_cut(engine, media, max_rows, truncated):
+    """QUERY has 9 rows: at a limit of 9 it fits, at 8 it is cut to 8, as the Python writer cuts it."""
+    answer = engine.run(capped(QUERY, media, max_rows=max_rows))
+    assert answer.truncated is truncated
+    assert len(read(answer.body, media)) - 1 == min(9, max_rows)
+    expected = engine.run(Job(QUERY, (media,), max_rows=max_rows))
+    assert read(answer.body, media) == read(expected.body, media)
+
+
+def test_a_capped_select_with_a_closing_values_clause(engine):
+    query = "SELECT ?p ?o { ?s ?p ?o } ORDER BY ?o VALUES ?s { <http://example.org/b> }"
+    answer = engine.run(capped(query, "text/csv"))
+    assert answer.status == 200 and answer.rows == -1
+    assert answer.body == b"p,o\r\nhttp://example.org/label,<tag> & 'quote'\r\n"
+
+
+@pytest.mark.parametrize("query", ["SELECT * { ?s ?p ?o } ORDER BY", "SELECT * { ?s ?p ?o ",
+                                   "SELECT * { ?s ?p ?o } GROUP"])
+def test_a_syntax_error_is_reported_on_the_clients_own_text(engine, query):
+    answer = engine.run(capped(query, "text/csv"))
+    assert guard.inspect(query).limit_at is not None
+    assert answer.status == 400
+    assert answer.error == engine.run(Job(query, ("text/csv",))).error  # its positions, not the capped text's
+
+
+def rows_body(media: str, rows: int, value: str = "v") -> bytes:
+    store = ox.Store()
+    for i in range(rows):
+        store.add(ox.Quad(ox.NamedNode(f"http://e/{i}"), ox.NamedNode("http://e/p"), ox.Literal(value)))
+    return store.query("SELECT ?o { ?s ?p ?o }").serialize(format=NATIVE_TABLE_FORMATS[media])
+
+
+@pytest.mark.parametrize("media", list(TABLE_TYPES))
+@pytest.mark.parametrize("value", ["v", "two\nlines, \"quoted\" <result>", ""])
+def test_rows_are_counted_exactly_at_the_limit(media, value):
+    for rows in (0, 1, 50):
+        body = rows_body(media, rows, value)
+        assert more_rows_than(body, media, rows) is False
+        assert more_rows_than(body, media, rows + 1) is False
+        if rows:
+            assert more_rows_than(body, media, rows - 1) is True

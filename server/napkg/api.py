@@ -368,10 +368,12 @@ def make_router(context: Context, folder: Path | str | None = None) -> APIRouter
                 found = guard.check(job.query, settings.limits)
                 text = job.query
                 forwarder = getattr(settings, "forwarder", None)
+                limit_at = found.limit_at
                 if found.services and forwarder is not None:
                     text = guard.rewrite_services(text, found, forwarder.target)
+                    limit_at = None  # the offsets were of the text before
                 job = replace(job, query=text, has_from=found.has_from,
-                              limit=found.limit if found.operation == "SELECT" else None)
+                              limit=found.limit if found.operation == "SELECT" else None, limit_at=limit_at)
             except ParameterError as e:
                 return error(422, str(e))
             except ProtocolError as e:

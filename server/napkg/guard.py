@@ -78,6 +78,10 @@ class Inspection:
     # The outermost query's LIMIT (a LIMIT outside every bracket can only be that one), None if none was
     # read: a SELECT with LIMIT n cannot return more than n rows.
     limit: int | None = None
+    # Where a LIMIT clause may be added to a SELECT that has none: before its closing VALUES clause, or at
+    # the end. None for other operations, and for texts with \u escapes (offsets here are of the text
+    # with its escapes resolved).
+    limit_at: int | None = None
 
 
 _INTEGER = re.compile(r"[ \t\r\n]*([0-9]+)")
@@ -90,7 +94,7 @@ def unescape_codepoints(query: str) -> str:
 
 
 def inspect(query: str) -> Inspection:
-    query = unescape_codepoints(query)
+    original, query = query, unescape_codepoints(query)
     prefixes: dict[str, str] = {}
     base = ""
     depth = deepest = 0
@@ -98,7 +102,7 @@ def inspect(query: str) -> Inspection:
     services: list[str] = []
     spans: list[tuple[int, int]] = []
     has_from = False
-    limit = None
+    limit = values_at = None
     toks = list(tokens(query))
     for k, tok in enumerate(toks):
         upper = tok.text.upper()
@@ -128,6 +132,8 @@ def inspect(query: str) -> Inspection:
             has_from = True
         elif upper == "LIMIT" and depth == 0 and (m := _INTEGER.match(query, tok.offset + 5)):
             limit = int(m.group(1))
+        elif upper == "VALUES" and depth == 0 and values_at is None:
+            values_at = tok.offset  # outside every bracket: the query's closing VALUES clause
         elif upper == "SERVICE":
             j = k + 1
             if j < len(toks) and toks[j].text.upper() == "SILENT":
@@ -147,7 +153,10 @@ def inspect(query: str) -> Inspection:
                                 if prefix in prefixes else target.text)
             else:
                 services.append(target.text)
-    return Inspection(operation, deepest, tuple(services), has_from, tuple(spans), limit)
+    limit_at = None
+    if operation == "SELECT" and limit is None and len(query) == len(original):
+        limit_at = len(query) if values_at is None else values_at
+    return Inspection(operation, deepest, tuple(services), has_from, tuple(spans), limit, limit_at)
 
 
 def rewrite_services(query: str, found: Inspection, target: "Callable[[str], str]") -> str:

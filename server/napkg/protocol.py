@@ -284,15 +284,17 @@ class Endpoint:
             if query is None:
                 return self.service_description(request)
             found = guard.check(query, settings.limits)
+            limit_at = found.limit_at
             if found.services and settings.forwarder is not None:
                 # Allowed SERVICE calls go through the forwarder, which bounds their time and size.
                 query = guard.rewrite_services(query, found, settings.forwarder.target)
+                limit_at = None  # the offsets were of the text before
             media_types = negotiate(request, found.operation, [v for k, v in params if k == "format"])
             return Job(query=query, media_types=media_types,
                        default_graphs=tuple(v for k, v in params if k == "default-graph-uri"),
                        named_graphs=tuple(v for k, v in params if k == "named-graph-uri"),
                        max_rows=settings.max_rows, has_from=found.has_from,
-                       limit=found.limit if found.operation == "SELECT" else None,
+                       limit=found.limit if found.operation == "SELECT" else None, limit_at=limit_at,
                        # The protocol lets the service choose the base IRI: the endpoint's own URL.
                        base_iri=self.url(request))
         except ProtocolError as e:

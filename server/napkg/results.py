@@ -111,6 +111,23 @@ def _term_csv(term) -> str:
     return term.value
 
 
+def more_rows_than(body: bytes, media_type: str, limit: int) -> bool:
+    """Whether a result written by pyoxigraph's native writer (NATIVE_TABLE_FORMATS) has more than limit
+    rows. XML and TSV are counted directly (a <result> element, a line: their values are escaped); JSON
+    and CSV are parsed, but only when the body is long enough to hold that many rows (a JSON row takes at
+    least 3 bytes, "{}," ; a CSV row 2, its line end)."""
+    kind = TABLE_TYPES[media_type]
+    if kind == "xml":
+        return body.count(b"<result>") > limit
+    if kind == "tsv":
+        return body.count(b"\n") - 1 > limit  # the first line names the variables
+    if len(body) <= 2 * limit:
+        return False
+    if kind == "json":
+        return len(json.loads(body)["results"]["bindings"]) > limit
+    return sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8"), newline=""))) - 1 > limit
+
+
 def write_table(variables: list[str], rows: list[list], media_type: str) -> bytes:
     kind = TABLE_TYPES[media_type]
     if kind == "json":
