@@ -1,7 +1,11 @@
-"""napkg build writes four validated dumps, and writes nothing when the data does not conform."""
+"""napkg build writes four validated dumps, and writes nothing when the data does not conform; the served
+store is the same at every start."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import rdflib
@@ -44,3 +48,19 @@ def test_build_refuses_invalid_data(tmp_path, monkeypatch, capsys):
 def test_validate_exits_zero_on_the_project(capsys):
     assert cli.main(["validate"]) == 0
     assert "Conforms: 0 violation(s)" in capsys.readouterr().out
+
+
+def test_the_served_store_is_the_same_whatever_the_hash_seed(tmp_path):
+    """rdflib's order of triples follows Python's hash seed; the served store (and so the order of
+    unordered results, the pages and the ETags) must not. Two processes with different seeds dump it."""
+    script = ("import sys; import pyoxigraph as ox; from napkg.app import graphs_store; "
+              "from napkg.load import load_project; "
+              "graphs_store(load_project()).dump(sys.argv[1], format=ox.RdfFormat.N_QUADS)")
+    dumps = []
+    for seed in ("1", "2"):
+        target = tmp_path / f"seed-{seed}.nq"
+        subprocess.run([sys.executable, "-c", script, str(target)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        dumps.append(target.read_bytes())
+    assert len(dumps[0]) > 100_000
+    assert dumps[0] == dumps[1]

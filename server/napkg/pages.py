@@ -499,15 +499,13 @@ class Site:
                     objects[value] = None
         self.things: dict[str, dict[str, ox.NamedNode]] = defaultdict(dict)
         self.hash_parts: dict = defaultdict(list)  # .../id/x/y -> [.../id/x/y#part, ...]
-        for value in [*subjects, *objects]:
+        for value in {**subjects, **objects}:  # each IRI once, though it be subject and object both
             parts = split_thing(value)
             if parts:
                 base = value.partition("#")[0]
                 node = self.things[parts[0]].get(parts[1])
                 if node is None:
                     node = self.things[parts[0]][parts[1]] = ox.NamedNode(base)
-                # Listed for being a subject and again for being an object, as the pages always had it:
-                # such a part shows twice on its page, a fault to mend apart from this index.
                 if base != value and value in subjects:
                     self.hash_parts[node].append(ox.NamedNode(value))
         for found in self.hash_parts.values():
