@@ -66,6 +66,14 @@ def test_the_reading_depends_on_accept_and_host():
                 request(app, headers=[(b"accept", b"application/sparql-results+xml")])[1][b"etag"]}) == 2
 
 
+def test_a_repeated_accept_header_is_read_as_the_reading_reads_it():
+    """Two Accept fields: the first decides, in the reading and in what it is remembered under."""
+    app, engine = endpoint()
+    request(app, headers=[(b"accept", b"text/csv"), (b"accept", b"application/sparql-results+xml")])
+    request(app, headers=[(b"accept", b"text/tab-separated-values"), (b"accept", b"application/sparql-results+xml")])
+    assert [job.media_types[0] for job in engine.jobs] == ["text/csv", "text/tab-separated-values"]
+
+
 def test_a_remembered_reading_still_answers_304_to_its_etag():
     app, engine = endpoint()
     status, headers, _ = request(app)

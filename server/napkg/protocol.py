@@ -233,14 +233,15 @@ class Endpoint:
                                   "(this endpoint is read-only).", {"Allow": "GET, HEAD, POST"})
             await response(scope, receive, send)
             return
+        # The first of each, as Starlette's request.headers.get() reads them when the reading is made.
         accept = host = if_none_match = None
         for name, value in scope["headers"]:
             if name == b"accept":
-                accept = value
+                accept = value if accept is None else accept
             elif name == b"host":
-                host = value
+                host = value if host is None else host
             elif name == b"if-none-match":
-                if_none_match = value
+                if_none_match = value if if_none_match is None else if_none_match
         key = None
         if method != "POST" and len(scope["query_string"]) <= self.PLAN_QUERY_STRING:
             key = (method, scope.get("scheme"), scope.get("server"), scope.get("root_path"), scope["path"],
