@@ -1,5 +1,5 @@
 """A recording HTTP relay on 127.0.0.1, in front of a test's second SPARQL server: tests see whether (and
-what) a request reached it, and can make it hang or flood."""
+what) a request reached it, and can make it hang or flood. A form-encoded query is recorded decoded."""
 from __future__ import annotations
 
 import contextlib
@@ -7,6 +7,7 @@ import http.server
 import threading
 import time
 import urllib.request
+from urllib.parse import parse_qs
 
 
 class Relay:
@@ -23,7 +24,11 @@ class Relay:
 
             def _handle(self):
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                content_type = self.headers.get("Content-Type", "")
+                form = parse_qs(body.decode("ascii", "replace")) if content_type.startswith(
+                    "application/x-www-form-urlencoded") else {}
                 relay.requests.append({"path": self.path, "body": body.decode("utf-8", "replace"),
+                                       "content_type": content_type, "query": (form.get("query") or [""])[0],
                                        "user_agent": self.headers.get("User-Agent", "")})
                 if behaviour == "hang":
                     time.sleep(30)

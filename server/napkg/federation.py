@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import APIRouter, Request
@@ -47,9 +48,15 @@ class Forwarder:
                 return Response("Not found\n", status_code=404, media_type="text/plain")
             endpoint = self.endpoints[index]
             self.calls += 1
-            headers = {k: v for k, v in request.headers.items() if k.lower() in ("accept", "content-type")}
-            headers["User-Agent"] = USER_AGENT
+            headers = {k.lower(): v for k, v in request.headers.items() if k.lower() in ("accept", "content-type")}
+            headers["user-agent"] = USER_AGENT
             body = await request.body()
+            if headers.get("content-type", "").partition(";")[0].strip().lower() == "application/sparql-query":
+                # pyoxigraph posts the query as the raw body; it goes on as a form, the POST that SPARQL
+                # clients send by default (SPARQLWrapper's) and endpoints take most widely: the raw-body POST
+                # is the protocol's least implemented form (rdf4j's QueryResponder and QLever lacked it).
+                body = urlencode({"query": body.decode("utf-8")}).encode("ascii")
+                headers["content-type"] = "application/x-www-form-urlencoded"
             url = endpoint + (("&" if "?" in endpoint else "?") + request.url.query if request.url.query else "")
 
             async def call() -> Response:
