@@ -44,6 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import InvalidGraph, ServerConfig, create_app
+    from .transport import GatheringHttpProtocol
 
     graphs: dict[str, list[Path]] = {}
     for name, path in args.graph:
@@ -62,8 +63,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     print(f"napkg: serving on http://{args.host}:{args.port}/ (SPARQL at /sparql)", flush=True)
     # proxy_headers: app.Front reads a local reverse proxy's forwarding headers itself, more cheaply.
+    # http: uvicorn's own protocol, sending each response's head and body in one write (transport.py).
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.log_level == "debug",
-                proxy_headers=False)
+                proxy_headers=False, http=GatheringHttpProtocol)
     return EXIT_OK
 
 
