@@ -1,5 +1,6 @@
-"""transport.GatheringTransport: what a connection writes in one turn of the event loop leaves in one write,
-in order; close() sends what is kept before closing, abort() drops it; a real server answers through it."""
+"""transport.GatheringTransport: a response's head leaves with the write after it, in one call and in order,
+and nothing is held past the end of the event loop's turn; close() sends what is kept before closing,
+abort() drops it; a real server answers through it."""
 from __future__ import annotations
 
 import asyncio
@@ -49,27 +50,25 @@ def run(steps):
     return asyncio.run(main())
 
 
-def test_the_writes_of_one_turn_leave_in_one_write_in_order():
+def test_a_head_leaves_with_the_write_after_it_and_nothing_waits_longer():
     async def steps(t):
         t.write(b"HTTP/1.1 200 OK\r\n\r\n")
-        t.write(bytearray(b"body"))
+        assert t.get_write_buffer_size() == 7 + 19  # the real transport's and the kept head
+        t.write(bytearray(b"body"))  # goes at once, with the head
+        assert t._transport.calls == [("write", b"HTTP/1.1 200 OK\r\n\r\nbody")]
         t.writelines([b"-", b"more"])
-        assert t.get_write_buffer_size() == 7 + len(b"HTTP/1.1 200 OK\r\n\r\nbody-more")  # the real one's and what is kept
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # "more" had nothing after it in its turn: it went at the end of the turn
         t.write(b"next turn")
-    assert run(steps) == [("write", b"HTTP/1.1 200 OK\r\n\r\nbody-more"), ("write", b"next turn")]
+    assert run(steps) == [("write", b"HTTP/1.1 200 OK\r\n\r\nbody"), ("write", b"-more"), ("write", b"next turn")]
 
 
-def test_large_writes_are_sent_at_once():
-    """Past the limit the kept bytes go at once, so the transport's flow control sees them in time."""
-    big = b"x" * GatheringTransport.LIMIT
+def test_a_long_write_is_not_copied_to_join_the_head():
+    big = b"x" * GatheringTransport.JOIN_LIMIT
 
     async def steps(t):
         t.write(b"head")
         t.write(big)
-        assert t.get_write_buffer_size() == 7  # nothing kept
-        t.write(b"tail")
-    assert run(steps) == [("write", b"head" + big), ("write", b"tail")]
+    assert run(steps) == [("write", b"head"), ("write", big)]
 
 
 def test_close_sends_what_is_kept_first_and_abort_drops_it():
