@@ -166,7 +166,7 @@ def create_app(config: ServerConfig) -> "Front":
                     expose_headers=["X-Result-Truncated", "X-Result-Max-Rows", "ETag"])
         app.add_middleware(CORSMiddleware, **cors)
         sparql = CORSMiddleware(sparql, **cors)
-    return Front(app, sparql)
+    return Front(app, sparql, responses, cors=bool(config.cors))
 
 
 def compressed(app):
@@ -193,8 +193,8 @@ class Front:
     uvicorn's own middleware for this costs a layer on every request (measured: 17.7k against 20.7k
     requests a second for an empty answer), so cli.py turns it off."""
 
-    def __init__(self, app: FastAPI, sparql):
-        self.app, self.sparql = app, sparql
+    def __init__(self, app: FastAPI, sparql, responses: ResponseCache | None = None, cors: bool = False):
+        self.app, self.sparql, self.responses, self.cors = app, sparql, responses, cors
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -207,6 +207,23 @@ class Front:
             await self.sparql(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    def replay(self, method: str, scheme: str, client, root_path: str, path: str, query_string: bytes,
+               headers) -> tuple | None:
+        """A GET or HEAD of /sparql answered from the response cache as (status, head, body), for
+        transport.py to write without running the app; None sends the request the usual way. Only the
+        requests whose answer the cache alone decides: none with a body, and none with an Origin when
+        CORS is on (the middleware would add to the answer)."""
+        if self.responses is None or path not in ("/sparql", root_path + "/sparql"):
+            return None
+        for name, _ in headers:
+            if name in (b"content-length", b"transfer-encoding") or (self.cors and name == b"origin"):
+                return None
+        if client and client[0] in TRUSTED_PROXIES:
+            scope = {"headers": headers, "scheme": scheme, "client": client}
+            forwarded(scope)
+            scheme = scope["scheme"]
+        return self.responses.replay(method, scheme, path, query_string, headers)
 
 
 def forwarded(scope) -> None:

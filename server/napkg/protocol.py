@@ -325,7 +325,11 @@ class ResponseCache:
     """Whole responses to repeated GET and HEAD requests, replayed as recorded without running the
     endpoint's code: the graph does not change while served, so a response depends only on the request
     line, the scheme and the headers in the key. Sits outside the compression, so a hit is not compressed
-    again. Bounded in entries and bytes; only 200 responses are kept. Off with --no-cache."""
+    again. Bounded in entries and bytes; only 200 responses are kept. Off with --no-cache.
+
+    Most hits never reach this app: the HTTP protocol (transport.py) asks replay() through app.Front as
+    soon as a request's head is read and writes the recorded bytes itself. __call__ answers the rest
+    (a request with an Origin when CORS is on, HTTP/1.0, pipelined behind a response being written)."""
 
     KEY_HEADERS = (b"accept", b"accept-encoding", b"host")
 
@@ -338,15 +342,13 @@ class ResponseCache:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        headers = [(k, v) for k, v in scope["headers"] if k in self.KEY_HEADERS]
-        # The scheme too: behind a TLS proxy the same request names the endpoint with https.
-        key = (scope["method"], scope.get("scheme"), scope["path"], scope["query_string"], tuple(headers))
+        key = self.key(scope["method"], scope.get("scheme"), scope["path"], scope["query_string"], scope["headers"])
         entry = self.entries.get(key)
         if entry is not None:
             self.hits += 1
-            start, body, etag = entry
+            start, body, etag, _ = entry
             tags = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
-            if tags is not None and etag is not None and etag in [t.strip() for t in tags.split(b",")]:
+            if revalidates(etag, tags):
                 await send({"type": "http.response.start", "status": 304,
                             "headers": [(b"etag", etag), (b"vary", b"Accept")]})
                 await send({"type": "http.response.body", "body": b""})
@@ -372,13 +374,45 @@ class ResponseCache:
 
         await self.app(scope, receive, record)
 
+    def key(self, method: str, scheme: str | None, path: str, query_string: bytes, headers) -> tuple:
+        """The entry a request would be answered with. The scheme too: behind a TLS proxy the same
+        request names the endpoint with https."""
+        kept = tuple((k, v) for k, v in headers if k in self.KEY_HEADERS)
+        return (method, scheme, path, query_string, kept)
+
+    def replay(self, method: str, scheme: str | None, path: str, query_string: bytes, headers) -> tuple | None:
+        """A hit as (status, head, body) for transport.py, which writes it without the ASGI app:
+        head is the header lines as uvicorn writes them; None when the request is not in the cache."""
+        entry = self.entries.get(self.key(method, scheme, path, query_string, headers))
+        if entry is None:
+            return None
+        start, body, etag, head = entry
+        if head is None:
+            return None
+        self.hits += 1
+        if revalidates(etag, next((v for k, v in headers if k == b"if-none-match"), None)):
+            return 304, b"etag: " + etag + b"\r\nvary: Accept\r\n", b""
+        return 200, head, body
+
     def put(self, key, start: list, body: bytes) -> None:
         """start: the response's headers (the status is 200)."""
         etag = next((v for k, v in start if k.lower() == b"etag"), None)
         if key in self.entries:  # two clients asked at once: keep the latest
             self.bytes -= len(self.entries.pop(key)[1])
-        self.entries[key] = (start, body, etag)
+        # The header lines too, as uvicorn writes them (lower-case names), for transport.py to replay
+        # on the wire; not for a body without a length (uvicorn would have chunked it) nor with
+        # headers that make uvicorn frame the response or the connection itself.
+        names = {k.lower() for k, _ in start}
+        framed = b"content-length" in names or key[0] == "HEAD"
+        head = b"".join(k.lower() + b": " + v + b"\r\n" for k, v in start) \
+            if framed and not names & {b"transfer-encoding", b"connection"} else None
+        self.entries[key] = (start, body, etag, head)
         self.bytes += len(body)
         while len(self.entries) > self.size or self.bytes > self.max_bytes:
-            _, (_, old, _) = self.entries.popitem(last=False)
+            _, (_, old, _, _) = self.entries.popitem(last=False)
             self.bytes -= len(old)
+
+
+def revalidates(etag: bytes | None, tags: bytes | None) -> bool:
+    """Whether an If-None-Match header (tags) names the entry's ETag: then the answer is 304."""
+    return tags is not None and etag is not None and etag in [t.strip() for t in tags.split(b",")]
