@@ -217,3 +217,22 @@ def test_with_the_access_log_on_a_hit_goes_through_the_app_and_is_logged():
     (first, second), endpoint, outer, _ = serve(False, talk, access_log=True)
     assert undated(first) == undated(second)
     assert endpoint.calls == 1 and outer.calls == 2
+
+
+def test_the_protocol_asks_only_a_front_with_its_cache_on_that_uvicorn_does_not_wrap():
+    """With the cache off there is nothing to ask, so no request pays for asking; a wrapped app (uvicorn's
+    proxy-header middleware here) must see every request."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    def protocol(cache, **options):
+        config = uvicorn.Config(Front(elsewhere, Counted(cache or Endpoint()), cache), http=GatheringHttpProtocol,
+                                lifespan="off", access_log=False, **options)
+
+        async def make():
+            return GatheringHttpProtocol(config=config, server_state=ServerState(), app_state={})
+        return asyncio.run(make())
+
+    assert protocol(ResponseCache(Endpoint()), proxy_headers=False)._replay is not None
+    assert protocol(None, proxy_headers=False)._replay is None
+    assert protocol(ResponseCache(Endpoint()), proxy_headers=True)._replay is None

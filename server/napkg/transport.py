@@ -110,7 +110,10 @@ class GatheringHttpProtocol(HttpToolsProtocol):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._replay = getattr(self.app, "replay", None)  # absent when uvicorn wraps the app (trace log)
+        # app.Front with its response cache on; not when the cache is off (nothing to ask, so no request
+        # pays for asking), nor when uvicorn wraps the app (trace logging).
+        front = self.app
+        self._replay = front.replay if getattr(front, "responses", None) is not None else None
         self._replayed = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
