@@ -192,7 +192,16 @@ async def answer(job: Job, etag: bytes, engine, settings: Settings, cache: Resul
 
 
 def not_modified(etag: bytes) -> Reply:
-    return Reply(304, [(b"etag", etag), (b"vary", b"Accept")])
+    return Reply(304, not_modified_headers(etag))
+
+
+def not_modified_headers(etag: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b"etag", etag), (b"vary", b"Accept")]
+
+
+def header_lines(headers) -> bytes:
+    """Header lines as uvicorn writes them (lower-case names), for transport.py to write without uvicorn."""
+    return b"".join(k.lower() + b": " + v + b"\r\n" for k, v in headers)
 
 
 async def respond(request: Request, job: Job, engine, settings: Settings, cache: ResultCache,
@@ -348,10 +357,8 @@ class ResponseCache:
             self.hits += 1
             start, body, etag, _ = entry
             tags = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
-            if revalidates(etag, tags):
-                await send({"type": "http.response.start", "status": 304,
-                            "headers": [(b"etag", etag), (b"vary", b"Accept")]})
-                await send({"type": "http.response.body", "body": b""})
+            if etag is not None and matches(etag, tags):
+                await not_modified(etag)(scope, receive, send)
                 return
             # A fresh message each time: middleware outside (CORS) adds headers to the one it is given.
             await send({"type": "http.response.start", "status": 200, "headers": list(start)})
@@ -390,8 +397,8 @@ class ResponseCache:
         if head is None:
             return None
         self.hits += 1
-        if revalidates(etag, next((v for k, v in headers if k == b"if-none-match"), None)):
-            return 304, b"etag: " + etag + b"\r\nvary: Accept\r\n", b""
+        if etag is not None and matches(etag, next((v for k, v in headers if k == b"if-none-match"), None)):
+            return 304, header_lines(not_modified_headers(etag)), b""
         return 200, head, body
 
     def put(self, key, start: list, body: bytes) -> None:
@@ -399,20 +406,15 @@ class ResponseCache:
         etag = next((v for k, v in start if k.lower() == b"etag"), None)
         if key in self.entries:  # two clients asked at once: keep the latest
             self.bytes -= len(self.entries.pop(key)[1])
-        # The header lines too, as uvicorn writes them (lower-case names), for transport.py to replay
-        # on the wire; not for a body without a length (uvicorn would have chunked it) nor with
-        # headers that make uvicorn frame the response or the connection itself.
+        # The header lines too, for transport.py to replay on the wire; not for a body without a length
+        # (uvicorn would have chunked it) nor with headers that make uvicorn frame the response or the
+        # connection itself.
         names = {k.lower() for k, _ in start}
         framed = b"content-length" in names or key[0] == "HEAD"
-        head = b"".join(k.lower() + b": " + v + b"\r\n" for k, v in start) \
-            if framed and not names & {b"transfer-encoding", b"connection"} else None
+        head = header_lines(start) if framed and not names & {b"transfer-encoding", b"connection"} else None
         self.entries[key] = (start, body, etag, head)
         self.bytes += len(body)
         while len(self.entries) > self.size or self.bytes > self.max_bytes:
             _, (_, old, _, _) = self.entries.popitem(last=False)
             self.bytes -= len(old)
 
-
-def revalidates(etag: bytes | None, tags: bytes | None) -> bool:
-    """Whether an If-None-Match header (tags) names the entry's ETag: then the answer is 304."""
-    return tags is not None and etag is not None and etag in [t.strip() for t in tags.split(b",")]

@@ -32,6 +32,8 @@ import urllib.parse
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from .protocol import header_lines
+
 
 class GatheringTransport:
     """Stands in for a connection's transport. A write is kept until the next one, which takes it along
@@ -115,6 +117,8 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         front = self.app
         self._replay = front.replay if getattr(front, "responses", None) is not None else None
         self._replayed = False
+        self._defaults: list | None = None  # uvicorn's default headers (a new list each second: the date)
+        self._default_lines = b""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(GatheringTransport(transport, self.loop))  # type: ignore[arg-type]
@@ -153,7 +157,9 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         if hit is None:
             return False
         status, head, body = hit
-        defaults = b"".join(k + b": " + v + b"\r\n" for k, v in self.server_state.default_headers)
-        self.transport.write_now(b"".join((STATUS_LINE[status], defaults, head, b"\r\n", body)))
+        defaults = self.server_state.default_headers
+        if defaults is not self._defaults:
+            self._defaults, self._default_lines = defaults, header_lines(defaults)
+        self.transport.write_now(b"".join((STATUS_LINE[status], self._default_lines, head, b"\r\n", body)))
         self.on_response_complete()
         return True
