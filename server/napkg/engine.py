@@ -13,6 +13,7 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
+from .joinorder import Planner
 from .results import (GRAPH_TYPES, NATIVE_TABLE_FORMATS, TABLE_TYPES, more_rows_than, write_boolean, write_graph,
                       write_table)
 
@@ -77,8 +78,12 @@ class LocalEngine:
     """pyoxigraph in this process. Safe only behind guard.check and only where a crash or a runaway
     query may take the process down: the server runs it inside pool.WorkerPool."""
 
-    def __init__(self, store: ox.Store, union_default_graph: bool = False, prefixes: dict[str, str] | None = None):
+    def __init__(self, store: ox.Store, union_default_graph: bool = False, prefixes: dict[str, str] | None = None,
+                 order_joins: bool = True):
         self.store, self.union, self.prefixes = store, union_default_graph, prefixes or {}
+        # pyoxigraph joins triples in the order they are written, between equals: joinorder writes them in
+        # the order the store's counts say is cheapest (30 ms -> 0.3 ms for benchmarks/' CSDDD query).
+        self.plan = Planner(store) if order_joins else None
 
     @classmethod
     def from_nquads(cls, path: Path, **options) -> "LocalEngine":
@@ -103,7 +108,7 @@ class LocalEngine:
         if capped:
             text = f"{text[:job.limit_at]}\nLIMIT {job.max_rows + 1}\n{text[job.limit_at:]}"
         try:
-            result = self.store.query(text, base_iri=job.base_iri, **options)
+            result = self._query(text, job, options)
         except SyntaxError as error:
             if capped:  # the message must be about the client's own text
                 return self.run(replace(job, limit_at=None))
@@ -128,7 +133,7 @@ class LocalEngine:
                     if not more_rows_than(body, media, job.max_rows):
                         return Answer(200, body, media, -1)
                     # Over the limit: run it again and cut it below, where the rows are counted one by one.
-                    result = self.store.query(text, base_iri=job.base_iri, **options)
+                    result = self._query(text, job, options)
                 variables = [v.value for v in result.variables]
                 rows = []
                 for solution in result:
@@ -148,6 +153,15 @@ class LocalEngine:
             return Answer(200, write_graph(triples, media, self.prefixes), media, len(triples), truncated)
         except (OSError, ValueError, RuntimeError) as error:
             return Answer(500, b"", "", error=f"The query failed while its results were read: {error}")
+
+    def _query(self, text: str, job: Job, options: dict):
+        planned = self.plan(text, frozenset(name for name, _ in job.substitutions)) if self.plan else text
+        if planned != text:
+            try:
+                return self.store.query(planned, base_iri=job.base_iri, **options)
+            except SyntaxError:
+                pass  # a rewrite the engine cannot read is not the client's error: their own text reports it
+        return self.store.query(text, base_iri=job.base_iri, **options)
 
     def statistics(self) -> dict:
         """VoID figures: for the default dataset, the store's default graph and each named graph."""

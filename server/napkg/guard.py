@@ -34,13 +34,24 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "iri", "word", "punct"
+    kind: str  # "iri" (text: between the brackets), "word", "punct"; with literals=True "literal", "number"
     text: str
     offset: int
 
+    @property
+    def end(self) -> int:
+        return self.offset + len(self.text) + (2 if self.kind == "iri" else 0)
 
-def tokens(query: str):
-    """The query's tokens, without comments and string contents (strings are skipped whole)."""
+
+# A literal's language tag or datatype marker, and a number, read as the SPARQL grammar's longest match.
+_SUFFIX = re.compile(r"@[A-Za-z]+(?:-[A-Za-z0-9]+)*|\^\^")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.[0-9]*[eE][+-]?[0-9]+|[0-9]+(?:[eE][+-]?[0-9]+)?)")
+
+
+def tokens(query: str, literals: bool = False):
+    """The query's tokens, without comments and string contents (strings are skipped whole). With
+    literals=True, for a reader of triples: strings come as "literal" tokens with their language tag or
+    datatype, numbers as "number" tokens, and no word ends with "." (that one ends a triple)."""
     i, n = 0, len(query)
     while i < n:
         c = query[i]
@@ -55,13 +66,23 @@ def tokens(query: str):
             j = i + len(quote)
             while j < n and not query.startswith(quote, j):
                 j += 2 if query[j] == "\\" else 1
-            i = j + len(quote)
+            start, i = i, min(n, j + len(quote))
+            if literals:
+                if (suffix := _SUFFIX.match(query, i)) is not None:
+                    i = suffix.end()
+                    if suffix.group(0) == "^^" and (datatype := _IRI.match(query, i) or _WORD.match(query, i)):
+                        i = datatype.end()
+                yield Token("literal", query[start:i], start)
         elif c == "<" and (m := _IRI.match(query, i)):
             yield Token("iri", m.group(1), i)
             i = m.end()
-        elif m := _WORD.match(query, i):
-            yield Token("word", m.group(0), i)
+        elif literals and (c.isdigit() or c in "+-." and query[i + 1:i + 2].isdigit()) and (m := _NUMBER.match(query, i)):
+            yield Token("number", m.group(0), i)
             i = m.end()
+        elif m := _WORD.match(query, i):
+            text = (m.group(0).rstrip(".") or m.group(0)) if literals else m.group(0)
+            yield Token("word", text, i)
+            i += len(text)
         else:
             yield Token("punct", c, i)
             i += 1
