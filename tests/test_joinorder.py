@@ -264,6 +264,20 @@ def test_counts_and_rewrites_are_bounded(monkeypatch):
     assert len(planner._texts) == 2
 
 
+def test_what_the_counts_read_is_bounded_whatever_the_stores_size(monkeypatch):
+    monkeypatch.setattr(joinorder, "SAMPLE", 7)
+    monkeypatch.setattr(joinorder, "COUNT_CAP", 5)
+    store = shaped(reports=40, in_first=3, mentioning=3)  # 400 triples with ex:of, 400 with ex:in
+    stats = Statistics(store)
+    triples, subjects, objects = stats.predicate(EX + "of")
+    assert triples == 7 and 1 <= subjects <= 7 and 1 <= objects <= 7
+    assert stats.predicate(None)[0] == 7
+    assert 1 <= stats.distinct_predicates() <= 7
+    assert stats.count(None, EX + "in", None) == 5
+    assert stats.count(None, EX + "mentions", EX + "x") == 3  # under the cap: exact
+    assert answers(store, reorder(CSDDD, stats)) == answers(store, CSDDD)
+
+
 # --- The answers never change ---------------------------------------------------------------------------
 
 def catalogue() -> list[Path]:
