@@ -243,6 +243,27 @@ def test_a_rewrite_that_does_not_parse_falls_back_on_the_clients_text():
     assert recording.texts == ["SELECT broken {", CSDDD]
 
 
+def test_relative_iris_are_planned_and_answered_against_the_servers_base():
+    store = shaped(reports=40, in_first=3, mentioning=3)
+    query = "SELECT ?ap WHERE { ?sa <of> ?ap . ?sa <in> <r1> . }"
+    planned = reorder(query, Statistics(store))
+    assert patterns(planned) == ["?sa <in> <r1> .", "?sa <of> ?ap ."]
+    engine, recording = engine_for(store)
+    answer = engine.run(Job(query, **JOB, base_iri=EX))
+    assert answer.status == 200 and b"ap2" in answer.body and recording.texts == [planned]
+
+
+def test_a_fault_in_planning_never_fails_the_query(monkeypatch):
+    def broken(*args):
+        raise RuntimeError("a bug in the planner")
+
+    monkeypatch.setattr(joinorder, "reorder", broken)
+    store = shaped(reports=40, in_first=3, mentioning=3)
+    engine, recording = engine_for(store)
+    answer = engine.run(Job(CSDDD, **JOB))
+    assert answer.status == 200 and b"ap1" in answer.body and recording.texts == [CSDDD]
+
+
 def test_a_syntax_error_is_reported_on_the_clients_own_text():
     store = shaped(reports=40, in_first=3, mentioning=3)
     broken = CSDDD.replace("ORDER BY ?ap", "ORDER BY")

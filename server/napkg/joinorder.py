@@ -213,8 +213,9 @@ class _Reader:
             return Term("var", t.text)
         if t.kind == "word" and t.text.startswith("_:"):
             return None if predicate else Term("bnode", t.text)
-        if t.kind == "iri":
-            return Term("const", self.query[t.offset:t.end], urljoin(self.base, t.text))
+        if t.kind == "iri":  # relative to the server's base IRI, unknown here, it is counted as some one IRI
+            iri = urljoin(self.base, t.text)
+            return Term("const", self.query[t.offset:t.end], iri if ":" in iri else None)
         if t.kind == "word" and t.text == "a" and predicate:
             return Term("const", "a", RDF_TYPE)
         if t.kind == "word" and ":" in t.text:
@@ -412,7 +413,10 @@ class Planner:
     def __call__(self, query: str, given: frozenset[str] = frozenset()) -> str:
         found = self._texts.get((query, given))
         if found is None:
-            found = reorder(query, self.stats, given)
+            try:
+                found = reorder(query, self.stats, given)
+            except Exception:  # noqa: BLE001 - a fault in planning must never fail the query itself
+                found = query
             if len(query) <= REMEMBERED_LENGTH:
                 if len(self._texts) >= REMEMBER:
                     self._texts.pop(next(iter(self._texts)))
