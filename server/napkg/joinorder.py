@@ -17,7 +17,8 @@ EXISTS, \\u escapes, a token it does not expect) is left as written, and a rewri
 parse is never used: the caller runs the client's own text then.
 
 The cost model is the classic one for index nested-loop joins: a left-deep order costs the sum of its
-intermediate row counts; a pattern's rows per input row come from exact counts for its constants
+intermediate row counts; a group the engine joins with what is written before it (a subgroup, a UNION
+branch, OPTIONAL, GRAPH; not MINUS or a subquery) gets the variables written before it as bound; a pattern's rows per input row come from exact counts for its constants
 (capped) and each predicate's triples, distinct subjects and distinct objects. Orders of up to
 DP_LIMIT triples are searched exhaustively over subsets; longer runs are ordered greedily.
 """
@@ -79,7 +80,8 @@ class _Reader:
         self.query, self.toks = query, toks
         self.prefixes: dict[str, str] = {}
         self.base = ""
-        self.runs: list[tuple[int, int, list[Pattern], list[str]]] = []  # (start, end, triples, filters)
+        # (start, end, triples, filters, variables bound before the run starts)
+        self.runs: list[tuple[int, int, list[Pattern], list[str], frozenset[str]]] = []
 
     def tok(self, i: int) -> Token:
         if i >= len(self.toks):
@@ -123,20 +125,33 @@ class _Reader:
                     return i + 1
             i += 1
 
-    def group(self, i: int) -> int:
-        """Reads the group that opens at i; returns the index past its closing brace."""
+    def variables(self, start: int, end: int) -> set[str]:
+        return {t.text[1:] for t in self.toks[start:end] if t.kind == "word" and t.text[0] in "?$"}
+
+    def group(self, i: int, outer: frozenset[str] = frozenset()) -> int:
+        """Reads the group that opens at i; returns the index past its closing brace. outer: the variables
+        that may have values when the group is joined (the engine joins a group with what is written
+        before it, passing those values in), which count as bound when its runs are ordered."""
         i += 1
         run: list = []  # Pattern lists and ("filter", start, end) in the order written
         start = end = None
+        seen, scanned = set(outer), i  # variables written before the current element
+
+        def before(k: int) -> frozenset[str]:
+            nonlocal scanned
+            seen.update(self.variables(scanned, k))
+            scanned = max(scanned, k)
+            return frozenset(seen)
 
         def close():
             nonlocal run, start
             triples = [p for e in run if isinstance(e, list) for p in e]
             if len(triples) >= 2:
                 filters = [self.query[e[1]:e[2]] for e in run if isinstance(e, tuple)]
-                self.runs.append((start, end, triples, filters))
+                self.runs.append((start, end, triples, filters, given))
             run, start = [], None
 
+        given = frozenset(outer)
         while True:
             t = self.tok(i)
             upper = t.text.upper() if t.kind in ("word", "punct") else ""
@@ -161,13 +176,14 @@ class _Reader:
                 if any(tok.text == "{" for tok in self.toks[i:j] if tok.kind == "punct"):
                     close()  # an EXISTS inside the expression: left as written, and ends the run
                 else:
-                    start = t.offset if start is None else start
+                    if start is None:
+                        start, given = t.offset, before(i)
                     end = self.toks[j - 1].end
                     run.append(("filter", t.offset, end))
                 i = j
             elif upper in _BARRIERS or upper == "{":
                 close()
-                i = self.barrier(i, upper)
+                i = self.barrier(i, upper, before(i))
             elif upper == "SELECT":  # a subquery: its own WHERE group is read, the rest left alone
                 close()
                 while not self.is_(i, "{"):
@@ -180,18 +196,19 @@ class _Reader:
                 if triples is None:
                     close()  # a path or a [ ] / ( ) term: a barrier, left as written
                 else:
-                    start = t.offset if start is None else start
+                    if start is None:
+                        start, given = t.offset, before(i)
                     end = self.toks[j - 1].end
                     run.append(triples)
                 i = j
             else:
                 raise Unreadable(f"{t.text!r} in a group")
 
-    def barrier(self, i: int, upper: str) -> int:
+    def barrier(self, i: int, upper: str, outer: frozenset[str]) -> int:
         if upper == "{":
-            i = self.group(i)
+            i = self.group(i, outer)
             while self.is_(i, "UNION"):
-                i = self.group(i + 1)
+                i = self.group(i + 1, outer)
             return i
         if upper == "BIND":
             return self.skip(i + 1)
@@ -203,10 +220,11 @@ class _Reader:
             while not self.is_(i, "{"):
                 i += 1
             return self.skip(i)
-        # OPTIONAL, MINUS, GRAPH term: the group that follows is read as a group
+        # OPTIONAL, MINUS, GRAPH term: the group that follows is read as a group. MINUS is not joined
+        # with what comes before it, so nothing is bound in its group.
         while not self.is_(i, "{"):
             i += 1
-        return self.group(i)
+        return self.group(i, frozenset() if upper == "MINUS" else outer)
 
     def term(self, t: Token, predicate: bool = False) -> Term | None:
         if t.kind == "word" and t.text[0] in "?$":
@@ -394,8 +412,8 @@ def reorder(query: str, stats: Statistics, given: frozenset[str] = frozenset()) 
     except Unreadable:
         return query
     edits = []
-    for start, end, triples, filters in reader.runs:
-        ordered = best_order(triples, stats, given)
+    for start, end, triples, filters, bound in reader.runs:
+        ordered = best_order(triples, stats, given | bound)
         if ordered != triples:
             edits.append((start, end, "\n".join([t.text() for t in ordered] + filters)))
     for start, end, text in sorted(edits, reverse=True):
