@@ -36,7 +36,7 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 # What the counts may cost, whatever the store's size (they run inside the first query that needs them, and
 # a worker killed at its time limit loses them): a constant's rows are counted up to COUNT_CAP (about 8 ms),
 # beyond which any order is a scan anyway; a predicate's figures are read from its first SAMPLE triples
-# (30-60 ms). On the 100x graph every predicate but rdf:type is under SAMPLE.
+# (30-40 ms on the 100x graph, where every predicate but rdf:type is under SAMPLE).
 COUNT_CAP = 10_000
 SAMPLE = 50_000
 KEPT_COUNTS = 65_536  # counts kept per store; queries name any constants they like, so it is bounded
