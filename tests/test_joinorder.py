@@ -110,14 +110,14 @@ def test_terms_are_kept_exactly_as_written():
     store.load(f"""@prefix ex: <{EX}> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 ex:a ex:v {values} .
 {others}
-ex:a ex:rare ex:c . ex:c ex:w ex:d .""", format=ox.RdfFormat.TURTLE)
+ex:a ex:rare ex:c . ex:c ex:w ex:d ; ex:n "7"^^xsd:int .""", format=ox.RdfFormat.TURTLE)
     query = (PREFIX + "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\nSELECT * WHERE {\n  ?s ex:v \"x\"@nl , 1.5 , 2 , "
              "-3 , 1e3 , \"7\"^^xsd:int , \"7\"^^<http://www.w3.org/2001/XMLSchema#int> , 'single' , "
-             "\"\"\"say \"hi\\\"\"\"\" , true , ex:o.b.\n  ?s ex:rare ?c . ?c ex:w ex:d }")
+             "\"\"\"say \"hi\\\"\"\"\" , true , ex:o.b.\n  ?s ex:rare ?c . ?c ex:n \"7\"^^xsd:int. ?c ex:w ex:d }")
     planned = reorder(query, Statistics(store))
     assert planned != query
     for term in ('"x"@nl', "1.5", " 2 .", "-3", "1e3", '"7"^^xsd:int', '"7"^^<http://www.w3.org/2001/XMLSchema#int>',
-                 "'single'", '"""say "hi\\""""', "true", "ex:o.b ."):
+                 "'single'", '"""say "hi\\""""', "true", "ex:o.b .", '?c ex:n "7"^^xsd:int .'):
         assert term in planned, term
     assert answers(store, planned) == answers(store, query) != []
 

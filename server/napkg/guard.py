@@ -71,7 +71,8 @@ def tokens(query: str, literals: bool = False):
                 if (suffix := _SUFFIX.match(query, i)) is not None:
                     i = suffix.end()
                     if suffix.group(0) == "^^" and (datatype := _IRI.match(query, i) or _WORD.match(query, i)):
-                        i = datatype.end()
+                        name = datatype.group(0)  # a prefixed name never ends with ".": that one ends a triple
+                        i = datatype.start() + len(name if datatype.re is _IRI else name.rstrip(".") or name)
                 yield Token("literal", query[start:i], start)
         elif c == "<" and (m := _IRI.match(query, i)):
             yield Token("iri", m.group(1), i)
