@@ -46,6 +46,7 @@ REMEMBER, REMEMBERED_LENGTH = 1024, 8192
 _PATH = {"/", "|", "^", "*", "+", "?", "!"}
 # Keywords that start a group element other than triples (FILTER is handled apart).
 _BARRIERS = {"OPTIONAL", "MINUS", "BIND", "VALUES", "GRAPH", "SERVICE"}
+_ENDS = _BARRIERS | {"FILTER"}  # keywords that end a triples statement
 
 
 class Unreadable(Exception):
@@ -271,23 +272,21 @@ class _Reader:
             while self.is_(i, ";"):
                 i += 1
             if self.is_(i, ".") or self.is_(i, "}") or self.is_(i, "{") or (
-                    self.tok(i).kind == "word" and self.tok(i).text.upper() in _BARRIERS | {"FILTER"}):
+                    self.tok(i).kind == "word" and self.tok(i).text.upper() in _ENDS):
                 return (i + 1 if self.is_(i, ".") else i), triples
             if self.toks[i - 1].text != ";":
                 raise Unreadable("a triple")
 
     def past_statement(self, i: int) -> int:
-        depth = 0
+        """Past the statement that i is inside: after its closing ".", or at what ends it."""
         while True:
             t = self.tok(i)
             if t.kind == "punct" and t.text in "([":
-                depth += 1
-            elif t.kind == "punct" and t.text in ")]":
-                depth -= 1
-            elif depth == 0 and (t.kind == "punct" and t.text in ".{}" or
-                                 t.kind == "word" and t.text.upper() in _BARRIERS | {"FILTER"}):
+                i = self.skip(i)
+            elif t.kind == "punct" and t.text in ".{}" or t.kind == "word" and t.text.upper() in _ENDS:
                 return i + 1 if t.text == "." else i
-            i += 1
+            else:
+                i += 1
 
 
 class Statistics:
