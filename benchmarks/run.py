@@ -341,6 +341,20 @@ class OursNap(Ours):
                 "--workers", str(self.workers), "--no-cache"]
 
 
+class OursInline(Server):
+    """Not a way to serve: napkg with each query run by its web processes, where nothing can stop it
+    (benchmarks/inline.py). It shows what the cheap queries would reach without the hand-off to a worker."""
+
+    def __init__(self, processes: int):
+        super().__init__("ours-inline", f"napkg, cache off, queries in {processes} web processes, no workers "
+                                        "(unsafe: for comparison)", "/sparql")
+        self.processes = processes
+
+    def command(self, data: Path) -> list[str]:
+        return [sys.executable, str(HERE / "inline.py"), "--port", str(self.port), "--data", str(data),
+                "--processes", str(self.processes)]
+
+
 class RdflibEndpoint(Server):
     def __init__(self):
         # Its CLI serves the endpoint at / (its --help says /sparql: that path answers 404).
@@ -577,9 +591,10 @@ def fmt_ratio(r: Ratio | None) -> str:
 
 
 def report(run: Run, args, meta: dict) -> str:
-    order = ["ours", "ours-cache", "oxigraph", "rdflib-endpoint"]
-    labels = {"ours": "napkg, cache off", "ours-cache": "napkg, cache on", "oxigraph": "Oxigraph server",
-              "rdflib-endpoint": "rdflib-endpoint"}
+    order = ["ours", "ours-cache", "ours-inline", "oxigraph", "rdflib-endpoint"]
+    labels = {"ours": "napkg, cache off", "ours-cache": "napkg, cache on",
+              "ours-inline": f"napkg, cache off, no workers ({args.workers} web processes; unsafe)",
+              "oxigraph": "Oxigraph server", "rdflib-endpoint": "rdflib-endpoint"}
     cells = {(c.dataset, c.query, c.server): c for c in run.cells}
     lines = [
         "# Benchmark: napkg serve vs rdflib-endpoint vs Oxigraph server",
@@ -609,7 +624,9 @@ def report(run: Run, args, meta: dict) -> str:
         "measured window / n; it is less disturbed by other load on the machine than req/s (requests still in "
         "flight at the end count in the CPU but not in n, so it is left out where n < 8 × connections). ×rdflib / ×Oxigraph: req/s relative to that server "
         "on the same cell; `≥` where rdflib-endpoint completed no request in the window: it answers one request "
-        "at a time, so its rate is at most 1 / its single latency.",
+        "at a time, so its rate is at most 1 / its single latency. napkg, no workers: benchmarks/inline.py, the "
+        "same app with each query run by its web processes (as many as napkg has workers), where nothing can "
+        "stop a query; not a way to serve, but what handing each query to a worker costs. No target counts it.",
         "",
         "| dataset | query | server | req/s | p50 ms | p99 ms | single ms | n | err | CPU ms/req | ×rdflib "
         "| ×Oxigraph | start-up s | peak RSS MiB |",
@@ -697,13 +714,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per cell (default 2)")
     p.add_argument("--connections", type=int, default=8, help="concurrent connections (default 8)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds before a request counts as timed out (default 60)")
-    p.add_argument("--workers", type=int, default=2, help="napkg serve --workers (default 2)")
+    p.add_argument("--workers", type=int, default=2, help="napkg serve --workers, and the web processes of ours-inline (default 2)")
     p.add_argument("--scale", type=float, default=100, help="size of the synthetic graph, x the NAP graph (default 100)")
     p.add_argument("--validate-scale", type=float, default=10,
                    help="validate a synthetic graph of this scale with `napkg validate` (0: skip; default 10)")
     p.add_argument("--datasets", default="nap,synthetic", help="comma-separated: nap, synthetic")
-    p.add_argument("--servers", default="ours,ours-cache,oxigraph,rdflib-endpoint",
-                   help="comma-separated: ours, ours-cache, oxigraph, rdflib-endpoint")
+    p.add_argument("--servers", default="ours,ours-cache,ours-inline,oxigraph,rdflib-endpoint",
+                   help="comma-separated: ours, ours-cache, ours-inline (queries in the web processes, unsafe: "
+                        "what the workers cost), oxigraph, rdflib-endpoint")
     p.add_argument("--load-generator", choices=["auto", "wrk", "python"], default="auto")
     p.add_argument("--no-snapshot", dest="snapshot", action="store_false",
                    help="run napkg from the working tree instead of a copy taken at the start of the run")
@@ -759,7 +777,8 @@ def main(argv: list[str] | None = None) -> int:
     datasets = {k: v for k, v in datasets.items() if k in wanted}
 
     factories = {"ours": lambda: Ours(False, args.workers), "ours-cache": lambda: Ours(True, args.workers),
-                 "oxigraph": Oxigraph, "rdflib-endpoint": RdflibEndpoint}
+                 "ours-inline": lambda: OursInline(args.workers), "oxigraph": Oxigraph,
+                 "rdflib-endpoint": RdflibEndpoint}
     for dataset, path in datasets.items():
         for key in args.servers.split(","):
             server = factories[key]()
