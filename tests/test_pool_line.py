@@ -1,0 +1,131 @@
+"""The worker pool's line (pool.WorkerPool): a job sent behind a running one is not stuck there.
+
+Each worker may hold one job behind the one it runs. These tests put a job behind a long query and check
+that it is taken over by the worker that frees up first, that it is run elsewhere when its worker is
+killed (time limit) or dies, and that jobs held behind count towards the waiting line's length.
+Real worker processes on a small graph: 60 triples, so a product of four patterns takes about a second.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from napkg.engine import Job
+from napkg.pool import Crashed, Overloaded, PoolSettings, TimedOut, WorkerPool
+
+TRIPLES = 60
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+FOUR = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"  # 60^4 rows: ~1 s
+LONGER = FOUR.replace("WHERE {", "WHERE { VALUES ?x { 1 2 3 }")  # three times as many: ~4 s
+ENDLESS = FOUR.replace("?j ?k ?l", "?j ?k ?l . ?m ?n2 ?o2 . ?q ?r ?t")  # 60^6 rows: hours
+
+
+@pytest.fixture
+def data(tmp_path):
+    path = tmp_path / "small.nt"
+    path.write_text("".join(f"<urn:s{i}> <urn:p> <urn:o{i}> .\n" for i in range(TRIPLES)))
+    return path
+
+
+def job(query: str) -> Job:
+    return Job(query=query, media_types=("application/sparql-results+json",))
+
+
+def count(answer) -> int:
+    assert answer.status == 200, answer.error
+    return int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"])
+
+
+def serve(data, **options):
+    """A started pool (closed by the caller), with its workers' channels made by a first query."""
+    pool = WorkerPool(PoolSettings(data=data, **{"workers": 2, "timeout": 60, "queue": 4, **options}))
+    pool.start()
+    return pool
+
+
+def test_a_job_behind_a_long_query_is_taken_over_by_the_worker_that_frees_up(data):
+    async def scenario():
+        pool = serve(data)
+        try:
+            assert count(await pool.run(job(COUNT))) == TRIPLES
+            first = asyncio.create_task(pool.run(job(FOUR)))  # one worker, ~1 s
+            await asyncio.sleep(0.2)
+            longer = asyncio.create_task(pool.run(job(LONGER)))  # the other, ~4 s
+            await asyncio.sleep(0)  # sent
+            started = time.monotonic()
+            small = asyncio.create_task(pool.run(job(COUNT)))
+            await asyncio.sleep(0)
+            # Both workers busy: the small job is sent behind the query that started last, the longer one.
+            behind = [w for w in pool._ready if w.waiting is not None]
+            assert len(behind) == 1 and behind[0].running.job.query == LONGER
+            assert count(await small) == TRIPLES
+            took = time.monotonic() - started
+            assert not longer.done(), "the small job waited for the longer query after all"
+            assert first.done() and count(first.result()) == TRIPLES ** 4
+            assert count(await longer) == 3 * TRIPLES ** 4
+            # The worker that ran the longer query skipped the job taken from it, and stays in step:
+            # jobs on both workers get their own answers, and no worker was replaced.
+            answers = await asyncio.gather(pool.run(job(COUNT)), pool.run(job(FOUR)), pool.run(job(COUNT)))
+            assert [count(a) for a in answers] == [TRIPLES, TRIPLES ** 4, TRIPLES]
+            assert pool.restarts == 0
+            return took
+        finally:
+            pool.close()
+
+    took = asyncio.run(scenario())
+    assert took < 3, f"the small job took {took:.1f} s"
+
+
+@pytest.mark.parametrize("how", ["time limit", "crash"])
+def test_a_job_behind_a_killed_worker_runs_on_another(data, how):
+    async def scenario():
+        pool = serve(data)
+        try:
+            assert count(await pool.run(job(COUNT))) == TRIPLES
+            endless = asyncio.create_task(pool.run(job(ENDLESS), timeout=60))
+            await asyncio.sleep(0.2)
+            doomed = asyncio.create_task(pool.run(job(ENDLESS), timeout=2 if how == "time limit" else 60))
+            await asyncio.sleep(0)
+            small = asyncio.create_task(pool.run(job(COUNT)))
+            await asyncio.sleep(0)
+            victim = next(w for w in pool._ready if w.waiting is not None)
+            assert victim.running.job.query == ENDLESS and victim.waiting.job.query == COUNT
+            if how == "crash":
+                await asyncio.sleep(0.3)
+                os.kill(victim.pid, signal.SIGKILL)
+            with pytest.raises(TimedOut if how == "time limit" else Crashed):
+                await doomed
+            # The small job had not started: it runs on the worker that replaces the killed one.
+            assert count(await asyncio.wait_for(small, 30)) == TRIPLES
+            assert not endless.done()
+            assert pool.restarts == 1
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_jobs_behind_running_ones_count_towards_the_queue(data):
+    async def scenario():
+        pool = serve(data, workers=1, queue=1)
+        try:
+            assert count(await pool.run(job(COUNT))) == TRIPLES
+            endless = asyncio.create_task(pool.run(job(ENDLESS), timeout=3))
+            await asyncio.sleep(0)
+            held = asyncio.create_task(pool.run(job(COUNT)))  # the one place in the queue: behind the worker's job
+            await asyncio.sleep(0)
+            assert pool._ready[0].waiting is not None
+            with pytest.raises(Overloaded):
+                await pool.run(job(COUNT))
+            with pytest.raises(TimedOut):
+                await endless
+            assert count(await asyncio.wait_for(held, 30)) == TRIPLES  # put back in line, run by the new worker
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
