@@ -81,6 +81,34 @@ def test_a_job_behind_a_long_query_is_taken_over_by_the_worker_that_frees_up(dat
     assert took < 3, f"the small job took {took:.1f} s"
 
 
+def test_a_busy_worker_takes_over_a_job_held_behind_a_query_running_for_over_a_second(data):
+    async def scenario():
+        pool = serve(data)
+        try:
+            assert count(await pool.run(job(COUNT))) == TRIPLES
+            longer = asyncio.create_task(pool.run(job(LONGER)))  # one worker, ~4 s
+            await asyncio.sleep(0.1)
+            first = asyncio.create_task(pool.run(job(FOUR)))  # the other, ~1 s
+            await asyncio.sleep(0)
+            second = asyncio.create_task(pool.run(job(FOUR)))  # held behind the first: it started last
+            await asyncio.sleep(0)
+            small = asyncio.create_task(pool.run(job(COUNT)))  # held behind the longer query: the only room
+            await asyncio.sleep(0)
+            assert next(w for w in pool._ready if w.running.job.query == LONGER).waiting.job.query == COUNT
+            # Two more in the server's line keep the other worker busy until the longer query ends.
+            more = [asyncio.create_task(pool.run(job(FOUR))) for _ in range(2)]
+            # When the first FOUR ends, the longer query has run over TAKE_OVER_AFTER: the other worker,
+            # busy with the second FOUR, takes the small job over, and answers it before the longer one ends.
+            assert count(await small) == TRIPLES
+            assert not longer.done(), "the small job waited for the longer query after all"
+            assert [count(await t) for t in (first, second, longer, *more)] == [TRIPLES ** 4] * 2 + \
+                [3 * TRIPLES ** 4] + [TRIPLES ** 4] * 2
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("how", ["time limit", "crash"])
 def test_a_job_behind_a_killed_worker_runs_on_another(data, how):
     async def scenario():
