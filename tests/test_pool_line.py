@@ -8,6 +8,7 @@ Real worker processes on a small graph: 60 triples, so a product of four pattern
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -41,30 +42,37 @@ def count(answer) -> int:
     return int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"])
 
 
-def serve(data, **options):
-    """A started pool (closed by the caller), with its workers' channels made by a first query."""
+@contextlib.asynccontextmanager
+async def started(data, **options):
+    """A started pool, its workers' channels made by a first query; closed afterwards."""
     pool = WorkerPool(PoolSettings(data=data, **{"workers": 2, "timeout": 60, "queue": 4, **options}))
     pool.start()
-    return pool
+    try:
+        assert count(await pool.run(job(COUNT))) == TRIPLES
+        yield pool
+    finally:
+        pool.close()
+
+
+async def send(pool: WorkerPool, query: str, wait: float = 0.0, **options) -> asyncio.Task:
+    """The query's task, started; then wait seconds (0: until it is sent)."""
+    task = asyncio.create_task(pool.run(job(query), **options))
+    await asyncio.sleep(wait)
+    return task
 
 
 def test_a_job_behind_a_long_query_is_taken_over_by_the_worker_that_frees_up(data):
     async def scenario():
-        pool = serve(data)
-        try:
-            assert count(await pool.run(job(COUNT))) == TRIPLES
-            first = asyncio.create_task(pool.run(job(FOUR)))  # one worker, ~1 s
-            await asyncio.sleep(0.2)
-            longer = asyncio.create_task(pool.run(job(LONGER)))  # the other, ~4 s
-            await asyncio.sleep(0)  # sent
-            started = time.monotonic()
-            small = asyncio.create_task(pool.run(job(COUNT)))
-            await asyncio.sleep(0)
+        async with started(data) as pool:
+            first = await send(pool, FOUR, 0.2)  # one worker, ~1 s
+            longer = await send(pool, LONGER)  # the other, ~4 s
+            sent_at = time.monotonic()
+            small = await send(pool, COUNT)
             # Both workers busy: the small job is sent behind the query that started last, the longer one.
             behind = [w for w in pool._ready if w.waiting is not None]
             assert len(behind) == 1 and behind[0].running.job.query == LONGER
             assert count(await small) == TRIPLES
-            took = time.monotonic() - started
+            took = time.monotonic() - sent_at
             assert not longer.done(), "the small job waited for the longer query after all"
             assert first.done() and count(first.result()) == TRIPLES ** 4
             assert count(await longer) == 3 * TRIPLES ** 4
@@ -74,8 +82,6 @@ def test_a_job_behind_a_long_query_is_taken_over_by_the_worker_that_frees_up(dat
             assert [count(a) for a in answers] == [TRIPLES, TRIPLES ** 4, TRIPLES]
             assert pool.restarts == 0
             return took
-        finally:
-            pool.close()
 
     took = asyncio.run(scenario())
     assert took < 3, f"the small job took {took:.1f} s"
@@ -83,17 +89,11 @@ def test_a_job_behind_a_long_query_is_taken_over_by_the_worker_that_frees_up(dat
 
 def test_a_busy_worker_takes_over_a_job_held_behind_a_query_running_for_over_a_second(data):
     async def scenario():
-        pool = serve(data)
-        try:
-            assert count(await pool.run(job(COUNT))) == TRIPLES
-            longer = asyncio.create_task(pool.run(job(LONGER)))  # one worker, ~4 s
-            await asyncio.sleep(0.1)
-            first = asyncio.create_task(pool.run(job(FOUR)))  # the other, ~1 s
-            await asyncio.sleep(0)
-            second = asyncio.create_task(pool.run(job(FOUR)))  # held behind the first: it started last
-            await asyncio.sleep(0)
-            small = asyncio.create_task(pool.run(job(COUNT)))  # held behind the longer query: the only room
-            await asyncio.sleep(0)
+        async with started(data) as pool:
+            longer = await send(pool, LONGER, 0.1)  # one worker, ~4 s
+            first = await send(pool, FOUR)  # the other, ~1 s
+            second = await send(pool, FOUR)  # held behind the first: it started last
+            small = await send(pool, COUNT)  # held behind the longer query: the only room
             assert next(w for w in pool._ready if w.running.job.query == LONGER).waiting.job.query == COUNT
             # Two more in the server's line keep the other worker busy until the longer query ends.
             more = [asyncio.create_task(pool.run(job(FOUR))) for _ in range(2)]
@@ -103,8 +103,6 @@ def test_a_busy_worker_takes_over_a_job_held_behind_a_query_running_for_over_a_s
             assert not longer.done(), "the small job waited for the longer query after all"
             assert [count(await t) for t in (first, second, longer, *more)] == [TRIPLES ** 4] * 2 + \
                 [3 * TRIPLES ** 4] + [TRIPLES ** 4] * 2
-        finally:
-            pool.close()
 
     asyncio.run(scenario())
 
@@ -112,15 +110,10 @@ def test_a_busy_worker_takes_over_a_job_held_behind_a_query_running_for_over_a_s
 @pytest.mark.parametrize("how", ["time limit", "crash"])
 def test_a_job_behind_a_killed_worker_runs_on_another(data, how):
     async def scenario():
-        pool = serve(data)
-        try:
-            assert count(await pool.run(job(COUNT))) == TRIPLES
-            endless = asyncio.create_task(pool.run(job(ENDLESS), timeout=60))
-            await asyncio.sleep(0.2)
-            doomed = asyncio.create_task(pool.run(job(ENDLESS), timeout=2 if how == "time limit" else 60))
-            await asyncio.sleep(0)
-            small = asyncio.create_task(pool.run(job(COUNT)))
-            await asyncio.sleep(0)
+        async with started(data) as pool:
+            endless = await send(pool, ENDLESS, 0.2, timeout=60)
+            doomed = await send(pool, ENDLESS, timeout=2 if how == "time limit" else 60)
+            small = await send(pool, COUNT)
             victim = next(w for w in pool._ready if w.waiting is not None)
             assert victim.running.job.query == ENDLESS and victim.waiting.job.query == COUNT
             if how == "crash":
@@ -132,28 +125,20 @@ def test_a_job_behind_a_killed_worker_runs_on_another(data, how):
             assert count(await asyncio.wait_for(small, 30)) == TRIPLES
             assert not endless.done()
             assert pool.restarts == 1
-        finally:
-            pool.close()
 
     asyncio.run(scenario())
 
 
 def test_jobs_behind_running_ones_count_towards_the_queue(data):
     async def scenario():
-        pool = serve(data, workers=1, queue=1)
-        try:
-            assert count(await pool.run(job(COUNT))) == TRIPLES
-            endless = asyncio.create_task(pool.run(job(ENDLESS), timeout=3))
-            await asyncio.sleep(0)
-            held = asyncio.create_task(pool.run(job(COUNT)))  # the one place in the queue: behind the worker's job
-            await asyncio.sleep(0)
+        async with started(data, workers=1, queue=1) as pool:
+            endless = await send(pool, ENDLESS, timeout=3)
+            held = await send(pool, COUNT)  # the one place in the queue: behind the worker's job
             assert pool._ready[0].waiting is not None
             with pytest.raises(Overloaded):
                 await pool.run(job(COUNT))
             with pytest.raises(TimedOut):
                 await endless
             assert count(await asyncio.wait_for(held, 30)) == TRIPLES  # put back in line, run by the new worker
-        finally:
-            pool.close()
 
     asyncio.run(scenario())
