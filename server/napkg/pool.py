@@ -413,8 +413,9 @@ class WorkerPool:
             self._lose(worker, TimedOut())
 
     def _lose(self, worker: Worker, failure: Exception) -> None:
-        """Kill the worker and start a new one. Its running job fails; the job behind it had not started (or
-        the worker is killed with it only for the running job's sake) and goes back to the front of the line.
+        """Kill the worker and start a new one. Its running job fails. The job held behind it goes back to the
+        front of the line: it is not the cause (the answer before it would have arrived first), and a read
+        may safely run twice should the worker have started it just before the kill.
         This runs here, not in the task that awaits the answer, so a client that hangs up mid-query cannot
         lose a worker."""
         if self._closed or worker not in self._ready:
