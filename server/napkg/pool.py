@@ -9,8 +9,8 @@ Other queries keep running on the other workers meanwhile.
 When every worker is busy, each may also hold one job behind the one it runs, so that it starts that job
 as soon as it sends its answer. A process that waits for its next job goes to sleep, and waking it is
 most of what a cheap query costs: measured on 2 cores, 40,000 LIMIT 10 jobs from 8 clients went through
-the pool at 9,500-10,500 a second one at a time, and at 17,800-17,900 a second with one job behind each
-(the server's CPU a job 56-66 -> 31 us, the workers' 69-80 -> 56 us). A job behind a long one is not
+the pool at 9,400-10,500 a second one at a time, and at 14,000-16,200 a second with one job behind each
+(the server's CPU a job 56-66 -> 40-47 us, the workers' 69-84 -> 56-61 us). A job behind a long one is not
 stuck there: until its worker starts it, it can be taken back (Worker.take_back) and run on a worker
 that frees up first, and when its worker is killed it goes back to the front of the line.
 """
