@@ -396,8 +396,10 @@ class WorkerPool:
         asked for before any in the server's line, so they go first."""
         if worker.waiting is not None:
             return
-        now = asyncio.get_running_loop().time()
         behind = [w for w in self._ready if w is not worker and w.waiting is not None]
+        if not behind:  # the common case, on every answer: nothing to read the clock for
+            return
+        now = asyncio.get_running_loop().time()
         for other in sorted(behind, key=lambda w: w.waiting.asked):
             ticket = other.waiting
             if worker.running is not None and (ticket.moved or now - other.since < self.TAKE_OVER_AFTER):
