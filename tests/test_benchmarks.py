@@ -1,0 +1,276 @@
+"""benchmarks/: the parts its figures rest on. A whole run takes minutes and the peers (`make bench`); these
+test what it builds and how it reads and judges what it measures: the synthetic graph passes the shapes,
+wrk's report is read right, the servers' answers are compared fairly, and each target is judged as the
+issue words it."""
+from __future__ import annotations
+
+import http.server
+import importlib.util
+import json
+import sys
+import threading
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from napkg.validate import validate_paths
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _module(name: str):
+    spec = importlib.util.spec_from_file_location(f"napkg_bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _module("run")
+synthetic = _module("synthetic")
+
+ID = "https://w3id.org/nap-bhr/id/"
+
+
+# --- The synthetic graph -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def source(graph, tmp_path_factory) -> Path:
+    """The NAP graph as `napkg build` writes nap.nt: the union of the ontology and the data."""
+    path = tmp_path_factory.mktemp("bench") / "nap.nt"
+    graph.serialize(destination=str(path), format="nt", encoding="utf-8")
+    return path
+
+
+def test_synthetic_graph_passes_the_shapes_and_checks(source, tmp_path):
+    real = synthetic.read(source)
+    triples = synthetic.generate(real, 3)
+    path = tmp_path / "nap-3x.nt"
+    synthetic.write(triples, path)
+
+    report = validate_paths([path])
+    assert report.conforms, [f"{f.focus}: {f.message}" for f in report.findings][:5]
+    # The run states what the validated graph is: this size, made of copies, the real graph untouched in it.
+    assert 3 * len(real) <= len(triples) < 4 * len(real)
+    assert set(real) <= set(triples)
+    subjects = {t.subject.value for t in triples}
+    action_points = {s for s in subjects if s.startswith(ID + "action-point/")}
+    assert len(action_points) == 99  # the shapes allow two digits: the copies fill 34-99, no more
+    reports = {s for s in subjects if s.startswith(ID + "report/")}
+    assert {ID + "report/2024", ID + "report/2025", ID + "report/2026"} <= reports
+    # An invented report has no page: an outbound link needs a source that confirms it.
+    page = ox.NamedNode("http://xmlns.com/foaf/0.1/page")
+    assert not [t for t in triples if t.predicate == page and t.subject.value in reports - {ID + "report/2024"}]
+
+
+def test_a_copy_past_action_point_99_does_not_pass(source, tmp_path):
+    """Why the generator grows reports, not action points: the shapes refuse a 100th (so the test above
+    would fail if the generator copied action points past 99)."""
+    triples = synthetic.generate(synthetic.read(source), 2)
+    copier = synthetic.Copier(1, synthetic.PLAN)  # shifts action point 99 to 100
+    extra = [copier.triple(t) for t in triples if t.subject.value == ID + "action-point/99"]
+    path = tmp_path / "too-many.nt"
+    synthetic.write(triples + extra, path)
+    report = validate_paths([path])
+    assert not report.conforms
+    assert any(f.focus == ID + "action-point/100" for f in report.findings)
+
+
+def test_synthetic_refuses_a_source_that_is_not_the_nap_graph(source, capsys):
+    real = synthetic.read(source)
+    without_one = [t for t in real if t.subject.value != ID + "action-point/07"]
+    with pytest.raises(SystemExit) as stop:
+        synthetic.generate(without_one, 2)
+    assert "expected 33 action points in the source, found 32" in str(stop.value)
+
+
+# --- Reading wrk ---------------------------------------------------------------------------------------
+
+# Reports of wrk 4.1.0 (Debian), recorded on the 2-core machine: napkg with the cache off (`wrk -t1 -c8 -d3s
+# --latency`, NAP LIMIT 10), Python's http.server on a missing path, and a listener that closes each connection.
+WRK_NAPKG = """\
+Running 3s test @ http://127.0.0.1:8765/sparql?query=SELECT%20%3Fs%20%3Fp%20%3Fo%20WHERE%20%7B%20%3Fs%20%3Fp%20%3Fo%20%7D%20LIMIT%2010
+  1 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   683.36us  364.88us   5.68ms   85.88%
+    Req/Sec    12.11k     3.23k   17.02k    58.06%
+  Latency Distribution
+     50%  546.00us
+     75%  848.00us
+     90%    1.12ms
+     99%    1.86ms
+  37308 requests in 3.10s, 93.18MB read
+Requests/sec:  12035.16
+Transfer/sec:     30.06MB
+"""
+WRK_404 = """\
+Running 1s test @ http://127.0.0.1:8799/nothing
+  1 threads and 2 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     0.88ms  396.10us   7.22ms   82.64%
+    Req/Sec     2.22k    87.74     2.29k    90.00%
+  Latency Distribution
+     50%  837.00us
+     75%    1.02ms
+     90%    1.26ms
+     99%    1.96ms
+  2211 requests in 1.00s, 1.10MB read
+  Non-2xx or 3xx responses: 2211
+Requests/sec:   2210.66
+Transfer/sec:      1.10MB
+"""
+WRK_RESET = """\
+Running 1s test @ http://127.0.0.1:8798/
+  1 threads and 2 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     0.00us    0.00us   0.00us    -nan%
+    Req/Sec     0.00      0.00     0.00      -nan%
+  Latency Distribution
+     50%    0.00us
+     75%    0.00us
+     90%    0.00us
+     99%    0.00us
+  0 requests in 1.10s, 0.00B read
+  Socket errors: connect 0, read 32146, write 0, timeout 0
+Requests/sec:      0.00
+Transfer/sec:       0.00B
+"""
+
+
+def test_wrk_report_of_a_napkg_run():
+    load = bench.parse_wrk(WRK_NAPKG)
+    assert (load.requests, load.seconds, load.errors) == (37308, 3.1, 0)
+    # wrk's own Requests/sec line divides by the unrounded time: the same rate within the rounding.
+    assert load.rps == pytest.approx(12035.16, rel=1e-3)
+    assert load.p50 == pytest.approx(546e-6) and load.p99 == pytest.approx(1.86e-3)
+
+
+def test_wrk_counts_non_2xx_answers_as_errors():
+    load = bench.parse_wrk(WRK_404)
+    assert (load.requests, load.errors) == (2211, 2211)
+
+
+def test_wrk_counts_socket_errors_and_no_latency_without_requests():
+    load = bench.parse_wrk(WRK_RESET)
+    assert (load.requests, load.rps, load.errors) == (0, 0.0, 32146)
+    assert load.p50 is None and load.p99 is None  # wrk prints 0.00us; that is not a latency
+
+
+@pytest.mark.parametrize("text, seconds", [("546.00us", 546e-6), ("1.85ms", 1.85e-3), ("2.31s", 2.31),
+                                           ("1.50m", 90.0), ("8.00s", 8.0)])
+def test_wrk_durations(text, seconds):
+    assert bench._duration(text) == pytest.approx(seconds)
+
+
+# --- The Python load generator (when there is no wrk) -------------------------------------------------
+
+@pytest.fixture
+def little_server():
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the load generator's connections are
+
+        def do_GET(self):
+            status = 200 if self.path.startswith("/ok?") else 500
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_python_load_generator_counts_answers(little_server):
+    load = bench.run_python(little_server, "/ok", "SELECT * {}", connections=2, seconds=0.5, timeout=5)
+    assert load.requests > 0 and load.errors == 0
+    assert load.rps == pytest.approx(load.requests / 0.5)
+    assert 0 < load.p50 <= load.p99
+
+
+def test_python_load_generator_counts_errors_not_requests(little_server):
+    load = bench.run_python(little_server, "/bad", "SELECT * {}", connections=2, seconds=0.5, timeout=5)
+    assert load.requests == 0 and load.errors > 0 and load.p50 is None
+
+
+# --- Comparing answers ---------------------------------------------------------------------------------
+
+def _answer(*rows) -> bytes:
+    return json.dumps({"head": {"vars": ["ap", "n"]}, "results": {"bindings": list(rows)}}).encode()
+
+
+ROW_A = {"ap": {"type": "uri", "value": ID + "action-point/01"},
+         "n": {"type": "literal", "value": "3", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}
+ROW_B = {"ap": {"type": "uri", "value": ID + "action-point/02"},
+         "n": {"type": "literal", "value": "5", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}
+
+
+def test_answers_compare_as_multisets_of_rows():
+    assert bench.normalise(_answer(ROW_A, ROW_B), "count") == bench.normalise(_answer(ROW_B, ROW_A), "count")
+    # Servers spell an integer's datatype differently (rdflib-endpoint omits it): that is the same answer.
+    plain = {"ap": ROW_A["ap"], "n": {"type": "literal", "value": "3"}}
+    assert bench.normalise(_answer(plain, ROW_B), "count") == bench.normalise(_answer(ROW_A, ROW_B), "count")
+    changed = {"ap": ROW_A["ap"], "n": {"type": "literal", "value": "4"}}
+    assert bench.normalise(_answer(changed, ROW_B), "count") != bench.normalise(_answer(ROW_A, ROW_B), "count")
+    assert bench.normalise(_answer(ROW_A), "count") != bench.normalise(_answer(ROW_A, ROW_A), "count")
+
+
+def test_limit_10_answers_compare_by_their_number_of_rows():
+    """Without ORDER BY, each server may return any ten triples."""
+    assert bench.normalise(_answer(ROW_A, ROW_B), "limit10") == bench.normalise(_answer(ROW_B, ROW_B), "limit10") == 2
+
+
+# --- Judging the targets -------------------------------------------------------------------------------
+
+def _cell(server: str, rps: float, query: str = "limit10", single: float = 0.001) -> "bench.Cell":
+    requests = int(rps * 10)
+    return bench.Cell("nap", query, server, bench.Load(requests=requests, seconds=10.0, rps=requests / 10), single)
+
+
+def _verdicts(*cells) -> dict[str, bool]:
+    return {t.title: t.met for t in bench.targets(list(cells), ["nap"])}
+
+
+def test_ten_times_rdflib_endpoint_is_met_at_ten_and_missed_below():
+    assert _verdicts(_cell("ours", 1000), _cell("rdflib-endpoint", 100))["≥ 10× rdflib-endpoint (cache off)"]
+    assert not _verdicts(_cell("ours", 999.9), _cell("rdflib-endpoint", 100))["≥ 10× rdflib-endpoint (cache off)"]
+
+
+def test_half_of_oxigraph_with_the_cache_off():
+    assert _verdicts(_cell("ours", 500), _cell("oxigraph", 1000))["≥ 0.5× Oxigraph (cache off)"]
+    assert not _verdicts(_cell("ours", 499.9), _cell("oxigraph", 1000))["≥ 0.5× Oxigraph (cache off)"]
+
+
+def test_ahead_of_oxigraph_with_the_cache_on_means_strictly_ahead():
+    assert not _verdicts(_cell("ours-cache", 1000), _cell("oxigraph", 1000))["> 1× Oxigraph (cache on)"]
+    assert _verdicts(_cell("ours-cache", 1000.1), _cell("oxigraph", 1000))["> 1× Oxigraph (cache on)"]
+
+
+def test_a_peer_that_completed_nothing_gives_a_lower_bound():
+    """rdflib-endpoint answers one request at a time: with none done in the window, its rate is at most
+    1 / its single latency, so ours x that latency is the least the ratio can be."""
+    peer = _cell("rdflib-endpoint", 0, single=0.5)
+    (verdict,) = [t for t in bench.targets([_cell("ours", 30), peer], ["nap"])]
+    assert verdict.ratio.lower_bound and verdict.ratio.value == pytest.approx(15.0) and verdict.met
+    (verdict,) = [t for t in bench.targets([_cell("ours", 10), peer], ["nap"])]
+    assert verdict.ratio.value == pytest.approx(5.0) and not verdict.met
+
+
+def test_each_target_is_judged_per_query_and_only_where_both_were_measured():
+    cells = [_cell("ours", 1000), _cell("ours-cache", 9000), _cell("oxigraph", 3000), _cell("rdflib-endpoint", 50),
+             _cell("ours", 10, query="count"), _cell("oxigraph", 100, query="count")]
+    verdicts = {(t.query, t.title): t.met for t in bench.targets(cells, ["nap"])}
+    assert verdicts == {
+        ("limit10", "≥ 10× rdflib-endpoint (cache off)"): True,
+        ("limit10", "≥ 10× rdflib-endpoint (cache on)"): True,
+        ("limit10", "≥ 0.5× Oxigraph (cache off)"): False,
+        ("limit10", "> 1× Oxigraph (cache on)"): True,
+        ("count", "≥ 0.5× Oxigraph (cache off)"): False,
+    }
