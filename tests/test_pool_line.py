@@ -2,7 +2,8 @@
 
 Each worker may hold one job behind the one it runs. These tests put a job behind a long query and check
 that it is taken over by the worker that frees up first, that it is run elsewhere when its worker is
-killed (time limit) or dies, and that jobs held behind count towards the waiting line's length.
+killed (time limit) or dies (but not once its client has hung up), and that jobs held behind count towards
+the waiting line's length.
 Real worker processes on a small graph: 60 triples, so a product of four patterns takes about a second.
 """
 from __future__ import annotations
@@ -140,5 +141,27 @@ def test_jobs_behind_running_ones_count_towards_the_queue(data):
             with pytest.raises(TimedOut):
                 await endless
             assert count(await asyncio.wait_for(held, 30)) == TRIPLES  # put back in line, run by the new worker
+
+    asyncio.run(scenario())
+
+
+def test_a_held_job_whose_client_hung_up_is_not_run_when_its_worker_is_lost(data):
+    async def scenario():
+        async with started(data, workers=1) as pool:
+            endless = await send(pool, ENDLESS, timeout=2)
+            held = await send(pool, COUNT)
+            assert pool._ready[0].waiting is not None
+            held.cancel()  # the client hangs up while its job waits behind the endless one
+            with pytest.raises(asyncio.CancelledError):
+                await held
+            with pytest.raises(TimedOut):
+                await endless
+            for _ in range(300):  # the replacement loads the data and joins
+                if pool._ready:
+                    break
+                await asyncio.sleep(0.1)
+            assert pool._ready and pool._ready[0].sent == 0, "the abandoned job was run by the new worker"
+            assert not pool._line
+            assert count(await pool.run(job(COUNT))) == TRIPLES
 
     asyncio.run(scenario())

@@ -416,8 +416,8 @@ class WorkerPool:
 
     def _lose(self, worker: Worker, failure: Exception) -> None:
         """Kill the worker and start a new one. Its running job fails. The job held behind it goes back to the
-        front of the line: it is not the cause (the answer before it would have arrived first), and a read
-        may safely run twice should the worker have started it just before the kill.
+        front of the line, unless its client has hung up: it is not the cause (the answer before it would have
+        arrived first), and a read may safely run twice should the worker have started it just before the kill.
         This runs here, not in the task that awaits the answer, so a client that hangs up mid-query cannot
         lose a worker."""
         if self._closed or worker not in self._ready:
@@ -433,7 +433,7 @@ class WorkerPool:
         running, waiting, worker.running, worker.waiting = worker.running, worker.waiting, None, None
         if running is not None and not running.future.done():
             running.future.set_exception(failure)
-        if waiting is not None:
+        if waiting is not None and not waiting.future.done():  # done: its client hung up, nobody wants it
             self._line.appendleft(waiting)
         self._assign()
 
