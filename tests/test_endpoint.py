@@ -214,6 +214,13 @@ def test_400_syntax_error_names_the_position(server):
     assert re.search(r"\b2:\d+\b", response.text), response.text  # line 2, some column
 
 
+def test_400_undeclared_prefix_is_named_with_its_declaration(server):
+    response = httpx.get(server.sparql, params={"query": "SELECT ?t WHERE { ?ap dct:title ?t }"})
+    assert response.status_code == 400
+    assert "error at 1:23: the prefix dct: is used but not declared" in response.text, response.text
+    assert "PREFIX dct: <http://purl.org/dc/terms/>" in response.text
+
+
 def test_400_two_query_parameters(server):
     response = httpx.get(server.sparql, params=[("query", "ASK {}"), ("query", "ASK { ?s ?p ?o }")])
     assert response.status_code == 400

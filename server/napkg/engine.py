@@ -7,12 +7,14 @@ and be cached as is.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 import pyoxigraph as ox
 
+from .guard import undeclared_prefixes
 from .joinorder import Planner
 from .results import (GRAPH_TYPES, NATIVE_TABLE_FORMATS, TABLE_TYPES, more_rows_than, write_boolean, write_graph,
                       write_table)
@@ -64,6 +66,31 @@ class Dataset:
     union_default_graph: bool = False  # answer queries over the union of all graphs by default
 
 
+_POSITION = re.compile(r"^error at (\d+):(\d+): ")
+
+
+def explain(query: str, message: str, known: dict[str, str]) -> str:
+    """The parser's message, or, where the query uses prefixes it does not declare, one that names them
+    and gives the PREFIX lines for those the graph knows: pyoxigraph's own message for this, the most
+    common mistake in a hand-written query, lists the characters a name may hold."""
+    missing = undeclared_prefixes(query)
+    if not missing:
+        return message
+    first = missing[0]
+    line = query.count("\n", 0, first.offset) + 1
+    column = first.offset - (query.rfind("\n", 0, first.offset) + 1) + 1
+    names = [tok.text.split(":", 1)[0] for tok in missing]
+    declarations = "\n".join(f"PREFIX {name}: <{known.get(name, 'its namespace IRI')}>" for name in names)
+    listed = ", ".join(f"{name}:" for name in names)
+    hint = (f"the prefix{'es' if len(names) > 1 else ''} {listed} {'are' if len(names) > 1 else 'is'} used but "
+            f"not declared. Declare {'them' if len(names) > 1 else 'it'} at the top of the query:\n{declarations}")
+    at = _POSITION.match(message)
+    if "Prefix not found" in message or at is None or (int(at[1]), int(at[2])) >= (line, column):
+        return f"error at {line}:{column}: {hint}"
+    # The parser stopped before the first undeclared prefix: its message comes first.
+    return f"{message}\nAlso, {hint}"
+
+
 def parse_term(text: str):
     """An RDF term from its N-Triples form (as str() of a pyoxigraph term writes it)."""
     quad = next(iter(ox.parse(f"<urn:napkg:s> <urn:napkg:p> {text} .", format=ox.RdfFormat.N_TRIPLES)))
@@ -91,6 +118,10 @@ class LocalEngine:
         store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
         return cls(store, **options)
 
+    def explain(self, query: str, message: str) -> str:
+        from .namespaces import PREFIXES  # here, not above: it imports rdflib, which a worker otherwise need not
+        return explain(query, message, {**PREFIXES, **self.prefixes})
+
     def run(self, job: Job) -> Answer:
         options = {}
         if job.default_graphs or job.named_graphs:
@@ -112,7 +143,7 @@ class LocalEngine:
         except SyntaxError as error:
             if capped:  # the message must be about the client's own text
                 return self.run(replace(job, limit_at=None))
-            return Answer(400, b"", "", error=f"Syntax error in the query: {error}")
+            return Answer(400, b"", "", error=f"Syntax error in the query: {self.explain(job.query, str(error))}")
         except (OSError, ValueError, RuntimeError) as error:
             return Answer(500, b"", "", error=f"The query failed: {error}")
         try:

@@ -181,6 +181,24 @@ def inspect(query: str) -> Inspection:
     return Inspection(operation, deepest, tuple(services), has_from, tuple(spans), limit, limit_at)
 
 
+def undeclared_prefixes(query: str) -> list[Token]:
+    """The first use of each prefix the query uses but does not declare, in text order. pyoxigraph
+    reports these as a list of expected characters, or as an unrelated keyword ("expected ENCODE_FOR_URI"
+    for xsd:integer(1)), so the server names them itself when a query does not parse."""
+    declared: set[str] = set()
+    first: dict[str, Token] = {}
+    toks = list(tokens(unescape_codepoints(query)))
+    for k, tok in enumerate(toks):
+        if tok.kind != "word" or ":" not in tok.text or tok.text.startswith(("?", "$", "_:")):
+            continue
+        prefix = tok.text.split(":", 1)[0]
+        if k > 0 and toks[k - 1].kind == "word" and toks[k - 1].text.upper() == "PREFIX":
+            declared.add(prefix)
+        elif prefix not in declared:
+            first.setdefault(prefix, tok)
+    return list(first.values())
+
+
 def rewrite_services(query: str, found: Inspection, target: "Callable[[str], str]") -> str:
     """The query with each SERVICE endpoint replaced by target(endpoint): the server routes allowed
     SERVICE calls through its own forwarder, which bounds their time and size."""
