@@ -35,6 +35,11 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from .protocol import header_lines
 
 
+# httptools.parse_url, which uvicorn too calls on every request, keeps a URL's offsets in 16 bits
+# (http_parser_url), so it fails on a longer URL: a query of 22,000 characters, URL-encoded, can be one.
+MAX_URL = 65_535
+
+
 class GatheringTransport:
     """Stands in for a connection's transport. A write is kept until the next one, which takes it along
     in one call; a write with no other after it in the same turn of the event loop goes at the end of
@@ -116,7 +121,7 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         # pays for asking), nor when uvicorn wraps the app (trace logging).
         front = self.app
         self._replay = front.replay if getattr(front, "responses", None) is not None else None
-        self._replayed = False
+        self._answered = False
         self._defaults: list | None = None  # uvicorn's default headers (a new list each second: the date)
         self._default_lines = b""
 
@@ -124,18 +129,32 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         super().connection_made(GatheringTransport(transport, self.loop))  # type: ignore[arg-type]
 
     def on_headers_complete(self) -> None:
+        if len(self.url) > MAX_URL:
+            self._refuse_long_url()
+            self._answered = True
+            return
         if self._replay is not None and self._answer_from_cache():
-            self._replayed = True
+            self._answered = True
             return
         super().on_headers_complete()
 
+    def _refuse_long_url(self) -> None:
+        """414 for a URL httptools cannot read, where uvicorn would say "Invalid HTTP request received."."""
+        message = (f"The request URL is {len(self.url):,} bytes long; this server reads URLs of up to {MAX_URL:,}. "
+                   "Send a long query with POST, form-encoded or as application/sparql-query.").encode()
+        self.logger.info("414: a request URL of %d bytes", len(self.url))
+        self.transport.write(b"".join((STATUS_LINE[414], header_lines(self.server_state.default_headers),
+                                       b"content-type: text/plain; charset=utf-8\r\n",
+                                       b"content-length: %d\r\nconnection: close\r\n\r\n" % len(message), message)))
+        self.transport.close()
+
     def on_body(self, body: bytes) -> None:
-        if not self._replayed:
+        if not self._answered:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
-        if self._replayed:
-            self._replayed = False
+        if self._answered:
+            self._answered = False
             return
         super().on_message_complete()
 
