@@ -155,6 +155,7 @@ def test_negotiation_of_a_select(server, accept, format_, media):
     (None, "jsonld", "application/ld+json"),
     ("application/rdf+xml", None, "application/rdf+xml"),
     (None, "xml", "application/rdf+xml"),
+    ("application/json", None, "application/ld+json"),
 ])
 def test_negotiation_of_a_construct(server, accept, format_, media):
     headers = {"Accept": accept} if accept else {}

@@ -256,6 +256,15 @@ def test_406_image_png(server):
     assert response.status_code == 406
 
 
+def test_plain_json_is_sparql_json_for_a_table_and_json_ld_for_a_graph(server, union):
+    headers = {"Accept": "application/json"}
+    table = httpx.get(server.sparql, params={"query": "ASK {}"}, headers=headers)
+    assert table.headers["content-type"].startswith("application/sparql-results+json") and table.json()["boolean"]
+    graph = httpx.get(server.sparql, params={"query": CONSTRUCT_TITLES}, headers=headers)
+    assert graph.status_code == 200 and graph.headers["content-type"].startswith("application/ld+json")
+    assert set(rdflib.Graph().parse(data=graph.text, format="json-ld")) == set(union.query(CONSTRUCT_TITLES))
+
+
 def test_406_construct_as_csv(server):
     response = httpx.get(server.sparql, params={"query": CONSTRUCT_TITLES}, headers={"Accept": "text/csv"})
     assert response.status_code == 406

@@ -159,6 +159,10 @@ def test_html_is_the_default_and_q_values_count(client):
     assert served("text/html;q=0.1, text/turtle") == "text/turtle"
     assert served("application/n-triples, text/html;q=0.9") == "application/n-triples"
     assert served("text/*;q=0.9, text/html;q=0") == "text/turtle"
+    # Plain JSON is JSON-LD for a graph (what R's and JavaScript's clients ask for); N3 is read as Turtle.
+    assert served("application/json") == "application/ld+json"
+    assert served("text/n3") == "text/turtle"
+    assert served("text/rdf+n3;q=0.9, application/json;q=0.5") == "text/turtle"
     response = client.get("/doc/organisation/szw", headers={"Accept": "application/pdf"})
     assert response.status_code == 406
 

@@ -1,7 +1,7 @@
 """Content negotiation: Accept headers with q-values, and the format= parameter."""
 from __future__ import annotations
 
-from .results import ALIASES, FORMAT_PARAM
+from .results import ALIASES, FORMAT_PARAM, GRAPH_ALIASES
 
 
 def parse_accept(header: str | None) -> list[tuple[str, float]]:
@@ -28,11 +28,11 @@ def parse_accept(header: str | None) -> list[tuple[str, float]]:
     return [(m, q) for m, q, _, _ in ranges]
 
 
-def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
+def _quality(offer: str, ranges: list[tuple[str, float]], aliases: dict[str, str] = ALIASES) -> float:
     """The q of the most specific range that matches offer (RFC 9110 §12.5.1)."""
     best, best_specificity = None, -1
     for media, q in ranges:
-        target = ALIASES.get(media, media)
+        target = aliases.get(media, media)
         if target == offer:
             specificity = 2
         elif media.endswith("/*") and media != "*/*" and offer.startswith(media[:-1]):
@@ -66,15 +66,16 @@ def acceptable(offers: list[str], accept: str | None, formats: list[str] | None 
 
 def _acceptable(offers: list[str], accept: str | None, formats: list[str] | None, kind: str) -> list[str]:
     names = FORMAT_PARAM[kind]
+    aliases = GRAPH_ALIASES if kind == "graph" else ALIASES
     chosen = []
     for value in formats or ():
-        wanted = names.get(value.lower(), ALIASES.get(value.lower(), value.lower()))
+        wanted = names.get(value.lower(), aliases.get(value.lower(), value.lower()))
         if wanted in offers and wanted not in chosen:
             chosen.append(wanted)
     if chosen:
         return chosen
     ranges = parse_accept(accept)
-    scored = [(_quality(offer, ranges), -i, offer) for i, offer in enumerate(offers)]
+    scored = [(_quality(offer, ranges, aliases), -i, offer) for i, offer in enumerate(offers)]
     return [offer for q, _, offer in sorted(scored, reverse=True) if q > 0]
 
 

@@ -47,6 +47,10 @@ ALIASES = {
     "application/x-turtle": "text/turtle",
     "application/turtle": "text/turtle",
 }
+#: For a graph, plain JSON is JSON-LD (JSON-LD 1.1, 9.1: a JSON-LD document is JSON), and N3 is Turtle,
+#: which is a subset of it: R's and JavaScript's HTTP clients ask for application/json.
+GRAPH_ALIASES = {**ALIASES, "application/json": "application/ld+json", "text/n3": "text/turtle",
+                 "text/rdf+n3": "text/turtle"}
 #: format= values (for links and spreadsheets, and what SPARQLWrapper sends), by kind of result: "xml"
 #: and "json" mean the SPARQL result formats for a table and RDF/XML and JSON-LD for a graph.
 FORMAT_PARAM = {
