@@ -194,6 +194,30 @@ def test_404_suggests_what_was_meant(client):
     assert 'href="/doc/organisation/szw"' in response.text
 
 
+UNKNOWN = ["/id/action-point/99", "/doc/organisation/szx", "/id/nonsense/x", "/graph/nope", "/id/action-point/99.ttl"]
+
+
+@pytest.mark.parametrize("path", UNKNOWN)
+@pytest.mark.parametrize("accept", ["text/turtle", "application/ld+json, application/n-triples;q=0.5"])
+def test_a_404_for_an_rdf_client_is_plain_text(client, path, accept):
+    response = client.get(path, headers={"Accept": accept})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/plain") and "accept" in response.headers["vary"].lower()
+    assert response.text.startswith(f"Nothing is published at {path}.")
+
+
+def test_a_plain_text_404_suggests_iris(client):
+    text = client.get("/id/organisation/szx", headers={"Accept": "text/turtle"}).text
+    assert f"  {ID}organisation/szw  " in text and "<" not in text
+
+
+@pytest.mark.parametrize("accept", ["*/*", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                                    "text/turtle, */*;q=0.1"])
+def test_a_404_for_a_browser_or_anyone_is_a_page(client, accept):
+    response = client.get("/id/organisation/szx", headers={"Accept": accept})
+    assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
+
+
 # --- pages -----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", SAMPLES)

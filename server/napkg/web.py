@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .context import Context
 from .namespaces import GRAPH
-from .negotiation import acceptable
+from .negotiation import acceptable, wants_html
 from .pages import (DCT, NAP, PROVNS, RDF_MEDIA, REGISTRIES, SKOS, SUFFIXES, FORMAT_NAMES, Crumb, Site, Value,
                     editor_link, local_path, resource_query, split_thing, with_lang, word)
 from .search import SearchIndex
@@ -39,6 +39,12 @@ environment = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=se
 
 def page_lang(request: Request) -> str:
     return "en" if request.query_params.get("lang") == "en" else "nl"
+
+
+def wants_page(accept: str | None) -> bool:
+    """A 404 is a page for a browser and for a client that takes anything; plain text for one that asked
+    only for other types (RDF, say)."""
+    return not accept or "*/*" in accept or wants_html(accept)
 
 
 class Web:
@@ -87,6 +93,14 @@ class Web:
                     suggestions.append(value)
         registry = Value(self.site.registry_name(kind, lang), with_lang(f"/doc/{kind}", lang)) \
             if kind in self.site.things else None
+        if not wants_page(request.headers.get("accept")):
+            # A linked-data client that asked for RDF: the same answer without the page around it.
+            lines = [f"Nothing is published at {request.url.path}."]
+            if suggestions:
+                lines += ["Did you mean:"] + [f"  {s.iri or s.href}  {s.text}" for s in suggestions]
+            if registry is not None:
+                lines.append(f"Everything of this kind: {registry.href}")
+            return PlainTextResponse("\n".join(lines) + "\n", status_code=404, headers={"Vary": "Accept"})
         return self.html(request, "not_found.html", status=404, suggestions=suggestions, registry=registry,
                          path=request.url.path, q=words)
 
