@@ -11,6 +11,7 @@ import uuid
 
 import httpx
 import pytest
+import rdflib
 
 from endpoint_support import (JSON, PREFIXES, Canary, alive, count, cpu_ticks, healthz, select, servers,
                               wait_until, worker_pids)
@@ -249,6 +250,16 @@ def test_allowed_service_is_called(federating, canary):
     assert response.status_code == 200, response.text
     assert response.json()["results"]["bindings"] == []  # what the canary answered
     assert len(canary.seen(token, wait=0)) >= 1
+
+
+@pytest.mark.parametrize("which", ["main", "federating"])
+def test_the_service_description_states_the_allow_list(request, canary, which):
+    server = request.getfixturevalue(which)
+    graph = rdflib.Graph().parse(data=httpx.get(server.sparql, headers={"Accept": "text/turtle"}).text, format="turtle")
+    comment = str(graph.value(rdflib.URIRef(server.sparql), rdflib.RDFS.comment))
+    expected = "SERVICE is not allowed." if which == "main" else f"SERVICE may call only endpoints under: {canary.url}."
+    assert expected in comment, comment
+    assert f"Queries run at most {TIMEOUT:g} s; results are cut at {MAX_ROWS} rows" in comment or which != "main"
 
 
 def test_allow_list_is_a_prefix_of_the_iri(federating, canary):

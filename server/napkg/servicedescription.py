@@ -47,8 +47,9 @@ class ServiceDescription:
             g.add((service, SD.feature, SD.BasicFederatedQuery))
         g.add((service, RDFS.comment, rdflib.Literal(
             f"Read-only. Queries run at most {self.timeout:g} s; results are cut at {self.max_rows} rows or triples "
-            "(the response then carries X-Result-Truncated: true). SERVICE is allowed only to: "
-            f"{', '.join(self.allow_service) or 'no endpoint'}.", lang="en")))
+            "(the response then carries X-Result-Truncated: true). "
+            + (f"SERVICE may call only endpoints under: {', '.join(self.allow_service)}." if self.allow_service
+               else "SERVICE is not allowed."), lang="en")))
 
         dataset = rdflib.BNode("dataset")
         g.add((service, SD.defaultDataset, dataset))
