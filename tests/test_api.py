@@ -7,6 +7,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -335,6 +336,19 @@ def test_openapi_has_one_typed_operation_per_query(server, fixtures):
     assert "list_queries" in ops
     docs = httpx.get(server.url + "/docs", timeout=30)
     assert docs.status_code == 200 and "openapi.json" in docs.text
+
+
+def test_the_docs_page_loads_only_the_servers_own_files(server):
+    """FastAPI's own /docs loads Swagger UI from cdn.jsdelivr.net: ours works offline (tests/test_browser.py
+    runs it in Chromium)."""
+    page = httpx.get(server.url + "/docs", timeout=30).text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert {a.rsplit("/", 1)[-1] for a in assets} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+    assert not re.search(r"https?://", page), re.findall(r"https?://[^'\"\s]+", page)
+    for asset in assets:
+        assert httpx.get(server.url + asset, timeout=30).status_code == 200, asset
+    # ReDoc would fetch its logo from cdn.redoc.ly whatever it is given: no /redoc.
+    assert httpx.get(server.url + "/redoc", timeout=30).status_code == 404
 
 
 def test_openapi_of_the_project_catalogue_has_every_query():

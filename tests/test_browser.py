@@ -1,7 +1,8 @@
 """The query editor at / in a real headless Chromium (Debian's, never a downloaded one), against a real server.
 
 Checks what a person would do: open the page, pick an example, press run, read the table, download the
-results; and that the page fetches nothing from any host but the server's own.
+results; run a catalogue query from the API's /docs page; and that no page fetches anything from any host
+but the server's own.
 """
 from __future__ import annotations
 
@@ -219,3 +220,26 @@ def test_examples_come_from_the_config_when_it_has_them(visit, server):
     run_example(page, "Count the triples")
     expect(page.locator(ROWS)).to_have_count(1)
     expect(page.locator(ROWS).first).to_contain_text(expected)
+
+
+def test_api_docs_work_offline_and_run_a_query(visit, server):
+    """/docs (Swagger UI) from the package's own files: it lists the catalogue and runs a query."""
+    page = visit.page
+    page.goto(server.url + "/docs")
+    # The query is listed under each of its tags; the first will do.
+    operation = page.locator(".opblock").filter(
+        has=page.locator('[data-path="/api/queries/delayed-action-points"]')).first
+    expect(operation).to_be_visible()
+    operation.locator(".opblock-summary").click()
+    operation.locator(".try-out__btn").click()
+    operation.locator(".execute").click()
+    status = operation.locator(".live-responses-table tr.response .response-col_status").first
+    expect(status).to_have_text("200")
+    expected = select(server, (Path(__file__).resolve().parent.parent / "queries" / "delayed-action-points.rq")
+                      .read_text(encoding="utf-8"))["results"]["bindings"]
+    assert expected
+    body = operation.locator(".live-responses-table tr.response .response-col_description pre").first.inner_text()
+    assert expected[0]["action_point"]["value"] in body
+    assert not visit.foreign_requests(), visit.foreign_requests()
+    assert not visit.errors, visit.errors
+

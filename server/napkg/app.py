@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from . import __version__, api, docs, guard, metadata, overview, web
 from .context import Context
@@ -110,9 +111,12 @@ def create_app(config: ServerConfig) -> "Front":
         pool.close()
         shutil.rmtree(folder, ignore_errors=True)
 
-    app = FastAPI(title="NAP knowledge graph", version=__version__, lifespan=lifespan,
-                  description="SPARQL endpoint and linked data of the Dutch National Action Plan on Business and "
-                              "Human Rights (NAP 2022-2026).")
+    # FastAPI's /docs page loads Swagger UI from a CDN; FastAPIOffline serves it with the files of its own
+    # package, so it works offline and tells no CDN who reads it. No /redoc: ReDoc fetches its logo from
+    # cdn.redoc.ly whatever it is given.
+    app = FastAPIOffline(title="NAP knowledge graph", version=__version__, lifespan=lifespan, redoc_url=None,
+                         description="SPARQL endpoint and linked data of the Dutch National Action Plan on "
+                                     "Business and Human Rights (NAP 2022-2026).")
     pool.start()
     description = ServiceDescription(pool.statistics(), union_default_graph=config.nap,
                                      allow_service=config.allow_service, timeout=config.timeout,
