@@ -210,6 +210,26 @@ def test_304_with_etag(server):
     assert other.status_code == 200
 
 
+@pytest.mark.parametrize("which", ["server", "nocache"])
+def test_etags_are_weak_and_compared_weakly(request, which):
+    """One answer goes out gzipped or not, so its ETag is weak (a strong one may stand for one byte sequence
+    only), and If-None-Match compares weakly (RFC 9110, 13.1.2): with or without W/, in a list, or *."""
+    endpoint = request.getfixturevalue(which)
+    params = {"query": PREFIXES + "SELECT ?ap ?t WHERE { ?ap a nap:ActionPoint ; dct:title ?t }"}
+    plain = httpx.get(endpoint.sparql, params=params, headers={"Accept": "text/csv", "Accept-Encoding": "identity"})
+    zipped = httpx.get(endpoint.sparql, params=params, headers={"Accept": "text/csv", "Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    etag = plain.headers["etag"]
+    assert etag.startswith('W/"') and zipped.headers["etag"] == etag
+    for tags in (etag, etag[2:], f'"other", {etag[2:]}', "*"):
+        for encoding in ("identity", "gzip"):
+            again = httpx.get(endpoint.sparql, params=params, headers={
+                "Accept": "text/csv", "Accept-Encoding": encoding, "If-None-Match": tags})
+            assert again.status_code == 304 and again.headers["etag"] == etag, (tags, encoding)
+    other = httpx.get(endpoint.sparql, params=params, headers={"Accept": "text/csv", "If-None-Match": 'W/"other"'})
+    assert other.status_code == 200
+
+
 def test_400_syntax_error_names_the_position(server):
     response = httpx.get(server.sparql, params={"query": "SELECT *\nWHERE { ?s ?p }"})
     assert response.status_code == 400

@@ -155,12 +155,18 @@ class Reply(Response):
 
 
 def etag_of(fingerprint: str, job: Job) -> bytes:
-    """The strong validator of a Job's answer: the graph's fingerprint and everything the answer depends on."""
-    return b'"' + hashlib.sha256(repr((fingerprint, job)).encode()).hexdigest()[:32].encode() + b'"'
+    """The validator of a Job's answer: the graph's fingerprint and everything the answer depends on.
+    Weak, as every ETag this server sends: the same answer goes out gzipped to some clients and not to
+    others, and a strong ETag may not stand for two different byte sequences (RFC 9110, 8.8.1)."""
+    return b'W/"' + hashlib.sha256(repr((fingerprint, job)).encode()).hexdigest()[:32].encode() + b'"'
 
 
 def matches(etag: bytes, if_none_match: bytes | None) -> bool:
-    return if_none_match is not None and etag in [t.strip() for t in if_none_match.split(b",")]
+    """If-None-Match by the weak comparison RFC 9110 (13.1.2) prescribes: W/ does not count, "*" matches."""
+    if if_none_match is None:
+        return False
+    opaque = etag.removeprefix(b"W/")
+    return any(t == b"*" or t.removeprefix(b"W/") == opaque for t in (t.strip() for t in if_none_match.split(b",")))
 
 
 async def answer(job: Job, etag: bytes, engine, settings: Settings, cache: ResultCache, head: bool) -> Reply:

@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .context import Context
 from .namespaces import GRAPH
 from .negotiation import acceptable, wants_html
+from .protocol import matches
 from .pages import (DCT, NAP, PROVNS, RDF_MEDIA, REGISTRIES, SKOS, SUFFIXES, FORMAT_NAMES, Crumb, Site, Value,
                     editor_link, local_path, resource_query, split_thing, with_lang, word)
 from .search import SearchIndex
@@ -57,10 +58,10 @@ class Web:
 
     def etag(self, request: Request, media: str) -> str:
         key = f"{self.context.fingerprint}|{request.url.path}|{request.url.query}|{media}"
-        return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+        return 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'  # weak: see protocol.etag_of
 
     def fresh(self, request: Request, etag: str) -> bool:
-        return etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
+        return matches(etag.encode(), request.headers.get("if-none-match", "").encode("latin-1") or None)
 
     def html(self, request: Request, template: str, status: int = 200, vary: bool = False, **context) -> Response:
         lang = page_lang(request)
