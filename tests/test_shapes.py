@@ -188,6 +188,19 @@ def test_broken_turtle_exits_2_and_names_file_and_line(tmp_path, capsys):
     assert "Conforms" not in captured.out and "violation" not in captured.out
 
 
+@pytest.mark.parametrize("given", ["missing.ttl", "empty-folder", "folder-without-rdf"])
+def test_nothing_to_validate_exits_2(tmp_path, capsys, given):
+    """A wrong path in a user's CI must fail, not validate an empty graph that conforms."""
+    (tmp_path / "empty-folder").mkdir()
+    (tmp_path / "folder-without-rdf" / "sub").mkdir(parents=True)
+    (tmp_path / "folder-without-rdf" / "README.md").write_text("not RDF", encoding="utf-8")
+    assert main(["validate", str(tmp_path / given)]) == 2
+    captured = capsys.readouterr()
+    assert str(tmp_path / given) in captured.err
+    assert ("no such file" if given.endswith(".ttl") else "no RDF files in this folder") in captured.err
+    assert "Conforms" not in captured.out
+
+
 def test_broken_turtle_is_not_half_loaded(tmp_path):
     bad = tmp_path / "broken.ttl"
     bad.write_text(BROKEN_TURTLE, encoding="utf-8")

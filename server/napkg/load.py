@@ -73,7 +73,11 @@ def rdf_files(*paths: Path) -> list[Path]:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix in _FORMATS and p.is_file())
+            inside = sorted(p for p in path.rglob("*") if p.suffix in _FORMATS and p.is_file())
+            if not inside:
+                # A wrong folder in a user's CI must not validate as an empty graph that conforms.
+                raise LoadError(path, f"no RDF files in this folder (looked for {', '.join(sorted(_FORMATS))})")
+            found += inside
         elif path.exists():
             found.append(path)
         else:
