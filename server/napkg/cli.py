@@ -165,7 +165,10 @@ def _remote(endpoint: str, text: str, media_type: str) -> bytes:
     try:
         return client.query().response.read()
     except SPARQLWrapperException as e:
-        raise QueryFailed(str(e).strip()) from None
+        from .remote import refusal
+
+        status, said = refusal(e)
+        raise QueryFailed(f"{endpoint} answered {status}" + (f": {said}" if said else "")) from None
     except urllib.error.HTTPError as e:
         raise QueryFailed(f"{endpoint} answered {e.code}: {e.read().decode('utf-8', 'replace').strip()}") from None
     except (urllib.error.URLError, OSError) as e:

@@ -248,10 +248,7 @@ def _select(name: str, url: str, query: str, timeout: float) -> list[dict]:
     from SPARQLWrapper import JSON, POST, SPARQLWrapper
     from SPARQLWrapper import SPARQLExceptions as errors
 
-    # SPARQLWrapper turns these HTTP statuses into exceptions of its own; their texts are generic.
-    refusals = {errors.QueryBadFormed: "400 Bad Request", errors.Unauthorized: "401 Unauthorized",
-                errors.EndPointNotFound: "404 Not Found", errors.URITooLong: "414 URI Too Long",
-                errors.EndPointInternalError: "500 Internal Server Error"}
+    from .remote import refusal
 
     client = SPARQLWrapper(url, agent=f"napkg/{__version__} (links)")
     client.setMethod(POST)
@@ -268,8 +265,8 @@ def _select(name: str, url: str, query: str, timeout: float) -> list[dict]:
     except (TimeoutError, OSError) as error:
         raise RegisterError(f"cannot reach the {name} register at {url}: {error}") from None
     except errors.SPARQLWrapperException as error:
-        status = next((text for cls, text in refusals.items() if isinstance(error, cls)), type(error).__name__)
-        said = " ".join(str(error).partition("Response:")[2].split())[:200]
+        status, said = refusal(error)
+        said = " ".join(said.split())[:200]
         hint = f": {said}" if said else ""
         if isinstance(error, errors.EndPointNotFound):
             hint = ": is it a SPARQL endpoint?"
