@@ -81,10 +81,11 @@ def test_runaway_is_stopped_and_its_worker_killed(main, expected_aps):
     workers = wait_until(lambda: len(worker_pids(main.process.pid)) == 2 and worker_pids(main.process.pid), 30)
     assert workers, "the server should have two workers"
     outcome: dict = {}
+    query = fresh(RUNAWAY)
 
     def run():
         started = time.monotonic()
-        outcome["response"] = httpx.post(main.sparql, data={"query": fresh(RUNAWAY)}, timeout=TIMEOUT + 30)
+        outcome["response"] = httpx.post(main.sparql, data={"query": query}, timeout=TIMEOUT + 30)
         outcome["seconds"], outcome["done"] = time.monotonic() - started, time.monotonic()
 
     thread = threading.Thread(target=run, daemon=True)
@@ -118,6 +119,11 @@ def test_runaway_is_stopped_and_its_worker_killed(main, expected_aps):
     answers(main, expected_aps)
     assert wait_until(lambda: len(worker_pids(main.process.pid)) == 2, 30)
     assert runaway_pid not in worker_pids(main.process.pid)
+    # The operator hears of it: the limit, the worker and the query (on one line), never the client's address.
+    told = f"A query ran past its limit of {TIMEOUT:g} s; worker {runaway_pid} was killed and is being replaced. " \
+           f"The query: {' '.join(query.split())}"
+    assert wait_until(lambda: told in main.log(), 5), main.log()[-2000:]
+    assert not [line for line in main.log().splitlines() if "napkg.pool" in line and "127.0.0.1" in line]
 
 
 # --- nesting depth and query length ---
@@ -354,6 +360,8 @@ def test_queue_full_gives_503(single):
         thread.join(30)
     assert outcome["slow"].status_code == 504
     assert healthz(single)["status"] == "ok"
+    assert "WARNING napkg.pool: Every query worker is busy and the waiting line (0) is full: 1 request(s) answered 503" \
+        in single.log(), single.log()[-2000:]
 
 
 # --- the row limit ---
@@ -408,9 +416,10 @@ def test_a_worker_that_dies_mid_query_is_contained(main, expected_aps):
     assert workers
     restarts = healthz(main)["restarts"]
     outcome: dict = {}
+    query = fresh(RUNAWAY)
 
     def run():
-        outcome["response"] = httpx.post(main.sparql, data={"query": fresh(RUNAWAY)}, timeout=TIMEOUT + 30)
+        outcome["response"] = httpx.post(main.sparql, data={"query": query}, timeout=TIMEOUT + 30)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -426,3 +435,6 @@ def test_a_worker_that_dies_mid_query_is_contained(main, expected_aps):
     assert healthz(main)["restarts"] == restarts + 1
     answers(main, expected_aps)
     assert wait_until(lambda: len(worker_pids(main.process.pid)) == 2, 30)
+    told = f"ERROR napkg.pool: Worker {busy_pid} died running a query (its client gets 500); it is being replaced. " \
+           f"The query: {' '.join(query.split())}"
+    assert wait_until(lambda: told in main.log(), 5), main.log()[-2000:]

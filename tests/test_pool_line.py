@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import time
@@ -18,7 +19,7 @@ import time
 import pytest
 
 from napkg.engine import Job
-from napkg.pool import Crashed, Overloaded, PoolSettings, TimedOut, WorkerPool
+from napkg.pool import OVERLOAD_LOG_INTERVAL, Crashed, Overloaded, PoolSettings, TimedOut, WorkerPool
 
 TRIPLES = 60
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -141,6 +142,30 @@ def test_jobs_behind_running_ones_count_towards_the_queue(data):
             with pytest.raises(TimedOut):
                 await endless
             assert count(await asyncio.wait_for(held, 30)) == TRIPLES  # put back in line, run by the new worker
+
+    asyncio.run(scenario())
+
+
+def test_503s_are_logged_at_most_once_a_minute_and_counted(data, caplog):
+    """A burst of 503s gives one log line, then the next line after OVERLOAD_LOG_INTERVAL counts the rest."""
+    async def scenario():
+        async with started(data, workers=1, queue=0) as pool:
+            endless = await send(pool, ENDLESS, timeout=3)
+            with caplog.at_level(logging.WARNING, logger="napkg.pool"):
+                for _ in range(3):
+                    with pytest.raises(Overloaded):
+                        await pool.run(job(COUNT))
+                told = [r.getMessage() for r in caplog.records if "answered 503" in r.getMessage()]
+                assert told == ["Every query worker is busy and the waiting line (0) is full: 1 request(s) "
+                                "answered 503 since the last such message."]
+                pool._overload_logged -= OVERLOAD_LOG_INTERVAL  # a minute later
+                with pytest.raises(Overloaded):
+                    await pool.run(job(COUNT))
+                told = [r.getMessage() for r in caplog.records if "answered 503" in r.getMessage()]
+                assert told[1:] == ["Every query worker is busy and the waiting line (0) is full: 3 request(s) "
+                                    "answered 503 since the last such message."]
+            with pytest.raises(TimedOut):
+                await endless
 
     asyncio.run(scenario())
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import textwrap
 from pathlib import Path
@@ -55,6 +56,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                           allow_service=tuple(args.allow_service), cors=tuple(args.cors), cache=not args.no_cache,
                           memory_limit=args.memory_limit * 1024 * 1024, host=args.host, port=args.port,
                           service_timeout=args.service_timeout, service_max_bytes=args.service_max_bytes)
+    # The server's own messages (napkg.*: queries killed, workers lost, 503s) on stderr beside uvicorn's.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("napkg").addHandler(handler)
+    logging.getLogger("napkg").setLevel(args.log_level.upper())
     try:
         app = create_app(config)
     except InvalidGraph as invalid:
@@ -364,7 +370,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
                    help="allow browsers on this origin ('*' for any; never with credentials)")
     s.add_argument("--no-cache", action="store_true", help="do not cache the results of repeated queries")
-    s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"],
+                   help="what goes to stderr (default: warning: queries killed at the time limit, workers lost, 503s; "
+                        "info adds worker replacements; debug adds uvicorn's access log)")
     s.set_defaults(run=cmd_serve)
 
     q = sub.add_parser("query", help="run a named query of the catalogue, or a .rq file",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import multiprocessing as mp
 import os
 import pickle
@@ -34,6 +35,18 @@ from pathlib import Path
 from .engine import Answer, Job
 
 _CONTEXT = mp.get_context("spawn")  # no fork: the parent may hold pyoxigraph state and threads
+
+# What an operator must hear of: queries killed at the time limit, workers that die, requests refused for
+# want of a worker. Never a client's address: the query says what happened, the address says who.
+log = logging.getLogger("napkg.pool")
+#: Seconds between two messages about 503s, which come in bursts under load.
+OVERLOAD_LOG_INTERVAL = 60.0
+
+
+def one_line(query: str, limit: int = 300) -> str:
+    """A query for a log line: on one line, cut at limit characters."""
+    text = " ".join(query.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -304,6 +317,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         self.restarts = 0
         self.started = 0.0
+        self._overloads = 0  # 503s not yet told in the log
+        self._overload_logged = -OVERLOAD_LOG_INTERVAL
 
     def start(self) -> None:
         """Start the workers and wait until each has loaded the data."""
@@ -326,6 +341,12 @@ class WorkerPool:
                 self._attached = True
         waiting = len(self._line) + sum(w.waiting is not None for w in self._ready)
         if waiting >= self.settings.queue and all(w.running is not None for w in self._ready):
+            self._overloads += 1
+            now = time.monotonic()
+            if now - self._overload_logged >= OVERLOAD_LOG_INTERVAL:
+                log.warning("Every query worker is busy and the waiting line (%d) is full: %d request(s) answered 503 "
+                            "since the last such message.", self.settings.queue, self._overloads)
+                self._overloads, self._overload_logged = 0, now
             raise Overloaded()
         loop = asyncio.get_running_loop()
         ticket = Ticket(job, loop.create_future(), timeout or self.settings.timeout, loop.time())
@@ -422,6 +443,14 @@ class WorkerPool:
         lose a worker."""
         if self._closed or worker not in self._ready:
             return
+        if isinstance(failure, TimedOut):
+            log.warning("A query ran past its limit of %g s; worker %s was killed and is being replaced. The query: %s",
+                        worker.running.timeout, worker.pid, one_line(worker.running.job.query))
+        elif worker.running is not None:
+            log.error("Worker %s died running a query (its client gets 500); it is being replaced. The query: %s",
+                      worker.pid, one_line(worker.running.job.query))
+        else:
+            log.error("Worker %s died while idle; it is being replaced.", worker.pid)
         self._ready.remove(worker)
         if worker.timer is not None:
             worker.timer.cancel()
@@ -447,6 +476,7 @@ class WorkerPool:
         def start():
             worker = Worker(self.settings)
             worker.wait_ready()
+            log.info("Worker %s took the place of worker %s.", worker.pid, dead.pid)
             with self._lock:
                 self._all.add(worker)
             loop.call_soon_threadsafe(self._join, worker)
