@@ -1,10 +1,12 @@
 """Every limit of a public endpoint, against real `napkg serve` processes: runaway queries, deep nesting,
 long queries, SERVICE (a canary listener records any request the server makes), updates and LOAD, body
-size, a full waiting line, the row limit, and a query that crashes the engine."""
+size, a full waiting line, the row limit, a query that crashes the engine, and clients that connect and
+never finish sending their request."""
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -17,6 +19,7 @@ from endpoint_support import (JSON, PREFIXES, Canary, alive, count, cpu_ticks, h
                               wait_until, worker_pids)
 
 TIMEOUT = 2  # --timeout of the main server
+REQUEST_TIMEOUT = 1  # --request-timeout of the main server: under TIMEOUT, so answering slowly is not sending slowly
 MAX_ROWS = 5
 MAX_BODY = 60_000
 MAX_LENGTH = 40_000
@@ -41,7 +44,7 @@ def canary():
 def started(canary):
     with servers(
         ("--workers", "2", "--timeout", str(TIMEOUT), "--max-rows", str(MAX_ROWS), "--max-body", str(MAX_BODY),
-         "--max-query-length", str(MAX_LENGTH)),
+         "--max-query-length", str(MAX_LENGTH), "--request-timeout", str(REQUEST_TIMEOUT)),
         ("--allow-service", canary.url),
         ("--workers", "1", "--queue", "0", "--timeout", "3"),
     ) as all_three:
@@ -438,3 +441,42 @@ def test_a_worker_that_dies_mid_query_is_contained(main, expected_aps):
     told = f"ERROR napkg.pool: Worker {busy_pid} died running a query (its client gets 500); it is being replaced. " \
            f"The query: {' '.join(query.split())}"
     assert wait_until(lambda: told in main.log(), 5), main.log()[-2000:]
+
+
+# --- a request that does not arrive (slowloris) ---
+
+def raw(server, data: bytes, pause: float = 0.0, more: bytes = b"") -> tuple[bytes, float]:
+    """Send data (then, after pause, more) on a new connection; (all the server sent until it closed, seconds)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=REQUEST_TIMEOUT + 10) as sock:
+        started = time.monotonic()
+        sock.sendall(data)
+        if more:
+            time.sleep(pause)
+            sock.sendall(more)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+            if more and b"\r\n\r\n" in received and not received.startswith(b"HTTP/1.1 408"):
+                break  # answered; the connection stays open for the next request
+        return received, time.monotonic() - started
+
+
+@pytest.mark.parametrize("sent, expected", [
+    (b"", b""),  # connected, sent nothing: closed without a word
+    (b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"HTTP/1.1 408 Request Timeout"),  # a head that stops
+    # A body that stops: the endpoint has begun on the request, so it just ends the connection.
+    (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nContent-Length: 100\r\n\r\nASK", b""),
+], ids=["nothing", "head", "body"])
+def test_a_request_that_does_not_arrive_is_ended(main, sent, expected):
+    received, seconds = raw(main, sent)
+    assert received.startswith(expected) and (expected or received == b""), received[:200]
+    assert REQUEST_TIMEOUT <= seconds < REQUEST_TIMEOUT + 3
+    if expected:
+        assert f"did not arrive within {REQUEST_TIMEOUT:g} s".encode() in received
+    assert healthz(main)["status"] == "ok"
+    assert "Exception in ASGI application" not in main.log() and "Traceback" not in main.log()
+
+
+def test_a_slow_request_in_time_is_answered(main):
+    received, _ = raw(main, b"GET /healthz HTTP/1.1\r\n", pause=REQUEST_TIMEOUT / 2, more=b"Host: x\r\n\r\n")
+    assert received.startswith(b"HTTP/1.1 200 OK"), received[:200]

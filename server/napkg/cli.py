@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 import textwrap
@@ -71,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # proxy_headers: app.Front reads a local reverse proxy's forwarding headers itself, more cheaply.
     # http: uvicorn's own protocol, sending each response's head and body in one write (transport.py).
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.log_level == "debug",
-                proxy_headers=False, http=GatheringHttpProtocol)
+                proxy_headers=False, http=functools.partial(GatheringHttpProtocol, request_timeout=args.request_timeout))
     return EXIT_OK
 
 
@@ -370,6 +371,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
                    help="allow browsers on this origin ('*' for any; never with credentials)")
     s.add_argument("--no-cache", action="store_true", help="do not cache the results of repeated queries")
+    s.add_argument("--request-timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="seconds a client has to send a whole request, from its first byte or from connecting; then "
+                        "408 and the connection is closed (default: 20)")
     s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"],
                    help="what goes to stderr (default: warning: queries killed at the time limit, workers lost, 503s; "
                         "info adds worker replacements; debug adds uvicorn's access log)")

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.requests import ClientDisconnect
 
 from . import guard
 from .engine import Answer, Job
@@ -263,7 +264,10 @@ class Endpoint:
                    scope["query_string"], accept, host)
         plan = self._plans.get(key) if key is not None else None
         if plan is None:
-            outcome = await self.read(Request(scope, receive))
+            try:
+                outcome = await self.read(Request(scope, receive))
+            except ClientDisconnect:  # gone before its request was read: nobody to answer
+                return
             if isinstance(outcome, Response):
                 await outcome(scope, receive, send)
                 return

@@ -35,6 +35,13 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from .protocol import header_lines
 
 
+#: Seconds a client has to send a whole request (head and body), from its first byte, or from connecting
+#: for the first one. uvicorn waits for ever: a client that connects and sends nothing, or sends a
+#: request byte by byte (slowloris), holds its connection, and enough of them exhaust the server's.
+REQUEST_TIMEOUT = 20.0
+#: Seconds between two looks at every connection for one whose request is late.
+SWEEP_INTERVAL = 1.0
+
 # httptools.parse_url, which uvicorn too calls on every request, keeps a URL's offsets in 16 bits
 # (http_parser_url), so it fails on a longer URL: a query of 22,000 characters, URL-encoded, can be one.
 MAX_URL = 65_535
@@ -115,8 +122,13 @@ class GatheringHttpProtocol(HttpToolsProtocol):
     an upgrade, a response still being written on this connection (pipelining), a client not reading
     (flow control), the access log on (debug), or a concurrency limit."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, request_timeout: float = REQUEST_TIMEOUT, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.request_timeout = request_timeout
+        # When the request being read began (or the connection opened); None between requests. A sweep once
+        # a second, not a timer a request, watches it: arming and cancelling a timer cost every request.
+        self._since: float | None = None
+        self._reading_head = False
         # app.Front with its response cache on; not when the cache is off (nothing to ask, so no request
         # pays for asking), nor when uvicorn wraps the app (trace logging).
         front = self.app
@@ -127,8 +139,34 @@ class GatheringHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(GatheringTransport(transport, self.loop))  # type: ignore[arg-type]
+        self._since = self.loop.time()
+        if not getattr(self.server_state, "napkg_swept", False):
+            self.server_state.napkg_swept = True  # one sweep for all of this server's connections
+            self.loop.call_later(SWEEP_INTERVAL, _sweep, self.loop, self.connections)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._since is None:
+            self._since = self.loop.time()
+        self._reading_head = True
+
+    def request_late(self) -> None:
+        """The request has not arrived in request_timeout: 408 if its head is still coming, and close."""
+        if self.transport.is_closing():
+            return
+        if self.flow.read_paused or (self._reading_head and self.cycle is not None and not self.cycle.response_complete):
+            # This server stopped reading (pipelining, an app slow to take the body) or still answers the
+            # request before: the wait is not the client's.
+            self._since = self.loop.time()
+            return
+        self.logger.info("Closed a connection whose request did not arrive within %g s.", self.request_timeout)
+        if self._reading_head:
+            self._close_with(408, f"The request did not arrive within {self.request_timeout:g} s.")
+        else:
+            self.transport.close()  # nothing sent yet, or an answer under way to a body that stopped coming
 
     def on_headers_complete(self) -> None:
+        self._reading_head = False
         if len(self.url) > MAX_URL:
             self._refuse_long_url()
             self._answered = True
@@ -140,12 +178,15 @@ class GatheringHttpProtocol(HttpToolsProtocol):
 
     def _refuse_long_url(self) -> None:
         """414 for a URL httptools cannot read, where uvicorn would say "Invalid HTTP request received."."""
-        message = (f"The request URL is {len(self.url):,} bytes long; this server reads URLs of up to {MAX_URL:,}. "
-                   "Send a long query with POST, form-encoded or as application/sparql-query.").encode()
         self.logger.info("414: a request URL of %d bytes", len(self.url))
-        self.transport.write(b"".join((STATUS_LINE[414], header_lines(self.server_state.default_headers),
+        self._close_with(414, f"The request URL is {len(self.url):,} bytes long; this server reads URLs of up to "
+                              f"{MAX_URL:,}. Send a long query with POST, form-encoded or as application/sparql-query.")
+
+    def _close_with(self, status: int, message: str) -> None:
+        body = message.encode()
+        self.transport.write(b"".join((STATUS_LINE[status], header_lines(self.server_state.default_headers),
                                        b"content-type: text/plain; charset=utf-8\r\n",
-                                       b"content-length: %d\r\nconnection: close\r\n\r\n" % len(message), message)))
+                                       b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body), body)))
         self.transport.close()
 
     def on_body(self, body: bytes) -> None:
@@ -153,6 +194,7 @@ class GatheringHttpProtocol(HttpToolsProtocol):
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._since = None
         if self._answered:
             self._answered = False
             return
@@ -182,3 +224,13 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         self.transport.write_now(b"".join((STATUS_LINE[status], self._default_lines, head, b"\r\n", body)))
         self.on_response_complete()
         return True
+
+
+def _sweep(loop: asyncio.AbstractEventLoop, connections: set) -> None:
+    """Once a second: end the connections whose request is late (GatheringHttpProtocol.request_late)."""
+    now = loop.time()
+    for protocol in list(connections):
+        since = getattr(protocol, "_since", None)
+        if since is not None and now - since > protocol.request_timeout:
+            protocol.request_late()
+    loop.call_later(SWEEP_INTERVAL, _sweep, loop, connections)
