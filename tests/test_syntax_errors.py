@@ -32,6 +32,9 @@ def error(engine: LocalEngine, query: str) -> str:
     # Declared (also the empty prefix), in strings, IRIs or comments, blank nodes and variables: not missing.
     ("PREFIX : <x:> PREFIX a: <y:> SELECT * { ?s :p ?o ; a:q _:b }", []),
     ('SELECT * { ?s <a:b> "c:d" . # e:f\n ?s ?p ?o }', []),
+    # An IRI with a character no IRI may hold is the error, not an undeclared http: prefix.
+    ("ASK { <http://a b> ?p ?o }", []),
+    ("ASK { <http://a\x00b> ?p ?o }", []),
     # \\u escapes are resolved before reading, as SPARQL does.
     ("PREFIX a: <x:> SELECT * { ?s \\u0061:p ?o }", []),
 ])

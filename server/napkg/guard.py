@@ -191,6 +191,8 @@ def undeclared_prefixes(query: str) -> list[Token]:
     for k, tok in enumerate(toks):
         if tok.kind != "word" or ":" not in tok.text or tok.text.startswith(("?", "$", "_:")):
             continue
+        if k > 0 and toks[k - 1].text == "<" and toks[k - 1].end == tok.offset:
+            continue  # the inside of an IRI the lexer could not read (a space or a control character in it)
         prefix = tok.text.split(":", 1)[0]
         if k > 0 and toks[k - 1].kind == "word" and toks[k - 1].text.upper() == "PREFIX":
             declared.add(prefix)
