@@ -23,6 +23,10 @@ about 0.07 ms of CPU, as much as Oxigraph's whole answer. GatheringHttpProtocol 
 a request's head is read and writes a hit itself. Measured on the 2-core machine, NAP LIMIT 10, cache on,
 wrk -c8, two runs each: 10,916 and 9,632 -> 17,003 and 18,626 requests a second, with Oxigraph server at
 16,903-17,633 and 16,039-17,174 in the same runs.
+
+Two limits uvicorn lacks live here too, since they are about reading requests: a client has
+REQUEST_TIMEOUT to send its whole request (uvicorn would wait for ever on one that sends nothing), and a
+URL longer than httptools can read gets 414 with advice rather than "Invalid HTTP request received.".
 """
 from __future__ import annotations
 
