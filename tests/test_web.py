@@ -10,6 +10,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
+import rdflib.compare
 from rdflib import URIRef
 
 from napkg.namespaces import BASE, ID
@@ -323,6 +324,39 @@ def test_graph_page(client):
     page = client.get("/graph/action-points")
     assert page.status_code == 200
     assert "https://w3id.org/nap-bhr/graph/action-points" in page.text
+    for suffix in ("ttl", "jsonld", "nt", "rdf"):  # its data in every form, linked from the page
+        assert f'href="/graph/action-points.{suffix}"' in page.text
+
+
+GRAPHS = ["action-points", "organisations", "ontology"]
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+@pytest.mark.parametrize("media", list(RDF_TYPES))
+def test_a_named_graphs_iri_gives_its_triples_to_an_rdf_client(client, project, name, media):
+    """A linked-data client that dereferences a named graph's IRI gets the graph, not a page about it."""
+    suffix, fmt = RDF_TYPES[media]
+    expected = set(project.graphs[f"{BASE}graph/{name}"])
+    assert expected
+    response = client.get(f"/graph/{name}", headers={"Accept": media})
+    assert response.status_code == 200 and response.headers["content-type"].split(";")[0] == media
+    assert response.headers["content-location"] == f"/graph/{name}.{suffix}"
+    assert "accept" in response.headers["vary"].lower()
+    served = rdflib.Graph().parse(data=response.content, format=fmt)
+    assert rdflib.compare.isomorphic(served, project.graphs[f"{BASE}graph/{name}"])
+    by_suffix = client.get(f"/graph/{name}.{suffix}", headers={"Accept": "text/html"})
+    assert by_suffix.status_code == 200 and by_suffix.content == response.content
+    etag = response.headers["etag"]
+    assert client.get(f"/graph/{name}", headers={"Accept": media, "If-None-Match": etag}).status_code == 304
+
+
+def test_a_named_graph_for_a_browser_and_for_nobody(client):
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    page = client.get("/graph/organisations", headers={"Accept": browser})
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-location"] == "/graph/organisations.html"
+    assert client.get("/graph/organisations", headers={"Accept": "image/png"}).status_code == 406
+    assert client.get("/graph/organisations.pdf").status_code == 404
 
 
 # --- search ----------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 - /doc/{type}/{ref}: what we know about it, as HTML, Turtle, JSON-LD, N-Triples or RDF/XML, by Accept
   (q-values) or by suffix (.html, .ttl, .jsonld, .nt, .rdf).
 - /doc: the index (the action points by pillar and theme, the registries); /doc/{type}: one registry.
-- /graph/{name}: a named graph, with its counts.
+- /graph/{name}: a named graph: its counts for a browser, its triples for an RDF client.
 - /search?q=: labels and texts, ignoring case and accents.
 
 The canonical base (namespaces.BASE) maps onto this server's root: a local or mirrored server serves the same
@@ -123,19 +123,10 @@ class Web:
         node = self.site.node(kind, base)
         if node is None:
             return self.not_found(request, kind, base)
-        if suffix:
-            media, vary = SUFFIXES[suffix], False
-        else:
-            vary = True
-            wanted = request.query_params.get("format")
-            if wanted in ("html", "text/html"):
-                chosen = [HTML]
-            else:
-                chosen = acceptable(OFFERS, request.headers.get("accept"), [wanted] if wanted else None, kind="graph")
-            if not chosen:
-                return PlainTextResponse("Not acceptable. This resource is available as: " + ", ".join(OFFERS) + "\n",
-                                         status_code=406, headers={"Vary": "Accept"})
-            media = chosen[0]
+        chosen = self.negotiate(request, suffix)
+        if isinstance(chosen, Response):
+            return chosen
+        media, vary = chosen
         if media == HTML:
             response = self.resource_page(request, node)
             if vary:
@@ -153,6 +144,20 @@ class Web:
         body = self.site.serialize(self.site.describe(node), media)
         content_type = media + ("; charset=utf-8" if media != "application/ld+json" else "")
         return Response(body, media_type=content_type, headers=headers)
+
+    def negotiate(self, request: Request, suffix: str | None) -> tuple[str, bool] | Response:
+        """(media type, whether it was negotiated) for a page or its data: by suffix, format= or Accept; 406
+        when none of its forms will do."""
+        if suffix:
+            return SUFFIXES[suffix], False
+        wanted = request.query_params.get("format")
+        if wanted in ("html", "text/html"):
+            return HTML, True
+        chosen = acceptable(OFFERS, request.headers.get("accept"), [wanted] if wanted else None, kind="graph")
+        if not chosen:
+            return PlainTextResponse("Not acceptable. This resource is available as: " + ", ".join(OFFERS) + "\n",
+                                     status_code=406, headers={"Vary": "Accept"})
+        return chosen[0], True
 
     def resource_page(self, request: Request, node) -> Response:
         site, lang = self.site, page_lang(request)
@@ -408,18 +413,38 @@ class Web:
                          crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))])
 
     def graph(self, request: Request, name: str) -> Response:
+        """A named graph's IRI: a page with its counts for a browser, its triples for an RDF client."""
         site, lang = self.site, page_lang(request)
-        graph = site.graphs.get(GRAPH + name)
+        base, suffix = split_suffix(name)
+        graph = site.graphs.get(GRAPH + base)
         if graph is None:
             return self.not_found(request)
+        chosen = self.negotiate(request, suffix)
+        if isinstance(chosen, Response):
+            return chosen
+        media, vary = chosen
+        if media != HTML:
+            headers = {"Vary": "Accept", "Content-Location": f"/graph/{base}.{RDF_MEDIA[media][0]}"} if vary else {}
+            headers["ETag"] = etag = self.etag(request, media)
+            if self.fresh(request, etag):
+                return Response(status_code=304, headers=headers)
+            triples = [ox.Triple(q.subject, q.predicate, q.object)
+                       for q in site.store.quads_for_pattern(None, None, None, ox.NamedNode(graph.iri))]
+            content_type = media + ("; charset=utf-8" if media != "application/ld+json" else "")
+            return Response(site.serialize(triples, media), media_type=content_type, headers=headers)
         details = site.graph_details(graph.iri)
         classes = sorted(((site.link(ox.NamedNode(c), lang), count) for c, count in details.classes.items()),
                          key=lambda r: (-r[1], r[0].text))
         query = (f"# The classes in the graph <{graph.iri}>\nSELECT ?class (COUNT(?s) AS ?n) WHERE {{\n"
                  f"  GRAPH <{graph.iri}> {{ ?s a ?class }}\n}}\nGROUP BY ?class\nORDER BY DESC(?n)\n")
-        return self.html(request, "graph.html", graph=graph, classes=classes, subjects=details.subjects,
-                         properties=details.properties, query_href=editor_link(query), active="data",
-                         crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))])
+        formats = [(FORMAT_NAMES[m], f"/graph/{base}.{suffix}", m) for m, (suffix, _) in RDF_MEDIA.items()]
+        response = self.html(request, "graph.html", graph=graph, classes=classes, subjects=details.subjects,
+                             properties=details.properties, query_href=editor_link(query), active="data",
+                             formats=formats, crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))])
+        if vary:
+            response.headers["Vary"] = "Accept"
+            response.headers["Content-Location"] = f"/graph/{base}.html"
+        return response
 
     def search(self, request: Request) -> Response:
         site, lang = self.site, page_lang(request)
