@@ -215,6 +215,21 @@ def test_a_plain_text_404_suggests_iris(client):
     assert f"  {ID}organisation/szw  " in text and "<" not in text
 
 
+@pytest.mark.parametrize("path", ["/foo", "/static/nope.js", "/void", "/sparql/extra"])
+def test_any_other_unknown_path_gets_the_sites_404(client, path):
+    """Not FastAPI's {"detail": "Not Found"}: the page with search for a browser, plain text for RDF."""
+    page = client.get(path, headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert 'action="/search"' in page.text
+    plain = client.get(path, headers={"Accept": "text/turtle"})
+    assert plain.status_code == 404 and plain.text.startswith(f"Nothing is published at {path}.")
+
+
+def test_the_api_keeps_json_errors(client):
+    response = client.get("/api/nope", headers={"Accept": "text/html"})
+    assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
+
+
 @pytest.mark.parametrize("accept", ["*/*", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
                                     "text/turtle, */*;q=0.1"])
 def test_a_404_for_a_browser_or_anyone_is_a_page(client, accept):

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from fastapi import FastAPI
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi_offline import FastAPIOffline
 
 from . import __version__, api, docs, guard, metadata, overview, web
@@ -133,7 +135,17 @@ def create_app(config: ServerConfig) -> "Front":
                       fingerprint=fingerprint)
     app.state.context = context
     app.include_router(api.make_router(context))
-    app.include_router(web.make_router(context))
+    pages = web.make_router(context)
+    app.include_router(pages)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, exc):
+        # A path nothing serves gets the site's 404 (a page with search, or plain text for an RDF client), not
+        # FastAPI's {"detail": "Not Found"}; the API keeps its JSON errors.
+        if exc.status_code == 404 and not request.url.path.startswith("/api/"):
+            return pages.web.not_found(request)
+        return await http_exception_handler(request, exc)
+
     app.include_router(docs.make_router(context))
     app.include_router(metadata.make_router(context))
     app.include_router(overview.make_router(context))

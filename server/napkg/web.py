@@ -537,4 +537,5 @@ def make_router(context: Context) -> APIRouter:
     for prefix in ("/id", "/doc", "/graph"):
         router.add_api_route(prefix + "/{rest:path}", unknown, methods=methods, include_in_schema=False)
     router.add_api_route("/search", search, methods=methods, include_in_schema=False)
+    router.web = web  # for app.py's 404 of any other path
     return router
