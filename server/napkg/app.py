@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi_offline import FastAPIOffline
 
-from . import __version__, api, docs, guard, metadata, overview, web
+from . import __version__, api, docs, graphstore, guard, metadata, overview, web
 from .context import Context
 from .engine import Dataset, build_store
 from .federation import Forwarder
@@ -148,6 +148,7 @@ def create_app(config: ServerConfig) -> "Front":
 
     app.include_router(docs.make_router(context))
     app.include_router(metadata.make_router(context))
+    app.include_router(graphstore.make_router(context))
     app.include_router(overview.make_router(context))
 
     @app.get("/healthz", include_in_schema=False)

@@ -66,6 +66,12 @@ FORMAT_PARAM = {
         "rdf": "application/rdf+xml", "rdfxml": "application/rdf+xml", "rdf+xml": "application/rdf+xml",
         "xml": "application/rdf+xml",
     },
+    "dataset": {"nq": "application/n-quads", "nquads": "application/n-quads", "trig": "application/trig"},
+}
+#: media type -> pyoxigraph format, for a whole dataset (graphstore.py)
+DATASET_TYPES = {
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+    "application/trig": ox.RdfFormat.TRIG,
 }
 
 

@@ -1,0 +1,110 @@
+"""The SPARQL 1.1 Graph Store HTTP Protocol at /store, read-only: GET and HEAD a graph by its IRI.
+
+`/store?graph=IRI` is one named graph, `/store?default` the default graph (for the NAP graph the union of
+its named graphs, as the endpoint's default graph is), and `/store` alone the whole dataset as N-Quads or
+TriG, as Oxigraph server's /store does. Graphs are named indirectly (?graph=), never by the request path:
+direct identification would make every path under /store a graph name. PUT, POST, DELETE and PATCH get
+405: the store is read-only while served. Reading a graph runs no user query, so it happens here, on the
+web process's own store, in a thread: a large graph must not stop the event loop while it is written.
+"""
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlsplit
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from .context import Context
+from .negotiation import acceptable
+from .namespaces import PREFIXES
+from .protocol import matches
+from .results import DATASET_TYPES, GRAPH_TYPES
+
+READ = ("GET", "HEAD")
+WRITE = ("PUT", "POST", "DELETE", "PATCH")
+
+
+def error(status: int, message: str, headers: dict | None = None) -> Response:
+    return PlainTextResponse(message + "\n", status_code=status, headers=headers)
+
+
+def target(request: Request) -> tuple[str, str | None] | Response:
+    """("graph", IRI), ("default", None) or ("dataset", None) from the query string; a 400 otherwise."""
+    params = parse_qsl(request.url.query, keep_blank_values=True)
+    graphs = [v for k, v in params if k == "graph"]
+    default = any(k == "default" for k, _ in params)
+    if len(graphs) > 1 or (graphs and default):
+        return error(400, "Name one graph: ?graph=IRI or ?default, once (SPARQL 1.1 Graph Store Protocol, 4.2).")
+    if graphs:
+        iri = graphs[0]
+        parts = urlsplit(iri)
+        if not parts.scheme or any(c in iri for c in '<>"{}|^`\\ '):
+            return error(400, f"?graph= must be an absolute IRI; got {iri!r}.")
+        return "graph", iri
+    return ("default", None) if default else ("dataset", None)
+
+
+def quads(context: Context, kind: str, iri: str | None) -> list | None:
+    """The triples (or, for the dataset, quads) to send; None when the named graph does not exist."""
+    store = context.store
+    if kind == "dataset":
+        return list(store)
+    if kind == "graph":
+        graph = ox.NamedNode(iri)
+        if not store.contains_named_graph(graph):
+            return None
+        return [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, graph)]
+    if context.union_default_graph:  # the union of the named graphs, each triple once
+        return list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in store))
+    return [ox.Triple(q.subject, q.predicate, q.object)
+            for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())]
+
+
+def make_router(context: Context) -> APIRouter:
+    router = APIRouter()
+
+    async def graph_store(request: Request) -> Response:
+        if request.method in WRITE:
+            return error(405, f"{request.method} is not allowed: this graph store is read-only (GET and HEAD "
+                              "read a graph; SPARQL queries go to /sparql).", {"Allow": "GET, HEAD"})
+        found = target(request)
+        if isinstance(found, Response):
+            return found
+        kind, iri = found
+        offers = list(DATASET_TYPES if kind == "dataset" else GRAPH_TYPES)
+        media_types = acceptable(offers, request.headers.get("accept"), request.query_params.getlist("format"),
+                                 "dataset" if kind == "dataset" else "graph")
+        if not media_types:
+            return error(406, f"This {'dataset' if kind == 'dataset' else 'graph'} is offered as {', '.join(offers)}.",
+                         {"Vary": "Accept"})
+        media = media_types[0]
+        etag = 'W/"' + hashlib.sha256(f"{context.fingerprint}|{kind}|{iri}|{media}".encode()).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Vary": "Accept"}
+        content = await run_in_threadpool(quads, context, kind, iri)
+        if content is None:
+            return error(404, f"There is no graph <{iri}> in this dataset; the service description at /sparql "
+                              "lists its named graphs.")
+        if matches(etag.encode(), request.headers.get("if-none-match", "").encode("latin-1") or None):
+            return Response(status_code=304, headers=headers)
+        fmt = DATASET_TYPES.get(media) or GRAPH_TYPES[media]
+        # The graph's own prefixes make the NAP graph's Turtle and TriG readable; other data gets none.
+        options = {"prefixes": PREFIXES} if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) and context.union_default_graph \
+            else {}
+        body = await run_in_threadpool(ox.serialize, content, format=fmt, **options)
+        content_type = media + ("; charset=utf-8" if media != "application/ld+json" else "")
+        if request.method == "HEAD":
+            headers["Content-Length"] = str(len(body))
+            return Response(status_code=200, headers=headers, media_type=content_type)
+        return Response(body, headers=headers, media_type=content_type)
+
+    async def direct(request: Request, rest: str) -> Response:
+        if request.method in WRITE:
+            return await graph_store(request)  # 405, as for any write
+        return error(404, "This graph store names graphs indirectly: /store?graph=IRI, /store?default or /store.")
+
+    router.add_api_route("/store", graph_store, methods=[*READ, *WRITE], include_in_schema=False)
+    router.add_api_route("/store/{rest:path}", direct, methods=[*READ, *WRITE], include_in_schema=False)
+    return router
