@@ -171,3 +171,37 @@ def test_w3c_graph_store_manifests_were_read():
     if not GSP.is_dir():
         pytest.skip(f"no {GSP}")
     assert len(GSP_TESTS) == 13 and sum(len(t.requests) for t in GSP_TESTS) == 39
+
+
+def test_a_graph_larger_than_the_spool_streams_from_disk(monkeypatch):
+    """Past SPOOL bytes a written graph goes to a temporary file and is streamed from it, whole."""
+    import asyncio
+
+    from fastapi import FastAPI
+
+    from napkg import graphstore
+    from napkg.context import Context
+
+    store = ox.Store()
+    store.extend(ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
+                         ox.Literal(f"value {i}"), ox.NamedNode("http://example.org/g")) for i in range(2000))
+    app = FastAPI()
+    app.include_router(graphstore.make_router(Context(pool=None, settings=None, config=None, store=store,
+                                                      union_default_graph=False, fingerprint="f")))
+    streams = []
+    chunks = graphstore._chunks
+    monkeypatch.setattr(graphstore, "_chunks", lambda out: streams.append(out) or chunks(out))
+
+    async def fetch(spool: int) -> httpx.Response:
+        monkeypatch.setattr(graphstore, "SPOOL", spool)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://napkg.test") as client:
+            return await client.get("/store", params={"graph": "http://example.org/g"},
+                                    headers={"Accept": "application/n-triples"})
+
+    whole = asyncio.run(fetch(graphstore.SPOOL))
+    assert streams == []  # under SPOOL: one piece from memory
+    streamed = asyncio.run(fetch(1000))
+    assert len(streams) == 1 and streams[0].closed
+    assert len(whole.content) > 50_000 and streamed.content == whole.content
+    assert streamed.headers["content-length"] == str(len(streamed.content))
+    assert len(list(ox.parse(streamed.content, format=ox.RdfFormat.N_TRIPLES))) == 2000

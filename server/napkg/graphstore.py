@@ -6,15 +6,21 @@ TriG, as Oxigraph server's /store does. Graphs are named indirectly (?graph=), n
 direct identification would make every path under /store a graph name. PUT, POST, DELETE and PATCH get
 405: the store is read-only while served. Reading a graph runs no user query, so it happens here, on the
 web process's own store, in a thread: a large graph must not stop the event loop while it is written.
+A graph is written as it is read from the store into a spooled file (in memory up to SPOOL bytes, on disk
+beyond), and at most WRITERS are written at once, so a large dataset asked for many times over cannot
+take the server's memory.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import tempfile
+from typing import IO, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from .context import Context
@@ -25,6 +31,9 @@ from .results import DATASET_TYPES, GRAPH_TYPES
 
 READ = ("GET", "HEAD")
 WRITE = ("PUT", "POST", "DELETE", "PATCH")
+SPOOL = 8 * 1024 * 1024  # bytes of a written graph kept in memory; more goes to a temporary file
+WRITERS = 2  # graphs written at once; more requests wait their turn
+CHUNK = 256 * 1024
 
 
 def error(status: int, message: str, headers: dict | None = None) -> Response:
@@ -47,24 +56,52 @@ def target(request: Request) -> tuple[str, str | None] | Response:
     return ("default", None) if default else ("dataset", None)
 
 
-def quads(context: Context, kind: str, iri: str | None) -> list | None:
-    """The triples (or, for the dataset, quads) to send; None when the named graph does not exist."""
+def content(context: Context, kind: str, iri: str | None) -> Iterator:
+    """The triples (or, for the dataset, quads) to send, read lazily."""
     store = context.store
     if kind == "dataset":
-        return list(store)
+        return iter(store)
     if kind == "graph":
-        graph = ox.NamedNode(iri)
-        if not store.contains_named_graph(graph):
-            return None
-        return [ox.Triple(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, graph)]
-    if context.union_default_graph:  # the union of the named graphs, each triple once
-        return list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in store))
-    return [ox.Triple(q.subject, q.predicate, q.object)
-            for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())]
+        return (ox.Triple(q.subject, q.predicate, q.object)
+                for q in store.quads_for_pattern(None, None, None, ox.NamedNode(iri)))
+    if context.union_default_graph:
+        return _once(ox.Triple(q.subject, q.predicate, q.object) for q in store)
+    return (ox.Triple(q.subject, q.predicate, q.object)
+            for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+
+
+def _once(triples: Iterator) -> Iterator:
+    """The union of the named graphs: each triple once, though several graphs hold it."""
+    seen = set()
+    for triple in triples:
+        if triple not in seen:
+            seen.add(triple)
+            yield triple
+
+
+def write(context: Context, kind: str, iri: str | None, fmt, options: dict) -> IO[bytes]:
+    """The serialized graph in a spooled file, rewound."""
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL)
+    try:
+        ox.serialize(content(context, kind, iri), out, format=fmt, **options)
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return out
+
+
+def _chunks(out: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while chunk := out.read(CHUNK):
+            yield chunk
+    finally:
+        out.close()
 
 
 def make_router(context: Context) -> APIRouter:
     router = APIRouter()
+    writers = asyncio.Semaphore(WRITERS)
 
     async def graph_store(request: Request) -> Response:
         if request.method in WRITE:
@@ -74,6 +111,9 @@ def make_router(context: Context) -> APIRouter:
         if isinstance(found, Response):
             return found
         kind, iri = found
+        if kind == "graph" and not context.store.contains_named_graph(ox.NamedNode(iri)):
+            return error(404, f"There is no graph <{iri}> in this dataset; the service description at /sparql "
+                              "lists its named graphs.")
         offers = list(DATASET_TYPES if kind == "dataset" else GRAPH_TYPES)
         media_types = acceptable(offers, request.headers.get("accept"), request.query_params.getlist("format"),
                                  "dataset" if kind == "dataset" else "graph")
@@ -83,22 +123,25 @@ def make_router(context: Context) -> APIRouter:
         media = media_types[0]
         etag = 'W/"' + hashlib.sha256(f"{context.fingerprint}|{kind}|{iri}|{media}".encode()).hexdigest()[:32] + '"'
         headers = {"ETag": etag, "Vary": "Accept"}
-        content = await run_in_threadpool(quads, context, kind, iri)
-        if content is None:
-            return error(404, f"There is no graph <{iri}> in this dataset; the service description at /sparql "
-                              "lists its named graphs.")
         if matches(etag.encode(), request.headers.get("if-none-match", "").encode("latin-1") or None):
             return Response(status_code=304, headers=headers)
         fmt = DATASET_TYPES.get(media) or GRAPH_TYPES[media]
         # The graph's own prefixes make the NAP graph's Turtle and TriG readable; other data gets none.
         options = {"prefixes": PREFIXES} if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) and context.union_default_graph \
             else {}
-        body = await run_in_threadpool(ox.serialize, content, format=fmt, **options)
+        async with writers:
+            out = await run_in_threadpool(write, context, kind, iri, fmt, options)
+        size = out.seek(0, 2)
+        out.seek(0)
+        headers["Content-Length"] = str(size)
         content_type = media + ("; charset=utf-8" if media != "application/ld+json" else "")
         if request.method == "HEAD":
-            headers["Content-Length"] = str(len(body))
+            out.close()
             return Response(status_code=200, headers=headers, media_type=content_type)
-        return Response(body, headers=headers, media_type=content_type)
+        if size <= SPOOL:  # in memory: one piece, which the compression middleware compresses whole
+            with out:
+                return Response(out.read(), headers=headers, media_type=content_type)
+        return StreamingResponse(_chunks(out), headers=headers, media_type=content_type)
 
     async def direct(request: Request, rest: str) -> Response:
         if request.method in WRITE:
