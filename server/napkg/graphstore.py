@@ -24,8 +24,8 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from .context import Context
-from .negotiation import acceptable
 from .namespaces import PREFIXES
+from .negotiation import acceptable
 from .protocol import matches
 from .results import DATASET_TYPES, GRAPH_TYPES
 
