@@ -533,6 +533,11 @@ def test_service_description_html_for_a_browser(server):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "<html" in response.text and server.sparql in response.text
+    # Each named graph links to itself in the graph store.
+    link = re.search(r'href="(/store\?graph=[^"]+)"', response.text)
+    assert link, response.text[:500]
+    graph = httpx.get(server.url + link.group(1), headers={"Accept": "application/n-triples"})
+    assert graph.status_code == 200 and graph.text.count(" .\n") > 0
 
 
 # --- federation into us ---

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 import rdflib
 from rdflib.namespace import RDF, RDFS, XSD
@@ -84,7 +85,8 @@ class ServiceDescription:
 
     def html(self, endpoint: str) -> str:
         s = self.statistics
-        rows = "".join(f"<tr><td><code>{escape(name)}</code></td><td>{f['triples']:,}</td><td>{f['entities']:,}</td>"
+        rows = "".join(f"<tr><td><a href=\"/store?graph={quote(name, safe='')}\"><code>{escape(name)}</code></a></td>"
+                       f"<td>{f['triples']:,}</td><td>{f['entities']:,}</td>"
                        f"<td>{f['classes']:,}</td><td>{f['properties']:,}</td></tr>"
                        for name, f in sorted(s["graphs"].items()))
         turtle = escape(self.serialize(endpoint, "text/turtle").decode())
@@ -96,7 +98,8 @@ table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ccc;padding:.2r
 td:first-child,th:first-child{{text-align:left}}pre{{background:#f4f4f4;padding:1rem;overflow:auto}}</style></head>
 <body><h1>{escape(self.title)}</h1>
 <p>This is a read-only SPARQL 1.1 endpoint: <code>{escape(endpoint)}</code>. Write queries in the
-<a href="/">query editor</a>, or send them with GET <code>?query=</code> or POST.</p>
+<a href="/">query editor</a>, or send them with GET <code>?query=</code> or POST. Each graph is also at
+<code>/store?graph=IRI</code> (the Graph Store Protocol, read-only), the whole dataset at <a href="/store">/store</a>.</p>
 <p>Default dataset: {"the union of all named graphs" if self.union else "the default graph"},
 {d['triples']:,} triples, {d['entities']:,} entities, {d['classes']:,} classes, {d['properties']:,} properties.</p>
 <table><thead><tr><th>named graph</th><th>triples</th><th>entities</th><th>classes</th><th>properties</th></tr></thead>
