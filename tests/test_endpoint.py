@@ -560,6 +560,15 @@ def test_federation_from_another_engine(server, union):
 
 # --- the result cache ---
 
+def test_healthz_reports_version_uptime_and_counters(server):
+    from napkg import __version__
+
+    health = healthz(server)
+    assert health["status"] == "ok" and health["version"] == __version__ and health["uptime_s"] >= 0
+    assert {"workers", "busy", "restarts", "timeouts", "crashes", "overloaded", "cache_hits"} <= set(health)
+    assert health["timeouts"] == health["crashes"] == health["overloaded"] == 0
+
+
 def test_cache_hits_increase(server):
     query = unique("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
     first = select(server, query)

@@ -118,7 +118,9 @@ def test_runaway_is_stopped_and_its_worker_killed(main, expected_aps):
 
     # Its worker is gone, so its CPU is free; a new one took its place.
     assert wait_until(lambda: not alive(runaway_pid), 5), f"worker {runaway_pid} still exists"
-    assert healthz(main)["restarts"] == before["restarts"] + 1
+    after = healthz(main)
+    assert after["restarts"] == before["restarts"] + 1
+    assert (after["timeouts"], after["crashes"]) == (before["timeouts"] + 1, before["crashes"])
     answers(main, expected_aps)
     assert wait_until(lambda: len(worker_pids(main.process.pid)) == 2, 30)
     assert runaway_pid not in worker_pids(main.process.pid)
@@ -362,7 +364,8 @@ def test_queue_full_gives_503(single):
     finally:
         thread.join(30)
     assert outcome["slow"].status_code == 504
-    assert healthz(single)["status"] == "ok"
+    health = healthz(single)
+    assert health["status"] == "ok" and health["overloaded"] == 1 and health["timeouts"] == 1
     assert "WARNING napkg.pool: Every query worker is busy and the waiting line (0) is full: 1 request(s) answered 503" \
         in single.log(), single.log()[-2000:]
 
@@ -417,7 +420,8 @@ def test_a_worker_that_dies_mid_query_is_contained(main, expected_aps):
     replaced and the server goes on. The death is caused from outside: SIGKILL on the busy worker."""
     workers = wait_until(lambda: len(worker_pids(main.process.pid)) == 2 and worker_pids(main.process.pid), 30)
     assert workers
-    restarts = healthz(main)["restarts"]
+    before = healthz(main)
+    restarts = before["restarts"]
     outcome: dict = {}
     query = fresh(RUNAWAY)
 
@@ -435,7 +439,9 @@ def test_a_worker_that_dies_mid_query_is_contained(main, expected_aps):
     response = outcome["response"]
     assert response.status_code == 500
     assert "crashed" in response.text
-    assert healthz(main)["restarts"] == restarts + 1
+    after = healthz(main)
+    assert after["restarts"] == restarts + 1
+    assert (after["crashes"], after["timeouts"]) == (before["crashes"] + 1, before["timeouts"])
     answers(main, expected_aps)
     assert wait_until(lambda: len(worker_pids(main.process.pid)) == 2, 30)
     told = f"ERROR napkg.pool: Worker {busy_pid} died running a query (its client gets 500); it is being replaced. " \

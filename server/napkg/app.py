@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,8 +156,11 @@ def create_app(config: ServerConfig) -> "Front":
     async def healthz():
         # Never touches the workers: it answers while every one of them is busy.
         hits = endpoint.cache.hits + (responses.hits if responses else 0)
-        return JSONResponse({"status": "ok", "workers": config.workers, "busy": pool.busy(),
-                             "restarts": pool.restarts, "cache_hits": hits})
+        # Counters since start, for an operator's monitoring: a rise in timeouts or 503s is the sign to act.
+        return JSONResponse({"status": "ok", "version": __version__, "uptime_s": round(time.time() - pool.started),
+                             "workers": config.workers, "busy": pool.busy(), "restarts": pool.restarts,
+                             "timeouts": pool.timeouts, "crashes": pool.crashes, "overloaded": pool.overloads,
+                             "cache_hits": hits})
 
     @app.get("/", include_in_schema=False)
     async def editor():

@@ -317,6 +317,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         self.restarts = 0
         self.started = 0.0
+        # Since start, for /healthz: queries killed at the time limit, workers that died, requests refused.
+        self.timeouts = self.crashes = self.overloads = 0
         self._overloads = 0  # 503s not yet told in the log
         self._overload_logged = -OVERLOAD_LOG_INTERVAL
 
@@ -341,6 +343,7 @@ class WorkerPool:
                 self._attached = True
         waiting = len(self._line) + sum(w.waiting is not None for w in self._ready)
         if waiting >= self.settings.queue and all(w.running is not None for w in self._ready):
+            self.overloads += 1
             self._overloads += 1
             now = time.monotonic()
             if now - self._overload_logged >= OVERLOAD_LOG_INTERVAL:
@@ -444,12 +447,15 @@ class WorkerPool:
         if self._closed or worker not in self._ready:
             return
         if isinstance(failure, TimedOut):
+            self.timeouts += 1
             log.warning("A query ran past its limit of %g s; worker %s was killed and is being replaced. The query: %s",
                         worker.running.timeout, worker.pid, one_line(worker.running.job.query))
         elif worker.running is not None:
+            self.crashes += 1
             log.error("Worker %s died running a query (its client gets 500); it is being replaced. The query: %s",
                       worker.pid, one_line(worker.running.job.query))
         else:
+            self.crashes += 1
             log.error("Worker %s died while idle; it is being replaced.", worker.pid)
         self._ready.remove(worker)
         if worker.timer is not None:
