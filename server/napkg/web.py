@@ -25,9 +25,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .context import Context
 from .namespaces import GRAPH
 from .negotiation import acceptable, wants_html
-from .protocol import matches
 from .pages import (DCT, NAP, PROVNS, RDF_MEDIA, REGISTRIES, SKOS, SUFFIXES, FORMAT_NAMES, Crumb, Site, Value,
                     editor_link, local_path, resource_query, split_thing, with_lang, word)
+from .protocol import matches
 from .search import SearchIndex
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
