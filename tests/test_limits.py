@@ -476,7 +476,7 @@ def raw(server, data: bytes, pause: float = 0.0, more: bytes = b"") -> tuple[byt
 def test_a_request_that_does_not_arrive_is_ended(main, sent, expected):
     received, seconds = raw(main, sent)
     assert received.startswith(expected) and (expected or received == b""), received[:200]
-    assert REQUEST_TIMEOUT <= seconds < REQUEST_TIMEOUT + 3
+    assert REQUEST_TIMEOUT - 0.1 <= seconds < REQUEST_TIMEOUT + 5  # swept once a second
     if expected:
         assert f"did not arrive within {REQUEST_TIMEOUT:g} s".encode() in received
     assert healthz(main)["status"] == "ok"
