@@ -243,6 +243,18 @@ def test_400_undeclared_prefix_is_named_with_its_declaration(server):
     assert "PREFIX dct: <http://purl.org/dc/terms/>" in response.text
 
 
+@pytest.mark.parametrize("name", ["default-graph-uri", "named-graph-uri"])
+@pytest.mark.parametrize("value", ["foo", "foo bar", "é", "<http://example.org/g>"])
+def test_400_dataset_iri_that_is_not_an_iri(server, name, value):
+    """It crashed the worker that ran the query (500, and a second to reload the data) until 2026-11-29."""
+    before = healthz(server)
+    response = httpx.get(server.sparql, params={"query": "ASK {}", name: value})
+    assert response.status_code == 400, response.text
+    assert response.text.startswith(f"{name} must be an absolute IRI") and repr(value) in response.text
+    after = healthz(server)
+    assert (after["restarts"], after["crashes"]) == (before["restarts"], before["crashes"])
+
+
 def test_400_two_query_parameters(server):
     response = httpx.get(server.sparql, params=[("query", "ASK {}"), ("query", "ASK { ?s ?p ?o }")])
     assert response.status_code == 400

@@ -190,3 +190,19 @@ def test_a_held_job_whose_client_hung_up_is_not_run_when_its_worker_is_lost(data
             assert count(await pool.run(job(COUNT))) == TRIPLES
 
     asyncio.run(scenario())
+
+
+def test_an_error_in_the_engine_is_answered_and_the_worker_kept(data):
+    """A Python exception in a worker (here: a substitution that is no RDF term) is a 500 for its client, not
+    the end of the worker: reloading the data would cost every client a worker for a second."""
+    async def scenario():
+        async with started(data, workers=1) as pool:
+            pids = pool.pids()
+            bad = Job(query="SELECT * WHERE { ?x ?p ?o }", media_types=("application/sparql-results+json",),
+                      substitutions=(("x", "<not an iri>"),))
+            answer = await pool.run(bad)
+            assert answer.status == 500 and "SyntaxError" in answer.error, answer
+            assert count(await pool.run(job(COUNT))) == TRIPLES
+            assert pool.pids() == pids and pool.restarts == 0 and pool.crashes == 0
+
+    asyncio.run(scenario())

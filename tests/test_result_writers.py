@@ -170,3 +170,10 @@ def test_rows_are_counted_exactly_at_the_limit(media, value):
         assert more_rows_than(body, media, rows + 1) is False
         if rows:
             assert more_rows_than(body, media, rows - 1) is True
+
+
+@pytest.mark.parametrize("field", ["default_graphs", "named_graphs"])
+def test_a_dataset_graph_name_that_is_no_iri_is_refused_by_the_engine_too(engine, field):
+    """protocol.py refuses it first; a Job made elsewhere (the Python API, a test) gets a 400, not an exception."""
+    answer = engine.run(Job("ASK {}", ("application/sparql-results+json",), **{field: ("not an iri",)}))
+    assert answer.status == 400 and "not an absolute IRI" in answer.error, answer

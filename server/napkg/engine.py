@@ -126,8 +126,11 @@ class LocalEngine:
         options = {}
         if job.default_graphs or job.named_graphs:
             # Named graphs alone leave the default graph empty (SPARQL 1.1 Query, 13.2).
-            options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
-            options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+            try:
+                options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+                options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+            except ValueError as error:  # protocol.py refuses these first; a Job from elsewhere may not
+                return Answer(400, b"", "", error=f"A dataset graph name is not an absolute IRI: {error}")
         elif self.union and not job.has_from:
             options["use_default_graph_as_union"] = True
         if job.substitutions:

@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 import tempfile
 from typing import IO, Iterator
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from .context import Context
 from .namespaces import PREFIXES
 from .negotiation import acceptable
-from .protocol import matches
+from .protocol import invalid_iri, matches
 from .results import DATASET_TYPES, GRAPH_TYPES
 
 READ = ("GET", "HEAD")
@@ -49,9 +49,8 @@ def target(request: Request) -> tuple[str, str | None] | Response:
         return error(400, "Name one graph: ?graph=IRI or ?default, once (SPARQL 1.1 Graph Store Protocol, 4.2).")
     if graphs:
         iri = graphs[0]
-        parts = urlsplit(iri)
-        if not parts.scheme or any(c in iri for c in '<>"{}|^`\\ '):
-            return error(400, f"?graph= must be an absolute IRI; got {iri!r}.")
+        if (why := invalid_iri(iri)) is not None:
+            return error(400, f"?graph= must be an absolute IRI; {iri!r} is not: {why}.")
         return "graph", iri
     return ("default", None) if default else ("dataset", None)
 

@@ -121,6 +121,8 @@ def _worker_loop(conn, settings: PoolSettings, claim_lock, claimed) -> None:
             answer = engine.run(job)
         except MemoryError:
             answer = Answer(500, b"", "", error="The query needed more memory than a worker may use.")
+        except Exception as error:  # a bug of ours, not a crash: answer it, and keep a worker that is sound
+            answer = Answer(500, b"", "", error=f"The query failed in the engine ({type(error).__name__}: {error}).")
         _send(sock, ("answer", (number, answer)))
 
 

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+import pyoxigraph as ox
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.requests import ClientDisconnect
@@ -70,6 +71,25 @@ class ProtocolError(Exception):
         self.status, self.message, self.headers = status, message, headers
 
 
+def invalid_iri(value: str) -> str | None:
+    """Why value is not an absolute IRI, as the engine's own parser says; None if it is one. A dataset IRI
+    the engine cannot read must be refused here: in a worker it ended the worker (seen: default-graph-uri=foo)."""
+    try:
+        ox.NamedNode(value)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def _dataset(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
+    values = tuple(v for k, v in params if k == name)
+    for value in values:
+        if (why := invalid_iri(value)) is not None:
+            raise ProtocolError(400, f"{name} must be an absolute IRI (it names a graph of this dataset); "
+                                     f"{value!r} is not: {why}.")
+    return values
+
+
 def _single(params: list[tuple[str, str]], name: str) -> str | None:
     values = [v for k, v in params if k == name]
     if len(values) > 1:
@@ -97,10 +117,19 @@ def _decode(raw: bytes, what: str) -> str:
         raise ProtocolError(400, f"The {what} is not valid UTF-8 (byte {e.start}).") from None
 
 
+def _params(raw: bytes, what: str) -> list[tuple[str, str]]:
+    """Percent-decoded parameters; a byte sequence that is not UTF-8 is an error, not a U+FFFD in the query."""
+    try:
+        return parse_qsl(_decode(raw, what), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as e:
+        raise ProtocolError(400, f"The {what} is not valid UTF-8 once percent-decoded ({e.reason} at byte {e.start} "
+                                 "of a value).") from None
+
+
 async def operation(request: Request, settings: Settings) -> tuple[str | None, list[tuple[str, str]]]:
     """(query text or None, parameters) of a protocol request, or ProtocolError."""
     # The raw query string: request.url would build a whole URL object first.
-    url_params = parse_qsl(_decode(request.scope["query_string"], "query string"), keep_blank_values=True)
+    url_params = _params(request.scope["query_string"], "query string")
     if request.method in ("GET", "HEAD"):
         if any(k == "update" for k, _ in url_params):
             raise ProtocolError(405, "SPARQL Update is not allowed over GET, and this endpoint is read-only.",
@@ -114,7 +143,7 @@ async def operation(request: Request, settings: Settings) -> tuple[str | None, l
     if charset not in ("utf-8", "utf8"):
         raise ProtocolError(415, f"The body is declared as {charset}; this endpoint reads UTF-8 only.")
     if content_type == "application/x-www-form-urlencoded":
-        form = parse_qsl(_decode(body, "form body"), keep_blank_values=True)
+        form = _params(body, "form body")
         if any(k == "update" for k, _ in form):
             if any(k == "query" for k, _ in form):
                 raise ProtocolError(400, "The request has both 'query' and 'update'.")
@@ -311,8 +340,8 @@ class Endpoint:
                 limit_at = None  # the offsets were of the text before
             media_types = negotiate(request, found.operation, [v for k, v in params if k == "format"])
             return Job(query=query, media_types=media_types,
-                       default_graphs=tuple(v for k, v in params if k == "default-graph-uri"),
-                       named_graphs=tuple(v for k, v in params if k == "named-graph-uri"),
+                       default_graphs=_dataset(params, "default-graph-uri"),
+                       named_graphs=_dataset(params, "named-graph-uri"),
                        max_rows=settings.max_rows, has_from=found.has_from,
                        limit=found.limit if found.operation == "SELECT" else None, limit_at=limit_at,
                        # The protocol lets the service choose the base IRI: the endpoint's own URL.
