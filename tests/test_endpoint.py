@@ -255,6 +255,20 @@ def test_400_dataset_iri_that_is_not_an_iri(server, name, value):
     assert (after["restarts"], after["crashes"]) == (before["restarts"], before["crashes"])
 
 
+def test_400_percent_encoded_bytes_that_are_not_utf8(server):
+    """Not a U+FFFD in the query, which then failed as a syntax error somewhere else."""
+    url = httpx.URL(server.sparql)
+    response = httpx.get(url.copy_with(raw_path=url.raw_path + b"?query=ASK%20%7B%7D%23%FF"))
+    assert response.status_code == 400 and "query string is not valid UTF-8 once percent-decoded" in response.text
+    response = httpx.post(server.sparql, content=b"query=ASK%20%7B%7D%23%FF",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400 and "form body is not valid UTF-8 once percent-decoded" in response.text
+    # A comment with é, percent-encoded as UTF-8, is fine.
+    ok = httpx.get(url.copy_with(raw_path=url.raw_path + b"?query=ASK%20%7B%7D%23%C3%A9"),
+                   headers={"Accept": "application/sparql-results+json"})
+    assert ok.status_code == 200 and ok.json()["boolean"] is True
+
+
 def test_400_two_query_parameters(server):
     response = httpx.get(server.sparql, params=[("query", "ASK {}"), ("query", "ASK { ?s ?p ?o }")])
     assert response.status_code == 400
