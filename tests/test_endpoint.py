@@ -269,6 +269,14 @@ def test_400_percent_encoded_bytes_that_are_not_utf8(server):
     assert ok.status_code == 200 and ok.json()["boolean"] is True
 
 
+def test_400_host_header_that_makes_no_base_iri(server):
+    """The endpoint's URL, built from the Host header, is the base IRI of queries: a Host that makes it no
+    IRI is the client's error, not a 500 from the engine."""
+    response = httpx.get(server.sparql, params={"query": "ASK {}"}, headers={"Host": "%zz"})
+    assert response.status_code == 400 and "The Host header '%zz'" in response.text, response.text
+    assert httpx.get(server.sparql, params={"query": "ASK {}"}, headers={"Host": "example.org:8000"}).status_code == 200
+
+
 def test_400_two_query_parameters(server):
     response = httpx.get(server.sparql, params=[("query", "ASK {}"), ("query", "ASK { ?s ?p ?o }")])
     assert response.status_code == 400

@@ -339,13 +339,17 @@ class Endpoint:
                 query = guard.rewrite_services(query, found, settings.forwarder.target)
                 limit_at = None  # the offsets were of the text before
             media_types = negotiate(request, found.operation, [v for k, v in params if k == "format"])
+            base = self.url(request)
+            if (why := invalid_iri(base)) is not None:  # from the client's Host header
+                raise ProtocolError(400, f"The Host header {request.headers.get('host')!r} does not make this "
+                                         f"endpoint's URL, the base IRI of queries, an IRI: {why}.")
             return Job(query=query, media_types=media_types,
                        default_graphs=_dataset(params, "default-graph-uri"),
                        named_graphs=_dataset(params, "named-graph-uri"),
                        max_rows=settings.max_rows, has_from=found.has_from,
                        limit=found.limit if found.operation == "SELECT" else None, limit_at=limit_at,
                        # The protocol lets the service choose the base IRI: the endpoint's own URL.
-                       base_iri=self.url(request))
+                       base_iri=base)
         except ProtocolError as e:
             return error(e.status, e.message, e.headers)
         except guard.Refused as e:
