@@ -118,3 +118,27 @@ def test_serve_exits_with_the_error_before_serving(tmp_path, capsys, option, val
     path = written(tmp_path, "data.nt", f'<{EX}a> <{EX}p> oops .\n')
     assert cli.main(["serve", option, value.format(path=path)]) == cli.EXIT_ERROR
     assert f"napkg serve: {path}:1:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, value, says", [
+    ("--workers", "0", "at least 1"), ("--workers", "x", "expected a number"), ("--queue", "-1", "at least 0"),
+    ("--max-rows", "0", "at least 1"), ("--max-body", "0", "at least 1"), ("--max-depth", "0", "at least 1"),
+    ("--max-query-length", "0", "at least 1"), ("--memory-limit", "-1", "at least 0"),
+    ("--service-max-bytes", "0", "at least 1"), ("--port", "65536", "port from 0 to 65535"),
+    ("--timeout", "0", "above 0"), ("--timeout", "-5", "above 0"), ("--timeout", "nan", "above 0"),
+    ("--timeout", "inf", "above 0"), ("--request-timeout", "0", "above 0"), ("--service-timeout", "-1", "above 0"),
+])
+def test_serve_refuses_a_limit_that_means_nothing(capsys, option, value, says):
+    """--workers 0 ended in a StopIteration traceback; --timeout -5 served with no time limit that worked."""
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["serve", option, value])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: " in err and says in err, err
+
+
+@pytest.mark.parametrize("option, value", [("--workers", "1"), ("--queue", "0"), ("--timeout", "0.5"),
+                                           ("--port", "0"), ("--memory-limit", "0"), ("--request-timeout", "1e3")])
+def test_serve_accepts_the_smallest_limits_that_mean_something(option, value):
+    args = cli.parser().parse_args(["serve", option, value])
+    assert getattr(args, option[2:].replace("-", "_")) == (float(value) if "." in value or "e" in value else int(value))

@@ -35,6 +35,36 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _at_least(low: float, kind=int):
+    """An argparse type: a number of this kind, at least low (a limit of 0 workers or -5 s means nothing)."""
+    def parse(value: str):
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+        if not number >= low:  # also refuses NaN, which compares false with everything
+            raise argparse.ArgumentTypeError(f"must be at least {low:g}, got {value}")
+        return number
+    return parse
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not 0 < seconds < float("inf"):  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {value}")
+    return seconds
+
+
+def _port(value: str) -> int:
+    port = _at_least(0)(value)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {value}")
+    return port
+
+
 def _graph_option(value: str) -> tuple[str, Path]:
     name, sep, path = value.partition("=")
     if not sep or not name or not path:
@@ -348,30 +378,30 @@ def parser() -> argparse.ArgumentParser:
                        description="Serve the validated NAP graph (or the given RDF files) as a read-only SPARQL 1.1 "
                                    "endpoint at /sparql, with the query editor at /.")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=_port, default=8000)
     s.add_argument("--data", action="append", default=[], metavar="FILE",
                    help="an RDF file for the default graph (repeatable); with --data or --graph the NAP graph is not served")
     s.add_argument("--graph", action="append", default=[], type=_graph_option, metavar="IRI=FILE",
                    help="an RDF file for the named graph IRI (repeatable)")
-    s.add_argument("--workers", type=int, default=2, help="query worker processes (default: 2)")
-    s.add_argument("--timeout", type=float, default=30.0, help="seconds a query may run (default: 30)")
-    s.add_argument("--max-rows", type=int, default=10_000, help="rows or triples per result (default: 10000)")
-    s.add_argument("--max-body", type=int, default=1024 * 1024, help="bytes of a request body (default: 1 MiB)")
-    s.add_argument("--max-depth", type=int, default=64, help="nesting depth of a query (default: 64)")
-    s.add_argument("--max-query-length", type=int, default=64 * 1024, help="characters of a query (default: 65536)")
-    s.add_argument("--queue", type=int, default=16, help="requests that may wait for a worker (default: 16)")
-    s.add_argument("--memory-limit", type=int, default=0, metavar="MIB",
+    s.add_argument("--workers", type=_at_least(1), default=2, help="query worker processes (default: 2)")
+    s.add_argument("--timeout", type=_positive_seconds, default=30.0, help="seconds a query may run (default: 30)")
+    s.add_argument("--max-rows", type=_at_least(1), default=10_000, help="rows or triples per result (default: 10000)")
+    s.add_argument("--max-body", type=_at_least(1), default=1024 * 1024, help="bytes of a request body (default: 1 MiB)")
+    s.add_argument("--max-depth", type=_at_least(1), default=64, help="nesting depth of a query (default: 64)")
+    s.add_argument("--max-query-length", type=_at_least(1), default=64 * 1024, help="characters of a query (default: 65536)")
+    s.add_argument("--queue", type=_at_least(0), default=16, help="requests that may wait for a worker (default: 16)")
+    s.add_argument("--memory-limit", type=_at_least(0), default=0, metavar="MIB",
                    help="address space per worker in MiB (default: no limit)")
     s.add_argument("--allow-service", action="append", default=[], metavar="IRI-PREFIX",
                    help="allow SERVICE calls to endpoints under this IRI prefix (repeatable; default: none)")
-    s.add_argument("--service-timeout", type=float, default=10.0,
+    s.add_argument("--service-timeout", type=_positive_seconds, default=10.0,
                    help="seconds an allowed SERVICE call may take (default: 10)")
-    s.add_argument("--service-max-bytes", type=int, default=10 * 1024 * 1024,
+    s.add_argument("--service-max-bytes", type=_at_least(1), default=10 * 1024 * 1024,
                    help="bytes an allowed SERVICE call may return (default: 10 MiB)")
     s.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
                    help="allow browsers on this origin ('*' for any; never with credentials)")
     s.add_argument("--no-cache", action="store_true", help="do not cache the results of repeated queries")
-    s.add_argument("--request-timeout", type=float, default=20.0, metavar="SECONDS",
+    s.add_argument("--request-timeout", type=_positive_seconds, default=20.0, metavar="SECONDS",
                    help="seconds a client has to send a whole request, from its first byte or from connecting; then "
                         "408 and the connection is closed (default: 20)")
     s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"],
