@@ -389,14 +389,22 @@ def api_schema(server):
     return schemathesis.openapi.from_url(server.url + "/openapi.json")
 
 
-CASES = [pytest.param(path, mode, id=f"{path}-{mode.value}") for path in OPERATIONS
+CASES = [pytest.param(path, "GET", mode, id=f"{path}-{mode.value}") for path in OPERATIONS
          for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
          if path != "/api/queries" or mode == GenerationMode.POSITIVE]  # the listing takes no input to get wrong
+# The endpoint and the graph store, described beside the catalogue (protocol.openapi_path, graphstore.py).
+CASES += [pytest.param(path, method, mode, id=f"{method} {path}-{mode.value}")
+          for path, method in (("/sparql", "GET"), ("/sparql", "POST"), ("/store", "GET"))
+          for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
 
 
-@pytest.mark.parametrize("path, mode", CASES)
-def test_no_input_makes_a_server_error(api_schema, server, path, mode):
-    operation = api_schema[path]["GET"]
+def test_the_endpoint_and_the_graph_store_are_described(api_schema):
+    assert api_schema["/sparql"]["GET"] and api_schema["/sparql"]["POST"] and api_schema["/store"]["GET"]
+
+
+@pytest.mark.parametrize("path, method, mode", CASES)
+def test_no_input_makes_a_server_error(api_schema, server, path, method, mode):
+    operation = api_schema[path][method]
     seen = []
 
     @given(case=operation.as_strategy(generation_mode=mode))

@@ -243,3 +243,19 @@ def test_api_docs_work_offline_and_run_a_query(visit, server):
     assert not visit.foreign_requests(), visit.foreign_requests()
     assert not visit.errors, visit.errors
 
+
+
+def test_api_docs_run_a_sparql_query(visit, server):
+    """/sparql is described beside the catalogue, so it too can be tried from /docs."""
+    page = visit.page
+    page.goto(server.url + "/docs")
+    operation = page.locator("#operations-SPARQL-sparql_get")
+    expect(operation).to_be_visible()
+    operation.locator(".opblock-summary").click()
+    operation.locator(".try-out__btn").click()
+    operation.locator('tr[data-param-name="query"] input').fill("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    operation.locator(".execute").click()
+    expect(operation.locator(".live-responses-table tr.response .response-col_status").first).to_have_text("200")
+    expected = select(server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")["results"]["bindings"][0]["n"]["value"]
+    assert expected in operation.locator(".live-responses-table tr.response .response-col_description pre").first.inner_text()
+    assert not visit.foreign_requests(), visit.foreign_requests()

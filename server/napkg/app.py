@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__, api, docs, graphstore, guard, metadata, overview, web
+from . import __version__, api, docs, graphstore, guard, metadata, overview, protocol, web
 from .context import Context
 from .engine import Dataset, build_store
 from .federation import Forwarder
@@ -151,6 +151,17 @@ def create_app(config: ServerConfig) -> "Front":
     app.include_router(metadata.make_router(context))
     app.include_router(graphstore.make_router(context))
     app.include_router(overview.make_router(context))
+
+    generated = app.openapi
+
+    def openapi() -> dict:
+        # /sparql is served beside the FastAPI app (Front), so its description is added to the generated one.
+        if app.openapi_schema is None:
+            schema = generated()
+            schema["paths"] = {"/sparql": protocol.openapi_path(), **schema["paths"]}
+        return app.openapi_schema
+
+    app.openapi = openapi
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

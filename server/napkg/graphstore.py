@@ -27,7 +27,7 @@ from .context import Context
 from .namespaces import PREFIXES
 from .negotiation import acceptable
 from .protocol import invalid_iri, matches
-from .results import DATASET_TYPES, GRAPH_TYPES
+from .results import DATASET_TYPES, FORMAT_PARAM, GRAPH_TYPES
 
 READ = ("GET", "HEAD")
 WRITE = ("PUT", "POST", "DELETE", "PATCH")
@@ -147,6 +147,25 @@ def make_router(context: Context) -> APIRouter:
             return await graph_store(request)  # 405, as for any write
         return error(404, "This graph store names graphs indirectly: /store?graph=IRI, /store?default or /store.")
 
-    router.add_api_route("/store", graph_store, methods=[*READ, *WRITE], include_in_schema=False)
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    router.add_api_route("/store", graph_store, methods=["GET"], tags=["SPARQL"], operation_id="graph_store_get",
+                         summary="Read a graph (SPARQL 1.1 Graph Store Protocol, read-only)", openapi_extra={
+                             "parameters": [
+                                 {"name": "graph", "in": "query", "required": False, "description": "a named graph; "
+                                  "without graph and default, the whole dataset", "schema": {"type": "string",
+                                                                                              "format": "uri"}},
+                                 {"name": "default", "in": "query", "required": False, "allowEmptyValue": True,
+                                  "description": "the default graph", "schema": {"type": "string"}},
+                                 {"name": "format", "in": "query", "required": False, "schema": {
+                                     "type": "string", "enum": sorted({*FORMAT_PARAM["graph"], *FORMAT_PARAM["dataset"]})}},
+                             ],
+                             "responses": {
+                                 "200": {"description": "the graph, or the dataset as N-Quads or TriG", "content": {
+                                     m: {"schema": {"type": "string"}} for m in [*GRAPH_TYPES, *DATASET_TYPES]}},
+                                 "400": {"description": "graph is not an absolute IRI, or two graphs are named",
+                                         "content": text},
+                                 "404": {"description": "no such graph in this dataset", "content": text},
+                                 "406": {"description": "no acceptable format", "content": text}}})
+    router.add_api_route("/store", graph_store, methods=["HEAD", *WRITE], include_in_schema=False)
     router.add_api_route("/store/{rest:path}", direct, methods=[*READ, *WRITE], include_in_schema=False)
     return router

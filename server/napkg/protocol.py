@@ -20,7 +20,7 @@ from . import guard
 from .engine import Answer, Job
 from .negotiation import acceptable, wants_html
 from .pool import Crashed, Overloaded, TimedOut
-from .results import GRAPH_TYPES, TABLE_TYPES
+from .results import FORMAT_PARAM, GRAPH_TYPES, TABLE_TYPES
 from .servicedescription import ServiceDescription
 
 TEXT_TYPES = {"text/csv", "text/tab-separated-values", "text/turtle", "application/n-triples"}
@@ -162,6 +162,47 @@ async def operation(request: Request, settings: Settings) -> tuple[str | None, l
                                  "application/sparql-query.")
     raise ProtocolError(415, f"Content-Type {content_type} is not a SPARQL query; use "
                              "application/x-www-form-urlencoded or application/sparql-query.")
+
+
+def openapi_path() -> dict:
+    """/sparql in the OpenAPI description (/docs): it is not a FastAPI route (app.Front sends it here
+    directly), so the app adds this to its generated description."""
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    results = {media: {"schema": {"type": "string"}} for media in [*TABLE_TYPES, *GRAPH_TYPES]}
+    dataset = [
+        {"name": "default-graph-uri", "in": "query", "required": False, "description": "a graph of this dataset "
+         "as the default graph (repeatable; never fetched)", "schema": {"type": "string", "format": "uri"}},
+        {"name": "named-graph-uri", "in": "query", "required": False, "description": "a graph of this dataset as "
+         "a named graph (repeatable; never fetched)", "schema": {"type": "string", "format": "uri"}},
+        {"name": "format", "in": "query", "required": False, "description": "result format, instead of Accept",
+         "schema": {"type": "string", "enum": sorted({*FORMAT_PARAM["table"], *FORMAT_PARAM["graph"]})}},
+    ]
+    responses = {
+        "200": {"description": "the result (SELECT/ASK: SPARQL JSON, XML, CSV, TSV; CONSTRUCT/DESCRIBE: Turtle, "
+                               "N-Triples, JSON-LD, RDF/XML), or without a query the service description",
+                "content": results},
+        "400": {"description": "a syntax error (with its line and column), a query too deep or too long, SERVICE "
+                               "not allowed, a dataset IRI that is no IRI", "content": text},
+        "403": {"description": "an update: the endpoint is read-only", "content": text},
+        "406": {"description": "no acceptable format for this kind of result", "content": text},
+        "503": {"description": "every worker busy and the waiting line full (Retry-After)", "content": text},
+        "504": {"description": "the query ran past the time limit", "content": text},
+    }
+    summary = "Run a SPARQL 1.1 query (read-only)"
+    return {
+        "get": {"summary": summary, "operationId": "sparql_get", "tags": ["SPARQL"],
+                "parameters": [{"name": "query", "in": "query", "required": False, "description": "the SPARQL "
+                                "query; without it, the service description", "schema": {"type": "string"}},
+                               *dataset],
+                "responses": responses},
+        "post": {"summary": summary, "operationId": "sparql_post", "tags": ["SPARQL"], "parameters": dataset,
+                 "requestBody": {"required": True, "content": {
+                     "application/x-www-form-urlencoded": {"schema": {
+                         "type": "object", "required": ["query"], "properties": {"query": {"type": "string"}}}},
+                     "application/sparql-query": {"schema": {"type": "string"}}}},
+                 "responses": {**responses, "413": {"description": "a body over the size limit", "content": text},
+                               "415": {"description": "not a query media type", "content": text}}},
+    }
 
 
 def negotiate(request: Request, operation: str, formats: list[str]) -> tuple[str, ...]:
