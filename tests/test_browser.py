@@ -259,3 +259,16 @@ def test_api_docs_run_a_sparql_query(visit, server):
     expected = select(server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")["results"]["bindings"][0]["n"]["value"]
     assert expected in operation.locator(".live-responses-table tr.response .response-col_description pre").first.inner_text()
     assert not visit.foreign_requests(), visit.foreign_requests()
+
+
+def test_a_query_error_is_shown_with_the_servers_message(visit, server):
+    """A pasted query without its PREFIX lines: the editor shows the server's 400, which names the prefix and
+    gives the line to add."""
+    page = visit.open()
+    page.evaluate("() => window.napEditor.yasgui.getTab().getYasqe().setValue("
+                  "'SELECT ?t WHERE { ?ap dct:title ?t } LIMIT 1')")
+    page.locator(f"{ACTIVE} .yasqe_queryButton").click()
+    error = page.locator(f"{ACTIVE} .yasr")
+    expect(error).to_contain_text("the prefix dct: is used but not declared")
+    expect(error).to_contain_text("PREFIX dct: <http://purl.org/dc/terms/>")
+    assert not visit.foreign_requests(), visit.foreign_requests()
