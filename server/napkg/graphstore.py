@@ -20,13 +20,13 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from .context import Context
 from .namespaces import PREFIXES
 from .negotiation import acceptable
-from .protocol import invalid_iri, matches
+from .protocol import error, invalid_iri, matches, weak_etag
 from .results import DATASET_TYPES, FORMAT_PARAM, GRAPH_TYPES
 
 READ = ("GET", "HEAD")
@@ -34,10 +34,6 @@ WRITE = ("PUT", "POST", "DELETE", "PATCH")
 SPOOL = 8 * 1024 * 1024  # bytes of a written graph kept in memory; more goes to a temporary file
 WRITERS = 2  # graphs written at once; more requests wait their turn
 CHUNK = 256 * 1024
-
-
-def error(status: int, message: str, headers: dict | None = None) -> Response:
-    return PlainTextResponse(message + "\n", status_code=status, headers=headers)
 
 
 def target(request: Request) -> tuple[str, str | None] | Response:
@@ -120,7 +116,7 @@ def make_router(context: Context) -> APIRouter:
             return error(406, f"This {'dataset' if kind == 'dataset' else 'graph'} is offered as {', '.join(offers)}.",
                          {"Vary": "Accept"})
         media = media_types[0]
-        etag = 'W/"' + hashlib.sha256(f"{context.fingerprint}|{kind}|{iri}|{media}".encode()).hexdigest()[:32] + '"'
+        etag = weak_etag(hashlib.sha256(f"{context.fingerprint}|{kind}|{iri}|{media}".encode()).hexdigest())
         headers = {"ETag": etag, "Vary": "Accept"}
         if matches(etag.encode(), request.headers.get("if-none-match", "").encode("latin-1") or None):
             return Response(status_code=304, headers=headers)

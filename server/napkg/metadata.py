@@ -35,7 +35,7 @@ from .context import Context
 from .docs import RDF_MEDIA, page_lang, render
 from .load import DATA
 from .namespaces import BASE, PREFIXES
-from .protocol import matches
+from .protocol import matches, weak_etag
 
 DATASET_FILE = DATA / "dataset.ttl"
 DATASET = rdflib.URIRef(BASE + "id/dataset/nap-bhr")
@@ -140,7 +140,7 @@ def _etag(path: Path) -> str:
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    return 'W/"' + digest.hexdigest()[:32] + '"'  # weak: the dump may go out gzipped (protocol.etag_of)
+    return weak_etag(digest.hexdigest())
 
 
 def _remove(folder: Path, owner: int) -> None:

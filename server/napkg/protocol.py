@@ -225,11 +225,15 @@ class Reply(Response):
         self.status_code, self.raw_headers, self.body, self.background = status, headers, body, None
 
 
-def etag_of(fingerprint: str, job: Job) -> bytes:
-    """The validator of a Job's answer: the graph's fingerprint and everything the answer depends on.
-    Weak, as every ETag this server sends: the same answer goes out gzipped to some clients and not to
+def weak_etag(digest: str) -> str:
+    """Every ETag this server sends: weak, since the same answer goes out gzipped to some clients and not to
     others, and a strong ETag may not stand for two different byte sequences (RFC 9110, 8.8.1)."""
-    return b'W/"' + hashlib.sha256(repr((fingerprint, job)).encode()).hexdigest()[:32].encode() + b'"'
+    return f'W/"{digest[:32]}"'
+
+
+def etag_of(fingerprint: str, job: Job) -> bytes:
+    """The validator of a Job's answer: the graph's fingerprint and everything the answer depends on."""
+    return weak_etag(hashlib.sha256(repr((fingerprint, job)).encode()).hexdigest()).encode()
 
 
 def matches(etag: bytes, if_none_match: bytes | None) -> bool:

@@ -27,7 +27,7 @@ from .namespaces import GRAPH
 from .negotiation import acceptable, wants_html
 from .pages import (DCT, NAP, PROVNS, RDF_MEDIA, REGISTRIES, SKOS, SUFFIXES, FORMAT_NAMES, Crumb, Site, Value,
                     editor_link, local_path, resource_query, split_thing, with_lang, word)
-from .protocol import matches
+from .protocol import matches, weak_etag
 from .search import SearchIndex
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -58,7 +58,7 @@ class Web:
 
     def etag(self, request: Request, media: str) -> str:
         key = f"{self.context.fingerprint}|{request.url.path}|{request.url.query}|{media}"
-        return 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'  # weak: see protocol.etag_of
+        return weak_etag(hashlib.sha256(key.encode()).hexdigest())
 
     def fresh(self, request: Request, etag: str) -> bool:
         return matches(etag.encode(), request.headers.get("if-none-match", "").encode("latin-1") or None)
