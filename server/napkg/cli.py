@@ -88,10 +88,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                           memory_limit=args.memory_limit * 1024 * 1024, host=args.host, port=args.port,
                           service_timeout=args.service_timeout, service_max_bytes=args.service_max_bytes)
     # The server's own messages (napkg.*: queries killed, workers lost, 503s) on stderr beside uvicorn's.
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger("napkg").addHandler(handler)
-    logging.getLogger("napkg").setLevel(args.log_level.upper())
+    log = logging.getLogger("napkg")
+    if not log.handlers:  # once, however often main() runs in one process (tests)
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(args.log_level.upper())
     try:
         app = create_app(config)
     except InvalidGraph as invalid:
