@@ -8,13 +8,14 @@ direct identification would make every path under /store a graph name. PUT, POST
 web process's own store, in a thread: a large graph must not stop the event loop while it is written.
 A graph is written as it is read from the store into a spooled file (in memory up to SPOOL bytes, on disk
 beyond), and at most WRITERS are written at once, so a large dataset asked for many times over cannot
-take the server's memory.
+take the server's memory. A named graph's own IRI (/graph/{name}, web.py) answers an RDF client through
+the same respond().
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import tempfile
+import threading
 from typing import IO, Iterator
 from urllib.parse import parse_qsl
 
@@ -29,10 +30,11 @@ from .negotiation import acceptable
 from .protocol import error, invalid_iri, matches, weak_etag
 from .results import DATASET_TYPES, FORMAT_PARAM, GRAPH_TYPES
 
-READ = ("GET", "HEAD")
 WRITE = ("PUT", "POST", "DELETE", "PATCH")
 SPOOL = 8 * 1024 * 1024  # bytes of a written graph kept in memory; more goes to a temporary file
 WRITERS = 2  # graphs written at once; more requests wait their turn
+# A thread's gate, not the event loop's: write() runs in a thread, for /store and /graph/{name} alike.
+_writers = threading.BoundedSemaphore(WRITERS)
 CHUNK = 256 * 1024
 
 
@@ -75,11 +77,11 @@ def _once(triples: Iterator) -> Iterator:
 
 
 def write(context: Context, kind: str, iri: str | None, fmt, options: dict) -> IO[bytes]:
-    """The serialized graph in a spooled file, rewound."""
+    """The serialized graph in a spooled file (left at its end); at most WRITERS at once."""
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL)
     try:
-        ox.serialize(content(context, kind, iri), out, format=fmt, **options)
-        out.seek(0)
+        with _writers:
+            ox.serialize(content(context, kind, iri), out, format=fmt, **options)
     except BaseException:
         out.close()
         raise
@@ -94,9 +96,34 @@ def _chunks(out: IO[bytes]) -> Iterator[bytes]:
         out.close()
 
 
+async def respond(context: Context, request: Request, kind: str, iri: str | None, media: str,
+                  headers: dict[str, str]) -> Response:
+    """A graph (or the dataset) in this media type, with its ETag: /store and a named graph's own IRI
+    (web.py) both answer through here."""
+    headers = {**headers, "ETag": weak_etag(hashlib.sha256(f"{context.fingerprint}|{kind}|{iri}|{media}".encode())
+                                            .hexdigest())}
+    if matches(headers["ETag"].encode(), request.headers.get("if-none-match", "").encode("latin-1") or None):
+        return Response(status_code=304, headers=headers)
+    fmt = DATASET_TYPES.get(media) or GRAPH_TYPES[media]
+    # The graph's own prefixes make the NAP graph's Turtle and TriG readable; other data gets none.
+    options = {"prefixes": PREFIXES} if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) and context.union_default_graph \
+        else {}
+    out = await run_in_threadpool(write, context, kind, iri, fmt, options)
+    size = out.tell()
+    out.seek(0)
+    headers["Content-Length"] = str(size)
+    content_type = media + ("; charset=utf-8" if media != "application/ld+json" else "")
+    if request.method == "HEAD":
+        out.close()
+        return Response(status_code=200, headers=headers, media_type=content_type)
+    if size <= SPOOL:  # in memory: one piece, which the compression middleware compresses whole
+        with out:
+            return Response(out.read(), headers=headers, media_type=content_type)
+    return StreamingResponse(_chunks(out), headers=headers, media_type=content_type)
+
+
 def make_router(context: Context) -> APIRouter:
     router = APIRouter()
-    writers = asyncio.Semaphore(WRITERS)
 
     async def graph_store(request: Request) -> Response:
         if request.method in WRITE:
@@ -115,28 +142,7 @@ def make_router(context: Context) -> APIRouter:
         if not media_types:
             return error(406, f"This {'dataset' if kind == 'dataset' else 'graph'} is offered as {', '.join(offers)}.",
                          {"Vary": "Accept"})
-        media = media_types[0]
-        etag = weak_etag(hashlib.sha256(f"{context.fingerprint}|{kind}|{iri}|{media}".encode()).hexdigest())
-        headers = {"ETag": etag, "Vary": "Accept"}
-        if matches(etag.encode(), request.headers.get("if-none-match", "").encode("latin-1") or None):
-            return Response(status_code=304, headers=headers)
-        fmt = DATASET_TYPES.get(media) or GRAPH_TYPES[media]
-        # The graph's own prefixes make the NAP graph's Turtle and TriG readable; other data gets none.
-        options = {"prefixes": PREFIXES} if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) and context.union_default_graph \
-            else {}
-        async with writers:
-            out = await run_in_threadpool(write, context, kind, iri, fmt, options)
-        size = out.seek(0, 2)
-        out.seek(0)
-        headers["Content-Length"] = str(size)
-        content_type = media + ("; charset=utf-8" if media != "application/ld+json" else "")
-        if request.method == "HEAD":
-            out.close()
-            return Response(status_code=200, headers=headers, media_type=content_type)
-        if size <= SPOOL:  # in memory: one piece, which the compression middleware compresses whole
-            with out:
-                return Response(out.read(), headers=headers, media_type=content_type)
-        return StreamingResponse(_chunks(out), headers=headers, media_type=content_type)
+        return await respond(context, request, kind, iri, media_types[0], {"Vary": "Accept"})
 
     async def direct(request: Request, rest: str) -> Response:
         if request.method in WRITE:
@@ -163,5 +169,5 @@ def make_router(context: Context) -> APIRouter:
                                  "404": {"description": "no such graph in this dataset", "content": text},
                                  "406": {"description": "no acceptable format", "content": text}}})
     router.add_api_route("/store", graph_store, methods=["HEAD", *WRITE], include_in_schema=False)
-    router.add_api_route("/store/{rest:path}", direct, methods=[*READ, *WRITE], include_in_schema=False)
+    router.add_api_route("/store/{rest:path}", direct, methods=["GET", "HEAD", *WRITE], include_in_schema=False)
     return router

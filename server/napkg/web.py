@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from . import graphstore
 from .context import Context
 from .namespaces import GRAPH
 from .negotiation import acceptable, wants_html
@@ -412,7 +413,7 @@ class Web:
                          aps=aps, scheme=site.link(scheme, lang) if scheme is not None else None, active="doc",
                          crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))])
 
-    def graph(self, request: Request, name: str) -> Response:
+    async def graph(self, request: Request, name: str) -> Response:
         """A named graph's IRI: a page with its counts for a browser, its triples for an RDF client."""
         site, lang = self.site, page_lang(request)
         base, suffix = split_suffix(name)
@@ -423,15 +424,9 @@ class Web:
         if isinstance(chosen, Response):
             return chosen
         media, vary = chosen
-        if media != HTML:
+        if media != HTML:  # the graph itself, as the graph store gives it
             headers = {"Vary": "Accept", "Content-Location": f"/graph/{base}.{RDF_MEDIA[media][0]}"} if vary else {}
-            headers["ETag"] = etag = self.etag(request, media)
-            if self.fresh(request, etag):
-                return Response(status_code=304, headers=headers)
-            triples = [ox.Triple(q.subject, q.predicate, q.object)
-                       for q in site.store.quads_for_pattern(None, None, None, ox.NamedNode(graph.iri))]
-            content_type = media + ("; charset=utf-8" if media != "application/ld+json" else "")
-            return Response(site.serialize(triples, media), media_type=content_type, headers=headers)
+            return await graphstore.respond(self.context, request, "graph", graph.iri, media, headers)
         details = site.graph_details(graph.iri)
         classes = sorted(((site.link(ox.NamedNode(c), lang), count) for c, count in details.classes.items()),
                          key=lambda r: (-r[1], r[0].text))
@@ -516,7 +511,7 @@ def make_router(context: Context) -> APIRouter:
         return RedirectResponse("/doc", status_code=303)
 
     async def graph(request: Request, name: str):
-        return web.graph(request, name)
+        return await web.graph(request, name)
 
     async def search(request: Request):
         return web.search(request)
