@@ -619,3 +619,30 @@ def test_no_cache(nocache):
     for _ in range(3):
         assert select(nocache, query).status_code == 200
     assert healthz(nocache)["cache_hits"] == before == 0
+
+
+@pytest.mark.parametrize("method, accept, encoding", [
+    ("GET", "application/sparql-results+json", None), ("GET", "text/csv", None), ("HEAD", "text/csv", None),
+    ("GET", "application/sparql-results+xml", "gzip"),  # through the app each time (compressed there)
+])
+def test_without_the_caches_a_repeated_get_gets_the_same_answer(nocache, method, accept, encoding):
+    """The first GET of a query goes through the app, which remembers its reading; with the caches off a
+    repeat goes from the HTTP protocol straight to the workers (transport.py). The client must not see
+    the difference: the same status, headers and body, on one kept-alive connection."""
+    url = "/sparql?query=" + urllib.parse.quote(unique(SELECT_APS))
+    headers = {"Accept": accept, **({"Accept-Encoding": encoding} if encoding else {})}
+    connection = http.client.HTTPConnection("127.0.0.1", nocache.port, timeout=30)
+    seen = []
+    try:
+        for _ in range(3):
+            connection.request(method, url, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            seen.append((response.status, [(k, v) for k, v in response.getheaders() if k != "date"], body))
+    finally:
+        connection.close()
+    assert seen[0][0] == 200 and seen[0] == seen[1] == seen[2]
+    if method == "GET":
+        assert len(seen[0][2]) == int(dict(seen[0][1])["content-length"]) > 0
+        rows = gzip.decompress(seen[0][2]) if encoding else seen[0][2]
+        assert rows.count(b"action-point/") == 33

@@ -70,6 +70,19 @@ def test_channel_reassembles_messages_split_anywhere():
     assert channel.buffer == bytearray()
 
 
+def test_channel_reads_several_whole_messages_from_one_read_and_keeps_a_partial_one():
+    received = []
+    channel = Channel()
+    channel.handler = lambda message, failure: received.append(message)
+    whole = b"".join(b"".join(frame(m)) for m in [answer(10), answer(20), answer(30)])
+    head, data = frame(answer(40))
+    channel.data_received(whole + head + data[:5])
+    assert received == [answer(10)[1], answer(20)[1], answer(30)[1]]
+    assert bytes(channel.buffer) == head + data[:5]  # the partial one waits for the rest
+    channel.data_received(data[5:])
+    assert received[-1] == answer(40)[1] and channel.buffer == bytearray()
+
+
 def test_unframe_waits_for_the_whole_message():
     head, data = frame(answer(100))
     buffer = bytearray(head + data[:-1])

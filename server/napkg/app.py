@@ -198,7 +198,7 @@ def create_app(config: ServerConfig) -> "Front":
                     expose_headers=["X-Result-Truncated", "X-Result-Max-Rows", "ETag"])
         app.add_middleware(CORSMiddleware, **cors)
         sparql = CORSMiddleware(sparql, **cors)
-    return Front(app, sparql, responses, cors=bool(config.cors))
+    return Front(app, sparql, responses, cors=bool(config.cors), endpoint=endpoint)
 
 
 def compressed(app):
@@ -225,8 +225,9 @@ class Front:
     uvicorn's own middleware for this costs a layer on every request (measured: 17.7k against 20.7k
     requests a second for an empty answer), so cli.py turns it off."""
 
-    def __init__(self, app: FastAPI, sparql, responses: ResponseCache | None = None, cors: bool = False):
-        self.app, self.sparql, self.responses, self.cors = app, sparql, responses, cors
+    def __init__(self, app: FastAPI, sparql, responses: ResponseCache | None = None, cors: bool = False,
+                 endpoint: Endpoint | None = None):
+        self.app, self.sparql, self.responses, self.cors, self.endpoint = app, sparql, responses, cors, endpoint
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -256,6 +257,29 @@ class Front:
             forwarded(scope)
             scheme = scope["scheme"]
         return self.responses.replay(method, scheme, path, query_string, headers)
+
+
+    def answer_now(self, method: str, scheme: str, server, root_path: str, path: str, query_string: bytes,
+                   headers, write):
+        """A repeated GET or HEAD of /sparql sent to the workers without the ASGI app (Endpoint.answer_now),
+        for transport.py; None sends the request the usual way. Only where the endpoint alone makes the
+        answer: not with the response cache on (it records what the app sends), nor for a client whose
+        answer a middleware would change (gzip, CORS) or whose forwarding headers would change the scope."""
+        if self.endpoint is None or self.responses is not None or path not in ("/sparql", root_path + "/sparql"):
+            return None
+        for name, value in headers:
+            if name in _NOT_NOW or (name == b"origin" and self.cors) or (name == b"accept-encoding" and b"gzip" in value):
+                return None
+        return self.endpoint.answer_now(method, scheme, server, root_path, path, query_string, headers, write)
+
+
+    def withdraw(self, ticket) -> None:
+        """Forget a request answer_now() sent whose client has gone."""
+        self.endpoint.engine.withdraw(ticket)
+
+
+#: Headers that send a request to /sparql through the ASGI app (Front.answer_now).
+_NOT_NOW = frozenset((b"content-length", b"transfer-encoding", b"x-forwarded-proto", b"x-forwarded-for"))
 
 
 def forwarded(scope) -> None:

@@ -251,15 +251,25 @@ async def answer(job: Job, etag: bytes, engine, settings: Settings, cache: Resul
     if result is None:
         try:
             result = await engine.run(job)
-        except Overloaded:
-            return error(503, "Every query worker is busy and the waiting line is full; try again shortly.",
-                         {"Retry-After": str(settings.retry_after)})
-        except TimedOut:
-            return error(504, f"The query ran longer than this endpoint's limit of {settings.timeout:g} s and was "
-                              "stopped. Narrow it down (a LIMIT, fewer OPTIONALs) or run it on a copy of the data.")
-        except Crashed:
-            return error(500, "The query crashed the worker that ran it; the worker has been replaced.")
+        except (Overloaded, TimedOut, Crashed) as failure:
+            return failed(failure, settings)
         cache.put(job, result)
+    return reply(result, etag, settings, head)
+
+
+def failed(failure: Exception, settings: Settings) -> Response:
+    """The response when the pool did not answer: busy 503, too slow 504, crashed 500."""
+    if isinstance(failure, Overloaded):
+        return error(503, "Every query worker is busy and the waiting line is full; try again shortly.",
+                     {"Retry-After": str(settings.retry_after)})
+    if isinstance(failure, TimedOut):
+        return error(504, f"The query ran longer than this endpoint's limit of {settings.timeout:g} s and was "
+                          "stopped. Narrow it down (a LIMIT, fewer OPTIONALs) or run it on a copy of the data.")
+    return error(500, "The query crashed the worker that ran it; the worker has been replaced.")
+
+
+def reply(result: Answer, etag: bytes, settings: Settings, head: bool) -> Response:
+    """The response to an engine's Answer, with ETag, truncation and caching headers."""
     if result.status != 200:
         return error(result.status, result.error)
     media = result.media_type
@@ -280,6 +290,11 @@ def not_modified_headers(etag: bytes) -> list[tuple[bytes, bytes]]:
     return [(b"etag", etag), (b"vary", b"Accept")]
 
 
+def wire(response: Response, head: bool) -> tuple[int, bytes, bytes]:
+    """A response as transport.py writes it: (status, header lines as uvicorn writes them, body)."""
+    return response.status_code, header_lines(response.raw_headers), b"" if head else response.body
+
+
 def header_lines(headers) -> bytes:
     """Header lines as uvicorn writes them (lower-case names), for transport.py to write without uvicorn."""
     return b"".join(k.lower() + b": " + v + b"\r\n" for k, v in headers)
@@ -293,6 +308,19 @@ async def respond(request: Request, job: Job, engine, settings: Settings, cache:
     if matches(etag, request.headers.get("if-none-match", "").encode("latin-1")):
         return not_modified(etag)
     return await answer(job, etag, engine, settings, cache, request.method == "HEAD")
+
+
+def reading_headers(headers) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """Accept, Host and If-None-Match: the first of each, as Starlette's request.headers.get() reads them."""
+    accept = host = if_none_match = None
+    for name, value in headers:
+        if name == b"accept":
+            accept = value if accept is None else accept
+        elif name == b"host":
+            host = value if host is None else host
+        elif name == b"if-none-match":
+            if_none_match = value if if_none_match is None else if_none_match
+    return accept, host, if_none_match
 
 
 class Endpoint:
@@ -323,15 +351,7 @@ class Endpoint:
                                   "(this endpoint is read-only).", {"Allow": "GET, HEAD, POST"})
             await response(scope, receive, send)
             return
-        # The first of each, as Starlette's request.headers.get() reads them when the reading is made.
-        accept = host = if_none_match = None
-        for name, value in scope["headers"]:
-            if name == b"accept":
-                accept = value if accept is None else accept
-            elif name == b"host":
-                host = value if host is None else host
-            elif name == b"if-none-match":
-                if_none_match = value if if_none_match is None else if_none_match
+        accept, host, if_none_match = reading_headers(scope["headers"])
         key = None
         if method != "POST" and len(scope["query_string"]) <= self.PLAN_QUERY_STRING:
             key = (method, scope.get("scheme"), scope.get("server"), scope.get("root_path"), scope["path"],
@@ -356,6 +376,41 @@ class Endpoint:
         else:
             reply = await answer(job, etag, self.engine, self.settings, self.cache, method == "HEAD")
         await reply(scope, receive, send)
+
+    def answer_now(self, method: str, scheme: str | None, server, root_path: str, path: str, query_string: bytes,
+                   headers, write):
+        """A repeated GET or HEAD answered without the ASGI app, for transport.py: its remembered reading
+        goes straight to the worker pool. Returns what the pool gave for it (WorkerPool.withdraw() it if the client leaves),
+        True when it is already answered, or None when the request must go the usual way: a reading not
+        remembered, the result cache on (its entries are made in __call__), or an engine without submit().
+        write(status, header lines, body) is called with the response, now or when the answer comes."""
+        submit = getattr(self.engine, "submit", None)
+        accept, host, if_none_match = reading_headers(headers)
+        plan = self._plans.get((method, scheme, server, root_path, path, query_string, accept, host))
+        if plan is None or submit is None or self.settings.cache_size:
+            return None
+        job, etag = plan
+        if matches(etag, if_none_match):
+            write(*wire(not_modified(etag), False))
+            return True
+        settings, head = self.settings, method == "HEAD"
+
+        def done(result: Answer | None, failure: Exception | None) -> None:
+            if failure is None and result.status == 200 and not result.truncated:
+                # reply()'s headers in its order, without building a Reply for it (a test compares the two).
+                media = result.media_type
+                if media in TEXT_TYPES:
+                    media += "; charset=utf-8"
+                write(200, b"etag: %s\r\nvary: Accept\r\ncache-control: public, max-age=300\r\ncontent-length: %d\r\n"
+                           b"content-type: %s\r\n" % (etag, len(result.body), media.encode()), b"" if head else result.body)
+            else:
+                write(*wire(failed(failure, settings) if failure is not None else reply(result, etag, settings, head), head))
+
+        try:
+            return submit(job, done)
+        except Overloaded as failure:
+            write(*wire(failed(failure, settings), head))
+            return True
 
     def url(self, request: Request) -> str:
         """The endpoint's own URL as the client addressed it (the base IRI of queries)."""

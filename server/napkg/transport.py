@@ -1,5 +1,5 @@
 """uvicorn's HTTP protocol with a response's head and body sent in one write, and the response cache's
-hits written without the ASGI app.
+hits and repeated queries with the caches off answered without the ASGI app.
 
 uvicorn writes a response's status line and headers as soon as the app starts the response, and its
 body in a second write, so a small answer leaves in two system calls and two TCP segments. Here the head
@@ -24,6 +24,18 @@ a request's head is read and writes a hit itself. Measured on the 2-core machine
 wrk -c8, two runs each: 10,916 and 9,632 -> 17,003 and 18,626 requests a second, with Oxigraph server at
 16,903-17,633 and 16,039-17,174 in the same runs.
 
+With the caches off, a repeated GET of /sparql is sent to the worker pool from here too, once the app has
+made and remembered its reading (protocol.Endpoint.answer_now), and its answer written when it comes. The
+ASGI app spent a task, the middleware and uvicorn's header checks on it; this path costs about 25 us of
+Python a request in the web process (measured in-process, NAP LIMIT 10). On the 2-core machine, against
+the code before (alternating runs, wrk -c8, 5-6 s each; this change came with answers and jobs crossing
+to the workers as pickled tuples and bytes rather than dataclasses): CPU a request in the web process 82-86 -> 62-63 us and
+in each worker 40-44 -> 34-36 us; requests a second 8,802 and 9,735 -> 10,852 and 10,831 for LIMIT 10
+(other pairs were level or lower: 12,425, 11,518, 12,589 -> 11,582, 11,554, 9,381), 4,963-5,101 ->
+6,202-6,311 for the CSDDD query and 5,424-6,166 -> 6,989-7,222 for the COUNT. The rest of a cheap query's
+cost is the system's: a worker's answer that wakes the web process costs the worker about 14 us in the
+kernel (perf: sock_def_readable, _raw_spin_unlock_irqrestore), on a virtual machine's 2 cores.
+
 Two limits uvicorn lacks live here too, since they are about reading requests: a client has
 REQUEST_TIMEOUT to send its whole request (uvicorn would wait for ever on one that sends nothing), and a
 URL longer than httptools can read gets 414 with advice rather than "Invalid HTTP request received.".
@@ -31,6 +43,7 @@ URL longer than httptools can read gets 414 with advice rather than "Invalid HTT
 from __future__ import annotations
 
 import asyncio
+import functools
 import urllib.parse
 
 import httptools
@@ -137,6 +150,8 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         # pays for asking), nor when uvicorn wraps the app (trace logging).
         front = self.app
         self._replay = front.replay if getattr(front, "responses", None) is not None else None
+        self._now = front.answer_now if getattr(front, "endpoint", None) is not None and self._replay is None else None
+        self._withdraw = getattr(front, "withdraw", None)
         self._answered = False
         self._defaults: list | None = None  # uvicorn's default headers (a new list each second: the date)
         self._default_lines = b""
@@ -178,6 +193,9 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         if self._replay is not None and self._answer_from_cache():
             self._answered = True
             return
+        if self._now is not None and self._answer_from_workers():
+            self._answered = True
+            return
         super().on_headers_complete()
 
     def _refuse_long_url(self) -> None:
@@ -204,30 +222,96 @@ class GatheringHttpProtocol(HttpToolsProtocol):
             return
         super().on_message_complete()
 
-    def _answer_from_cache(self) -> bool:
+    def _plain(self) -> tuple[str, str, bytes] | None:
+        """(method, path, query string) of a request this protocol may answer itself: a GET or HEAD on a
+        kept-alive HTTP/1.1 connection with nothing else going on; None for anything out of that case."""
         cycle, parser = self.cycle, self.parser
         if ((cycle is not None and not cycle.response_complete) or self.pipeline or self.flow.write_paused
                 or self.access_log or self.limit_concurrency is not None or self.expect_100_continue):
-            return False
+            return None
         method = parser.get_method()
         if method not in (b"GET", b"HEAD") or parser.get_http_version() != "1.1" or not parser.should_keep_alive() \
                 or parser.should_upgrade():
-            return False
+            return None
         url = httptools.parse_url(self.url)
         path = url.path.decode("ascii")
         if "%" in path:
             path = urllib.parse.unquote(path)
-        hit = self._replay(method.decode("ascii"), self.scheme, self.client, self.root_path,
-                           self.root_path + path, url.query or b"", self.headers)
-        if hit is None:
-            return False
-        status, head, body = hit
+        return method.decode("ascii"), self.root_path + path, url.query or b""
+
+    def _head_lines(self, status: int) -> bytes:
+        """The status line and uvicorn's default headers (a new list each second: the date)."""
         defaults = self.server_state.default_headers
         if defaults is not self._defaults:
             self._defaults, self._default_lines = defaults, header_lines(defaults)
-        self.transport.write_now(b"".join((STATUS_LINE[status], self._default_lines, head, b"\r\n", body)))
+        return STATUS_LINE[status] + self._default_lines
+
+    def _answer_from_cache(self) -> bool:
+        request = self._plain()
+        if request is None:
+            return False
+        method, path, query = request
+        hit = self._replay(method, self.scheme, self.client, self.root_path, path, query, self.headers)
+        if hit is None:
+            return False
+        status, head, body = hit
+        self.transport.write_now(b"".join((self._head_lines(status), head, b"\r\n", body)))
         self.on_response_complete()
         return True
+
+    def _answer_from_workers(self) -> bool:
+        """A repeated GET of /sparql with the caches off, sent to the worker pool without the ASGI app
+        (app.Front.answer_now). While the answer is awaited, a stand-in cycle (Waiting) tells uvicorn a
+        response is under way, so it queues a pipelined request behind it."""
+        request = self._plain()
+        if request is None:
+            return False
+        method, path, query = request
+        waiting = Waiting(method == "HEAD")
+        self.cycle = waiting  # type: ignore[assignment]
+        taken = self._now(method, self.scheme, self.server, self.root_path, path, query, self.headers,
+                          functools.partial(self._write_answer, waiting))
+        if taken is None:
+            self.cycle = None  # type: ignore[assignment]
+            return False
+        if not waiting.response_complete:
+            waiting.ticket = taken
+        return True
+
+    def _write_answer(self, waiting: "Waiting", status: int, lines: bytes, body: bytes) -> None:
+        if waiting.response_complete:
+            return
+        waiting.response_complete = True
+        if self.transport.is_closing():
+            return
+        self.transport.write_now(b"".join((self._head_lines(status), lines, b"\r\n", body)))
+        if not waiting.keep_alive:  # the server is shutting down (uvicorn's shutdown())
+            self.transport.close()
+            return
+        self.on_response_complete()
+
+    def connection_lost(self, exc) -> None:
+        waiting = self.cycle
+        if isinstance(waiting, Waiting) and not waiting.response_complete and waiting.ticket is not None:
+            self._withdraw(waiting.ticket)  # nobody to answer: a job not yet sent to a worker never is
+        super().connection_lost(exc)
+
+
+class Waiting:
+    """Stands in for uvicorn's RequestResponseCycle while a request answered by the protocol itself awaits
+    its answer: uvicorn reads response_complete (to queue a pipelined request), keep_alive (set False at
+    shutdown), disconnected and message_event (when the connection is lost)."""
+
+    __slots__ = ("head", "response_complete", "keep_alive", "disconnected", "ticket")
+
+    def __init__(self, head: bool):
+        self.head, self.response_complete, self.keep_alive, self.disconnected = head, False, True, False
+        self.ticket = None
+
+    class message_event:  # noqa: N801 - read as an attribute by uvicorn
+        @staticmethod
+        def set() -> None:
+            pass
 
 
 def _sweep(loop: asyncio.AbstractEventLoop, connections: set) -> None:
