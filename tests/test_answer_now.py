@@ -9,6 +9,7 @@ import socket
 from urllib.parse import quote
 
 import pytest
+from starlette.middleware.cors import CORSMiddleware
 
 from napkg.app import Front, compressed
 from napkg.engine import Answer
@@ -63,7 +64,8 @@ def serve(conversation, cors: bool = False, max_rows: int = 10_000):
     pool = Pool()
     endpoint = Endpoint(pool, Settings(cache_size=0, max_rows=max_rows, timeout=30.0), None, "graph-1")
     outer = Counted(compressed(endpoint))
-    front = Front(elsewhere, outer, None, cors=cors, endpoint=endpoint)
+    sparql = CORSMiddleware(outer, allow_origins=["https://example.org"]) if cors else outer
+    front = Front(elsewhere, sparql, None, cors=cors, endpoint=endpoint)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -137,6 +139,21 @@ def test_a_pool_that_does_not_answer_gets_the_apps_error(failure, status):
     assert ours.startswith(b"HTTP/1.1 " + status) and undated(ours) == undated(apps)
     if status == b"503":
         assert b"retry-after: " in ours and not pool.submitted  # refused at once, nothing waits
+
+
+@pytest.mark.parametrize("failure", [None, TimedOut()])
+def test_with_cors_on_the_protocol_says_what_the_cors_middleware_would(failure):
+    """Starlette's CORS middleware adds Origin to Vary even for a request without an Origin (the answer to
+    one with it differs); the protocol's own answer must too."""
+    async def conversation(port, pool, server):
+        first = await exchange(port, get())
+        pool.failure = failure
+        return first + await exchange(port, get()) + await exchange(port, get(extra=THROUGH_APP))
+
+    (first, ours, apps), pool, outer = serve(conversation, cors=True)
+    assert len(pool.submitted) == 1 and outer.calls == 2
+    assert undated(ours) == undated(apps)
+    assert (b"vary: Accept, Origin\r\n" if failure is None else b"vary: Origin\r\n") in ours
 
 
 def test_a_matching_etag_is_answered_without_the_app_or_the_pool():

@@ -35,7 +35,7 @@ class Endpoint:
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
-def serve(cors: bool, conversation, keep_alive: float = 5, access_log: bool = False):
+def serve(cors: bool, conversation, keep_alive: float = 5, access_log: bool = False, wrap=None):
     """Runs uvicorn with the protocol and a Front over a real ResponseCache; conversation(port) is run
     in the same loop and its result returned with the counters."""
     import uvicorn
@@ -43,7 +43,7 @@ def serve(cors: bool, conversation, keep_alive: float = 5, access_log: bool = Fa
     endpoint = Endpoint()
     cache = ResponseCache(endpoint)
     outer = Counted(cache)
-    front = Front(elsewhere, outer, cache, cors=cors)
+    front = Front(elsewhere, wrap(outer) if wrap else outer, cache, cors=cors)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -185,3 +185,44 @@ def test_the_protocol_asks_only_a_front_with_its_cache_on_that_uvicorn_does_not_
     assert protocol(ResponseCache(Endpoint()), proxy_headers=False)._replay is not None
     assert protocol(None, proxy_headers=False)._replay is None
     assert protocol(ResponseCache(Endpoint()), proxy_headers=True)._replay is None
+
+
+@pytest.mark.parametrize("headers", [
+    [(b"etag", b'"v1"'), (b"vary", b"Accept"), (b"content-length", b"3")],
+    [(b"vary", b"Accept"), (b"content-type", b"text/plain"), (b"vary", b"Accept-Encoding")],
+    [(b"content-type", b"text/plain"), (b"content-length", b"3")],
+])
+def test_vary_origin_says_what_the_cors_middleware_says_without_an_origin(headers):
+    """app.vary_origin, which the protocol applies to what it writes itself when CORS is on, against
+    Starlette's CORSMiddleware on the same headers."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    from napkg.app import vary_origin
+    from napkg.protocol import header_lines
+
+    async def inner(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": list(headers)})
+        await send({"type": "http.response.body", "body": b"abc"})
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/sparql", "headers": [(b"host", b"test")], "query_string": b""}
+    asyncio.run(CORSMiddleware(inner, allow_origins=["https://example.org"])(scope, None, send))
+    assert vary_origin(header_lines(headers)) == header_lines(sent[0]["headers"])
+
+
+def test_with_cors_on_a_hit_says_what_the_cors_middleware_would():
+    """The cache records inside the CORS middleware, which then adds Origin to Vary on the way out; a hit
+    the protocol writes itself must carry the same Vary (seen: "Accept" against "Accept, Origin")."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    async def talk(port):
+        return await exchange(port, get(), get(), together=False)
+    (first, second), endpoint, outer, cache = serve(True, talk, wrap=lambda app: CORSMiddleware(
+        app, allow_origins=["https://example.org"]))
+    assert cache.hits == 1 and outer.calls == 1  # the second from the protocol
+    assert b"vary: Accept, Origin\r\n" in first and undated(first) == undated(second)
+

@@ -1,6 +1,7 @@
 """The web app: the SPARQL endpoint, the query editor and the health check, around a worker pool."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import tempfile
@@ -246,7 +247,8 @@ class Front:
         """A GET or HEAD of /sparql answered from the response cache as (status, head, body), for
         transport.py to write without running the app; None sends the request the usual way. Only the
         requests whose answer the cache alone decides: none with a body, and none with an Origin when
-        CORS is on (the middleware would add to the answer)."""
+        CORS is on (the middleware would add to the answer). With CORS on, Vary gets Origin, as the
+        middleware gives it to a request without one (vary_origin)."""
         if self.responses is None or path not in ("/sparql", root_path + "/sparql"):
             return None
         for name, _ in headers:
@@ -256,7 +258,11 @@ class Front:
             scope = {"headers": headers, "scheme": scheme, "client": client}
             forwarded(scope)
             scheme = scope["scheme"]
-        return self.responses.replay(method, scheme, path, query_string, headers)
+        hit = self.responses.replay(method, scheme, path, query_string, headers)
+        if hit is not None and self.cors:
+            status, head, body = hit
+            return status, vary_origin(head), body
+        return hit
 
 
     def answer_now(self, method: str, scheme: str, server, root_path: str, path: str, query_string: bytes,
@@ -270,12 +276,39 @@ class Front:
         for name, value in headers:
             if name in _NOT_NOW or (name == b"origin" and self.cors) or (name == b"accept-encoding" and b"gzip" in value):
                 return None
+        if self.cors:
+            write = functools.partial(_with_vary_origin, write)
         return self.endpoint.answer_now(method, scheme, server, root_path, path, query_string, headers, write)
 
 
     def withdraw(self, ticket) -> None:
         """Forget a request answer_now() sent whose client has gone."""
         self.endpoint.engine.withdraw(ticket)
+
+
+def vary_origin(lines: bytes) -> bytes:
+    """Header lines as Starlette's CORS middleware leaves them for a request without an Origin: "Origin"
+    added to Vary (the answer to a request with one differs), the Vary values joined in the first Vary
+    line, or a Vary line at the end. What the protocol writes itself must say what the app would."""
+    kept, values, first = [], [], None
+    for line in lines.split(b"\r\n")[:-1]:
+        name, _, value = line.partition(b": ")
+        if name == b"vary":
+            values.append(value)
+            if first is not None:
+                continue
+            first = len(kept)
+        kept.append(line)
+    vary = b"vary: " + b", ".join([*values, b"Origin"])
+    if first is None:
+        kept.append(vary)
+    else:
+        kept[first] = vary
+    return b"".join(line + b"\r\n" for line in kept)
+
+
+def _with_vary_origin(write, status: int, lines: bytes, body: bytes) -> None:
+    write(status, vary_origin(lines), body)
 
 
 #: Headers that send a request to /sparql through the ASGI app (Front.answer_now).
