@@ -160,10 +160,12 @@ def test_a_matching_etag_is_answered_without_the_app_or_the_pool():
     async def conversation(port, pool, server):
         first = (await exchange(port, get()))[0]
         etag = first.split(b"etag: ", 1)[1].split(b"\r\n", 1)[0]
-        return await exchange(port, get(extra=b"If-None-Match: " + etag + b"\r\n"))
+        revalidate = b"If-None-Match: " + etag + b"\r\n"
+        return await exchange(port, get(extra=revalidate)) + await exchange(port, get(extra=revalidate + THROUGH_APP))
 
-    (answer,), pool, outer = serve(conversation)
-    assert answer.startswith(b"HTTP/1.1 304") and outer.calls == 1 and not pool.submitted
+    (ours, apps), pool, outer = serve(conversation)
+    assert ours.startswith(b"HTTP/1.1 304") and outer.calls == 2 and not pool.submitted
+    assert undated(ours) == undated(apps)
 
 
 def test_pipelined_requests_are_answered_in_order():

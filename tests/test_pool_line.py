@@ -206,3 +206,54 @@ def test_an_error_in_the_engine_is_answered_and_the_worker_kept(data):
             assert pool.pids() == pids and pool.restarts == 0 and pool.crashes == 0
 
     asyncio.run(scenario())
+
+
+def test_submit_calls_back_with_the_answer_or_the_failure(data):
+    """WorkerPool.submit, the HTTP protocol's way to the workers: done(answer, None), or done(None, failure)
+    when the worker is killed at the time limit."""
+    async def main():
+        async with started(data, timeout=1) as pool:
+            got, arrived = [], asyncio.Event()
+
+            def done(answer, failure):
+                got.append((answer, failure))
+                arrived.set()
+            for query in (COUNT, ENDLESS):
+                arrived.clear()
+                pool.submit(job(query), done)
+                await asyncio.wait_for(arrived.wait(), 20)
+            return got
+    (answer, none), (nothing, failure) = asyncio.run(main())
+    assert count(answer) == TRIPLES and none is None
+    assert nothing is None and isinstance(failure, TimedOut)
+
+
+def test_a_withdrawn_job_is_taken_out_of_the_line_and_never_answered(data):
+    async def main():
+        async with started(data) as pool:
+            busy = [await send(pool, FOUR) for _ in range(4)]  # two running, two held behind them
+            called = []
+            ticket = pool.submit(job(COUNT), lambda answer, failure: called.append(answer))
+            assert ticket in pool._line
+            pool.withdraw(ticket)
+            assert ticket not in pool._line
+            for task in busy:
+                await task
+            await asyncio.sleep(0.2)
+            return called
+    assert asyncio.run(main()) == []
+
+
+def test_small_jobs_are_pickled_once_and_large_ones_each_time(data):
+    """The pickled jobs kept for repeated GETs stay small whatever clients send."""
+    from napkg.pool import WIRE_CACHE_SIZE
+
+    small, large = job(COUNT), job("# " + "x" * 2 * WIRE_CACHE_SIZE + "\n" + COUNT)
+
+    async def main():
+        async with started(data) as pool:
+            answers = [await pool.run(j) for j in (small, large, small, large)]
+            return answers, dict(pool._wire)
+    answers, wire = asyncio.run(main())
+    assert [count(a) for a in answers] == [TRIPLES] * 4  # the worker reads both, cached or not
+    assert small in wire and large not in wire

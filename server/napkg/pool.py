@@ -74,8 +74,10 @@ class Crashed(Exception):
 
 WORKER_STACK = 512 * 1024 * 1024
 #: Jobs kept pickled by the server and unpickled by a worker, per process: the readings of repeated GETs
-#: (protocol.Endpoint.PLANS) send the same Job again and again.
+#: (protocol.Endpoint.PLANS) send the same Job again and again. Only small ones (WIRE_CACHE_SIZE bytes
+#: pickled, as a GET's query is), so the caches stay under 8 MiB each whatever clients send.
 WIRE_CACHE = 1024
+WIRE_CACHE_SIZE = 8192
 
 
 def _worker_main(conn, settings: PoolSettings, claim_lock, claimed) -> None:
@@ -120,9 +122,10 @@ def _worker_loop(conn, settings: PoolSettings, claim_lock, claimed) -> None:
         job = jobs.get(wire)
         if job is None:
             job = pickle.loads(wire)
-            if len(jobs) >= WIRE_CACHE:
-                jobs.clear()
-            jobs[wire] = job
+            if len(wire) <= WIRE_CACHE_SIZE:
+                if len(jobs) >= WIRE_CACHE:
+                    jobs.clear()
+                jobs[wire] = job
         with claim_lock:
             if claimed.value >= number:
                 continue  # the server took it back to run elsewhere: it expects no answer
@@ -477,9 +480,10 @@ class WorkerPool:
         wire = self._wire.get(ticket.job)
         if wire is None:
             wire = pickle.dumps(ticket.job, protocol=pickle.HIGHEST_PROTOCOL)
-            if len(self._wire) >= WIRE_CACHE:
-                self._wire.clear()
-            self._wire[ticket.job] = wire
+            if len(wire) <= WIRE_CACHE_SIZE:
+                if len(self._wire) >= WIRE_CACHE:
+                    self._wire.clear()
+                self._wire[ticket.job] = wire
         worker.channel.send(("query", (ticket.number, wire)))
 
     def _start_clock(self, worker: Worker) -> None:
