@@ -18,7 +18,8 @@ from napkg.protocol import Endpoint, Settings
 from napkg.transport import GatheringHttpProtocol, Waiting
 from raw_http import Counted, elsewhere, exchange, read_response, undated
 
-ROWS = b'{"head":{"vars":["s"]},"results":{"bindings":[' + b",".join([b'{"s":{"type":"literal","value":"x"}}'] * 60) + b"]}}"
+ROW = b'{"s":{"type":"literal","value":"x"}}'
+ROWS = b'{"head":{"vars":["s"]},"results":{"bindings":[' + b",".join([ROW] * 60) + b"]}}"
 
 
 class Pool:
@@ -267,6 +268,6 @@ def test_only_a_front_with_the_response_cache_off_and_an_endpoint_is_asked():
 
 
 def test_the_stand_in_cycle_queues_what_uvicorn_would_queue():
-    waiting = Waiting(head=False)
+    waiting = Waiting()
     assert waiting.response_complete is False and waiting.keep_alive is True
     waiting.message_event.set()  # what uvicorn calls on a lost connection: must not fail

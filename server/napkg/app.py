@@ -264,7 +264,6 @@ class Front:
             return status, vary_origin(head), body
         return hit
 
-
     def answer_now(self, method: str, scheme: str, server, root_path: str, path: str, query_string: bytes,
                    headers, write):
         """A repeated GET or HEAD of /sparql sent to the workers without the ASGI app (Endpoint.answer_now),
@@ -274,12 +273,12 @@ class Front:
         if self.endpoint is None or self.responses is not None or path not in ("/sparql", root_path + "/sparql"):
             return None
         for name, value in headers:
-            if name in _NOT_NOW or (name == b"origin" and self.cors) or (name == b"accept-encoding" and b"gzip" in value):
+            if name in _NOT_NOW or (name == b"origin" and self.cors) or \
+                    (name == b"accept-encoding" and b"gzip" in value):
                 return None
         if self.cors:
             write = functools.partial(_with_vary_origin, write)
         return self.endpoint.answer_now(method, scheme, server, root_path, path, query_string, headers, write)
-
 
     def withdraw(self, ticket) -> None:
         """Forget a request answer_now() sent whose client has gone."""

@@ -380,10 +380,11 @@ class Endpoint:
     def answer_now(self, method: str, scheme: str | None, server, root_path: str, path: str, query_string: bytes,
                    headers, write):
         """A repeated GET or HEAD answered without the ASGI app, for transport.py: its remembered reading
-        goes straight to the worker pool. Returns what the pool gave for it (WorkerPool.withdraw() it if the client leaves),
-        True when it is already answered, or None when the request must go the usual way: a reading not
-        remembered, the result cache on (its entries are made in __call__), or an engine without submit().
-        write(status, header lines, body) is called with the response, now or when the answer comes."""
+        goes straight to the worker pool, and write(status, header lines, body) is called with the
+        response, now or when the answer comes. Returns what the pool gave for it (to withdraw() if the
+        client leaves), True when it is already answered, or None when the request must go the usual
+        way: a reading not remembered, the result cache on (its entries are made in __call__), or an
+        engine without submit()."""
         submit = getattr(self.engine, "submit", None)
         accept, host, if_none_match = reading_headers(headers)
         plan = self._plans.get((method, scheme, server, root_path, path, query_string, accept, host))
@@ -401,10 +402,13 @@ class Endpoint:
                 media = result.media_type
                 if media in TEXT_TYPES:
                     media += "; charset=utf-8"
-                write(200, b"etag: %s\r\nvary: Accept\r\ncache-control: public, max-age=300\r\ncontent-length: %d\r\n"
-                           b"content-type: %s\r\n" % (etag, len(result.body), media.encode()), b"" if head else result.body)
+                lines = (b"etag: %s\r\nvary: Accept\r\ncache-control: public, max-age=300\r\ncontent-length: %d\r\n"
+                         b"content-type: %s\r\n" % (etag, len(result.body), media.encode()))
+                write(200, lines, b"" if head else result.body)
+            elif failure is not None:
+                write(*wire(failed(failure, settings), head))
             else:
-                write(*wire(failed(failure, settings) if failure is not None else reply(result, etag, settings, head), head))
+                write(*wire(reply(result, etag, settings, head), head))
 
         try:
             return submit(job, done)

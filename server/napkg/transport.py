@@ -29,8 +29,9 @@ made and remembered its reading (protocol.Endpoint.answer_now), and its answer w
 ASGI app spent a task, the middleware and uvicorn's header checks on it; this path costs about 25 us of
 Python a request in the web process (measured in-process, NAP LIMIT 10). On the 2-core machine, against
 the code before (alternating runs, wrk -c8, 5-6 s each; this change came with answers and jobs crossing
-to the workers as pickled tuples and bytes rather than dataclasses): CPU a request in the web process 82-86 -> 62-63 us and
-in each worker 40-44 -> 34-36 us; requests a second 8,802 and 9,735 -> 10,852 and 10,831 for LIMIT 10
+to the workers as pickled tuples and bytes rather than dataclasses): CPU a request in the web process
+82-86 -> 62-63 us and in each worker 40-44 -> 34-36 us; requests a second 8,802 and 9,735 -> 10,852 and
+10,831 for LIMIT 10
 (other pairs were level or lower: 12,425, 11,518, 12,589 -> 11,582, 11,554, 9,381), 4,963-5,101 ->
 6,202-6,311 for the CSDDD query and 5,424-6,166 -> 6,989-7,222 for the COUNT. The rest of a cheap query's
 cost is the system's: a worker's answer that wakes the web process costs the worker about 14 us in the
@@ -267,7 +268,7 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         if request is None:
             return False
         method, path, query = request
-        waiting = Waiting(method == "HEAD")
+        waiting = Waiting()
         self.cycle = waiting  # type: ignore[assignment]
         taken = self._now(method, self.scheme, self.server, self.root_path, path, query, self.headers,
                           functools.partial(self._write_answer, waiting))
@@ -302,11 +303,11 @@ class Waiting:
     its answer: uvicorn reads response_complete (to queue a pipelined request), keep_alive (set False at
     shutdown), disconnected and message_event (when the connection is lost)."""
 
-    __slots__ = ("head", "response_complete", "keep_alive", "disconnected", "ticket")
+    __slots__ = ("response_complete", "keep_alive", "disconnected", "ticket")
 
-    def __init__(self, head: bool):
-        self.head, self.response_complete, self.keep_alive, self.disconnected = head, False, True, False
-        self.ticket = None
+    def __init__(self):
+        self.response_complete, self.keep_alive, self.disconnected = False, True, False
+        self.ticket = None  # what the pool gave for the request, to withdraw if the client leaves
 
     class message_event:  # noqa: N801 - read as an attribute by uvicorn
         @staticmethod
