@@ -157,6 +157,19 @@ def test_with_cors_on_the_protocol_says_what_the_cors_middleware_would(failure):
     assert (b"vary: Accept, Origin\r\n" if failure is None else b"vary: Origin\r\n") in ours
 
 
+@pytest.mark.parametrize("target", ["http://test" + QUERY, QUERY.replace("/sparql", "/%73parql")])
+def test_other_forms_of_the_same_request_target_are_answered_the_same(target):
+    """The protocol splits a plain origin-form target itself; an absolute-form one is parsed, and a
+    percent-encoded path decoded, as uvicorn does for the app."""
+    async def conversation(port, pool, server):
+        first = await exchange(port, get())
+        return first + await exchange(port, get(path=target)) + await exchange(port, get(path=target, extra=THROUGH_APP))
+
+    (first, ours, apps), pool, outer = serve(conversation)
+    assert len(pool.submitted) == 1 and outer.calls == 2
+    assert undated(ours) == undated(apps) == undated(first)
+
+
 def test_a_matching_etag_is_answered_without_the_app_or_the_pool():
     async def conversation(port, pool, server):
         first = (await exchange(port, get()))[0]

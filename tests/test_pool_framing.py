@@ -74,6 +74,9 @@ def test_channel_reads_several_whole_messages_from_one_read_and_keeps_a_partial_
     received = []
     channel = Channel()
     channel.handler = lambda message, failure: received.append(message)
+    channel.data_received(b"".join(frame(answer(5))))  # the usual read: one whole message, read where it lies
+    assert received == [answer(5)[1]] and channel.buffer == bytearray()
+    received.clear()
     whole = b"".join(b"".join(frame(m)) for m in [answer(10), answer(20), answer(30)])
     head, data = frame(answer(40))
     channel.data_received(whole + head + data[:5])

@@ -223,6 +223,11 @@ class Channel(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if not self.buffer and len(data) >= 4:
+            size = _SIZE.unpack_from(data)[0]
+            if len(data) == size + 4 and self.handler is not None:  # the usual read: one whole answer
+                self.handler(pickle.loads(memoryview(data)[4:])[1], None)
+                return
         if self.buffer:
             self.buffer += data
             data = self.buffer
@@ -275,7 +280,7 @@ class Callback:
             log.exception("A query's answer could not be delivered.")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Ticket:
     """A job on its way to an answer: in the server's line, or sent to a worker."""
 
@@ -436,8 +441,11 @@ class WorkerPool:
             self._line.remove(ticket)
 
     def _ask(self, job: Job, future, timeout: float | None, now: float) -> "Ticket":
-        waiting = len(self._line) + sum(w.waiting is not None for w in self._ready)
-        if waiting >= self.settings.queue and all(w.running is not None for w in self._ready):
+        waiting, idle = len(self._line), False
+        for w in self._ready:  # a loop, not sum() and all(): this runs for every query
+            waiting += w.waiting is not None
+            idle = idle or w.running is None
+        if waiting >= self.settings.queue and not idle:
             self.overloads += 1
             self._overloads += 1
             now = time.monotonic()
@@ -461,7 +469,11 @@ class WorkerPool:
     def _assign(self) -> None:
         """Send jobs from the line to idle workers, then behind busy ones."""
         while self._line:
-            worker = next((w for w in self._ready if w.running is None), None)
+            worker = None
+            for w in self._ready:
+                if w.running is None:
+                    worker = w
+                    break
             if worker is None:
                 free = [w for w in self._ready if w.waiting is None]
                 if not free:

@@ -234,11 +234,16 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         if method not in (b"GET", b"HEAD") or parser.get_http_version() != "1.1" or not parser.should_keep_alive() \
                 or parser.should_upgrade():
             return None
-        url = httptools.parse_url(self.url)
-        path = url.path.decode("ascii")
+        url = self.url
+        if url[:1] == b"/" and b"#" not in url:  # origin-form, as clients send it: split, not parsed
+            raw, _, query = url.partition(b"?")
+        else:
+            parsed = httptools.parse_url(url)
+            raw, query = parsed.path, parsed.query or b""
+        path = raw.decode("ascii")
         if "%" in path:
             path = urllib.parse.unquote(path)
-        return method.decode("ascii"), self.root_path + path, url.query or b""
+        return method.decode("ascii"), self.root_path + path, query
 
     def _head_lines(self, status: int) -> bytes:
         """The status line and uvicorn's default headers (a new list each second: the date)."""
