@@ -127,6 +127,7 @@ def test_serve_exits_with_the_error_before_serving(tmp_path, capsys, option, val
     ("--service-max-bytes", "0", "at least 1"), ("--port", "65536", "port from 0 to 65535"),
     ("--timeout", "0", "above 0"), ("--timeout", "-5", "above 0"), ("--timeout", "nan", "above 0"),
     ("--timeout", "inf", "above 0"), ("--request-timeout", "0", "above 0"), ("--service-timeout", "-1", "above 0"),
+    ("--worker-nice", "-1", "at least 0"), ("--worker-nice", "20", "from 0 to 19"),
 ])
 def test_serve_refuses_a_limit_that_means_nothing(capsys, option, value, says):
     """--workers 0 ended in a StopIteration traceback; --timeout -5 served with no time limit that worked."""
@@ -138,7 +139,8 @@ def test_serve_refuses_a_limit_that_means_nothing(capsys, option, value, says):
 
 
 @pytest.mark.parametrize("option, value", [("--workers", "1"), ("--queue", "0"), ("--timeout", "0.5"),
-                                           ("--port", "0"), ("--memory-limit", "0"), ("--request-timeout", "1e3")])
+                                           ("--port", "0"), ("--memory-limit", "0"), ("--request-timeout", "1e3"),
+                                           ("--worker-nice", "0"), ("--worker-nice", "19")])
 def test_serve_accepts_the_smallest_limits_that_mean_something(option, value):
     args = cli.parser().parse_args(["serve", option, value])
     assert getattr(args, option[2:].replace("-", "_")) == (float(value) if "." in value or "e" in value else int(value))

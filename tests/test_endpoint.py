@@ -646,3 +646,23 @@ def test_without_the_caches_a_repeated_get_gets_the_same_answer(nocache, method,
         assert len(seen[0][2]) == int(dict(seen[0][1])["content-length"]) > 0
         rows = gzip.decompress(seen[0][2]) if encoding else seen[0][2]
         assert rows.count(b"action-point/") == 33
+
+
+def test_the_query_workers_run_nicer_than_the_web_process(server):
+    """By default (--worker-nice 5), so the web process comes first when the CPUs are busy (pool.py)."""
+    import os
+
+    def stat(pid) -> list[str]:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+
+    web = server.process.pid
+    workers = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if int(stat(pid)[1]) == web and b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read():
+                workers.append(int(pid))
+        except OSError:
+            continue  # gone meanwhile
+    assert len(workers) == 2, workers
+    assert {int(stat(pid)[16]) for pid in workers} == {min(int(stat(web)[16]) + 5, 19)}

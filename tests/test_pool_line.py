@@ -257,3 +257,27 @@ def test_small_jobs_are_pickled_once_and_large_ones_each_time(data):
     answers, wire = asyncio.run(main())
     assert [count(a) for a in answers] == [TRIPLES] * 4  # the worker reads both, cached or not
     assert small in wire and large not in wire
+
+
+def _nice_values(pid: int) -> set[int]:
+    """The nice value of each thread of a process (field 19 of /proc/PID/task/TID/stat)."""
+    values = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+            values.add(int(stat.read().rsplit(")", 1)[1].split()[16]))
+    return values
+
+
+@pytest.mark.parametrize("nice", [0, 7])
+def test_workers_run_nicer_than_the_server_by_the_setting(data, nice):
+    """The web process must come first when the CPUs are busy (pool.WORKER_NICE); the thread that runs
+    the queries too, not only the worker's main thread."""
+    async def main():
+        async with started(data, nice=nice) as pool:
+            return {pid: _nice_values(pid) for pid in pool.pids()}
+    own = os.nice(0)
+    workers = asyncio.run(main())
+    assert len(workers) == 2
+    for pid, values in workers.items():
+        assert values == {min(own + nice, 19)}, (pid, values)
+

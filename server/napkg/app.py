@@ -26,7 +26,7 @@ from .engine import Dataset, build_store
 from .federation import Forwarder
 from .load import load_project
 from .namespaces import PREFIXES
-from .pool import PoolSettings, WorkerPool
+from .pool import WORKER_NICE, PoolSettings, WorkerPool
 from .protocol import Endpoint, ResponseCache, Settings
 from .servicedescription import ServiceDescription
 from .validate import as_text, validate
@@ -49,6 +49,7 @@ class ServerConfig:
     cors: tuple[str, ...] = ()
     cache: bool = True
     memory_limit: int = 0
+    worker_nice: int = WORKER_NICE
     host: str = "127.0.0.1"
     port: int = 8000
     service_timeout: float = 10.0
@@ -100,7 +101,7 @@ def create_app(config: ServerConfig) -> "Front":
     fingerprint = hashlib.sha256(data.read_bytes()).hexdigest()
     pool = WorkerPool(PoolSettings(data=data, workers=config.workers, timeout=config.timeout, queue=config.queue,
                                    union_default_graph=config.nap, memory_limit=config.memory_limit,
-                                   prefixes=tuple(PREFIXES.items()) if config.nap else ()))
+                                   nice=config.worker_nice, prefixes=tuple(PREFIXES.items()) if config.nap else ()))
     settings = Settings(timeout=config.timeout, max_rows=config.max_rows, max_body=config.max_body,
                         limits=guard.Limits(config.max_query_length, config.max_depth, config.allow_service),
                         cache_size=1024 if config.cache else 0)

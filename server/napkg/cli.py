@@ -11,6 +11,7 @@ from pathlib import Path
 from . import __version__
 from .build import write_documentation, write_dumps
 from .load import DATA, ROOT, LoadError, load_project
+from .pool import WORKER_NICE
 from .validate import FORMATS, validate
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
@@ -65,6 +66,13 @@ def _port(value: str) -> int:
     return port
 
 
+def _nice(value: str) -> int:
+    nice = _at_least(0)(value)
+    if nice > 19:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 19, as nice values go, got {value}")
+    return nice
+
+
 def _graph_option(value: str) -> tuple[str, Path]:
     name, sep, path = value.partition("=")
     if not sep or not name or not path:
@@ -85,7 +93,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                           timeout=args.timeout, max_rows=args.max_rows, max_body=args.max_body,
                           max_depth=args.max_depth, max_query_length=args.max_query_length, queue=args.queue,
                           allow_service=tuple(args.allow_service), cors=tuple(args.cors), cache=not args.no_cache,
-                          memory_limit=args.memory_limit * 1024 * 1024, host=args.host, port=args.port,
+                          memory_limit=args.memory_limit * 1024 * 1024, worker_nice=args.worker_nice,
+                          host=args.host, port=args.port,
                           service_timeout=args.service_timeout, service_max_bytes=args.service_max_bytes)
     # The server's own messages (napkg.*: queries killed, workers lost, 503s) on stderr beside uvicorn's.
     log = logging.getLogger("napkg")
@@ -394,6 +403,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--queue", type=_at_least(0), default=16, help="requests that may wait for a worker (default: 16)")
     s.add_argument("--memory-limit", type=_at_least(0), default=0, metavar="MIB",
                    help="address space per worker in MiB (default: no limit)")
+    s.add_argument("--worker-nice", type=_nice, default=WORKER_NICE, metavar="N",
+                   help=f"how much nicer (lower CPU priority) the query workers run than the web process, "
+                        f"0-19 (default: {WORKER_NICE})")
     s.add_argument("--allow-service", action="append", default=[], metavar="IRI-PREFIX",
                    help="allow SERVICE calls to endpoints under this IRI prefix (repeatable; default: none)")
     s.add_argument("--service-timeout", type=_positive_seconds, default=10.0,
