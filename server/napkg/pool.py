@@ -58,9 +58,9 @@ def one_line(query: str, limit: int = 300) -> str:
 #: 9,074-10,173. With the load generator at nice 10 too, so that it gains nothing over the workers, 10
 #: still gave +10-15%, +8-19% and +20-43%. Against the code before, alternating (three pairs, 5 s):
 #: LIMIT 10 13,489, 11,862, 9,990 -> 17,712, 11,456, 13,771; CSDDD 6,585-6,917 -> 7,107-7,213; COUNT
-#: 7,783-8,583 -> 8,644-8,988. 5 did as well as 10 and 19 in alternating runs; not more: on a machine shared
-#: with other work, a worker's share of a busy CPU falls with its nice value while its time limit runs on
-#: the clock.
+#: 7,783-8,583 -> 8,644-8,988. In alternating runs 5 did as well as 10 and 19. It is not set higher
+#: because on a machine shared with other work, a worker's share of a busy CPU falls with its nice value
+#: while its time limit runs on the clock.
 WORKER_NICE = 5
 
 
