@@ -272,14 +272,21 @@ def reply(result: Answer, etag: bytes, settings: Settings, head: bool) -> Respon
     """The response to an engine's Answer, with ETag, truncation and caching headers."""
     if result.status != 200:
         return error(result.status, result.error)
-    media = result.media_type
-    if media in TEXT_TYPES:
-        media += "; charset=utf-8"
-    headers = [(b"etag", etag), (b"vary", b"Accept"), (b"cache-control", b"public, max-age=300")]
+    headers = [(b"etag", etag), *CACHING]
     if result.truncated:
         headers += [(b"x-result-truncated", b"true"), (b"x-result-max-rows", str(settings.max_rows).encode())]
-    headers += [(b"content-length", str(len(result.body)).encode()), (b"content-type", media.encode())]
+    headers += [(b"content-length", str(len(result.body)).encode()),
+                (b"content-type", content_type(result.media_type).encode())]
     return Reply(200, headers, b"" if head else result.body)
+
+
+def content_type(media: str) -> str:
+    """The Content-Type of an answer in this media type: the text ones say their charset."""
+    return media + "; charset=utf-8" if media in TEXT_TYPES else media
+
+
+#: What an answer of the endpoint says about caching, after its ETag.
+CACHING = [(b"vary", b"Accept"), (b"cache-control", b"public, max-age=300")]
 
 
 def not_modified(etag: bytes) -> Reply:
@@ -298,6 +305,9 @@ def wire(response: Response, head: bool) -> tuple[int, bytes, bytes]:
 def header_lines(headers) -> bytes:
     """Header lines as uvicorn writes them (lower-case names), for transport.py to write without uvicorn."""
     return b"".join(k.lower() + b": " + v + b"\r\n" for k, v in headers)
+
+
+_CACHING_LINES = header_lines(CACHING)
 
 
 async def respond(request: Request, job: Job, engine, settings: Settings, cache: ResultCache,
@@ -394,16 +404,13 @@ class Endpoint:
         if matches(etag, if_none_match):
             write(*wire(not_modified(etag), False))
             return True
-        settings, head = self.settings, method == "HEAD"
+        settings, head, caching = self.settings, method == "HEAD", _CACHING_LINES
 
         def done(result: Answer | None, failure: Exception | None) -> None:
             if failure is None and result.status == 200 and not result.truncated:
                 # reply()'s headers in its order, without building a Reply for it (a test compares the two).
-                media = result.media_type
-                if media in TEXT_TYPES:
-                    media += "; charset=utf-8"
-                lines = (b"etag: %s\r\nvary: Accept\r\ncache-control: public, max-age=300\r\ncontent-length: %d\r\n"
-                         b"content-type: %s\r\n" % (etag, len(result.body), media.encode()))
+                lines = b"etag: %s\r\n%scontent-length: %d\r\ncontent-type: %s\r\n" % (
+                    etag, caching, len(result.body), content_type(result.media_type).encode())
                 write(200, lines, b"" if head else result.body)
             elif failure is not None:
                 write(*wire(failed(failure, settings), head))
@@ -469,8 +476,8 @@ class Endpoint:
         if not media_types:
             return error(406, f"The service description is offered as {', '.join(offers)} and text/html.")
         body = self.description.serialize(endpoint, media_types[0])
-        media = media_types[0] + ("; charset=utf-8" if media_types[0] in TEXT_TYPES else "")
-        headers = {"Vary": "Accept", "Cache-Control": "public, max-age=300"}
+        media = content_type(media_types[0])
+        headers = {name.decode(): value.decode() for name, value in CACHING}
         if request.method == "HEAD":
             headers["Content-Length"] = str(len(body))
             return Response(status_code=200, media_type=media, headers=headers)
