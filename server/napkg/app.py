@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, api, docs, graphstore, guard, metadata, overview, protocol, web
 from .context import Context
-from .engine import Dataset, build_store
+from .engine import Dataset, build_store, read_nquads
 from .federation import Forwarder
 from .load import load_project
 from .namespaces import PREFIXES
@@ -132,8 +132,7 @@ def create_app(config: ServerConfig) -> "Front":
     app.state.pool, app.state.cache, app.state.config = pool, endpoint.cache, config
     # The server's own fixed queries (pages, catalogue listings) run on a store in this process; user
     # queries never do.
-    store = ox.Store()
-    store.bulk_load(path=str(data), format=ox.RdfFormat.N_QUADS)
+    store = read_nquads(data)
     context = Context(pool=pool, settings=settings, config=config, store=store, union_default_graph=config.nap,
                       fingerprint=fingerprint)
     app.state.context = context

@@ -114,9 +114,7 @@ class LocalEngine:
 
     @classmethod
     def from_nquads(cls, path: Path, **options) -> "LocalEngine":
-        store = ox.Store()
-        store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
-        return cls(store, **options)
+        return cls(read_nquads(path), **options)
 
     def explain(self, query: str, message: str) -> str:
         from .namespaces import PREFIXES  # here, not above: it imports rdflib, which a worker otherwise need not
@@ -224,6 +222,17 @@ def _not_acceptable(what: str, offered: dict) -> Answer:
 
 _TRIPLE_FORMATS = (ox.RdfFormat.TURTLE, ox.RdfFormat.N_TRIPLES, ox.RdfFormat.RDF_XML)
 _QUAD_FORMATS = (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG)
+
+
+def read_nquads(path: Path) -> ox.Store:
+    """The server's own N-Quads dump of its dataset, in a fresh in-memory store.
+
+    load, not bulk_load: into an in-memory store the bulk loader makes a store that is larger and slower to
+    query (the 100x benchmark graph: 228 against 148 MiB, and `?s ?p ?o LIMIT 10` 53-64 against 36-39 us,
+    GROUP BY count 94 against 73 ms), and it is no faster to load (0.86 against 0.75 s)."""
+    store = ox.Store()
+    store.load(path=str(path), format=ox.RdfFormat.N_QUADS)
+    return store
 
 
 def build_store(dataset: Dataset) -> ox.Store:
