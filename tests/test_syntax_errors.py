@@ -1,13 +1,13 @@
 """A query that uses a prefix it does not declare, the commonest mistake in a hand-written query, gets a
 message that names the prefix and gives its PREFIX line, not pyoxigraph's list of the characters a name
 may hold (or, for xsd:integer(...), "expected ENCODE_FOR_URI"). Every other syntax error keeps the parser's
-own message and position."""
+own message and position, except a LIMIT or OFFSET too large for the engine, which gets a plain one."""
 from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
 
-from napkg.engine import Job, LocalEngine
+from napkg.engine import LARGEST_COUNT, Job, LocalEngine
 from napkg.guard import undeclared_prefixes
 
 JSON = ("application/sparql-results+json",)
@@ -84,3 +84,19 @@ def test_other_errors_keep_the_parsers_message(engine):
 def test_a_declared_prefix_runs(engine):
     assert engine.run(Job("PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> ASK { FILTER(xsd:integer('1') = 1) }",
                           JSON)).status == 200
+
+
+@pytest.mark.parametrize("keyword", ["LIMIT", "OFFSET"])
+def test_a_count_too_large_for_the_engine_is_explained(engine, keyword):
+    # pyoxigraph says "expected one of The query limit should be a non negative integer, ['0'..='9']".
+    query = f"SELECT * WHERE {{ ?s ?p ?o }} {keyword} {LARGEST_COUNT + 1}"
+    assert "should be a non negative integer" in parsers_message(query)
+    message = error(engine, query)
+    column = query.index(keyword) + len(keyword) + 2  # at the number
+    assert message == (f"Syntax error in the query: error at 1:{column}: {keyword} takes a whole number from 0 to "
+                       f"18,446,744,073,709,551,615, the largest the engine can count to")
+    # The largest it reads still runs, and other prefix or parser messages are left as they were.
+    assert engine.run(Job(f"SELECT * WHERE {{ ?s ?p ?o }} {keyword} {LARGEST_COUNT}", JSON)).status == 200
+    assert "should be" not in error(engine, f"SELECT * WHERE {{ ?s foo:p ?o }} {keyword} {LARGEST_COUNT + 1}")
+    on_a_line_of_its_own = error(engine, f"SELECT *\nWHERE {{ ?s ?p ?o }}\n{keyword}\n  {10 ** 30}")
+    assert on_a_line_of_its_own.startswith(f"Syntax error in the query: error at 4:3: {keyword} takes")

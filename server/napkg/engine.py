@@ -69,10 +69,33 @@ class Dataset:
 _POSITION = re.compile(r"^error at (\d+):(\d+): ")
 
 
+#: pyoxigraph's message for a LIMIT or OFFSET past 2^64 - 1 reads as a list of what it expected.
+_TOO_LARGE = re.compile(r"expected one of The query (limit|offset) should be a non negative integer(, \['0'\.\.='9'\])?")
+LARGEST_COUNT = 2**64 - 1  # the largest LIMIT or OFFSET pyoxigraph reads (a 64-bit usize)
+
+
+def _too_large(query: str, message: str) -> str:
+    """pyoxigraph's message for a LIMIT or OFFSET it cannot count to, said plainly and placed at the number
+    (the parser places it just past the number's end)."""
+    at = _POSITION.match(message)
+    found = at and _TOO_LARGE.fullmatch(message, at.end())
+    if not found:
+        return message
+    line, column = int(at[1]), int(at[2])
+    lines = query.split("\n")
+    if line <= len(lines):
+        text = lines[line - 1]
+        while column > 1 and text[column - 2: column - 1].isdigit():
+            column -= 1
+    return f"error at {line}:{column}: {found[1].upper()} takes a whole number from 0 to {LARGEST_COUNT:,}, the " \
+           f"largest the engine can count to"
+
+
 def explain(query: str, message: str, known: dict[str, str]) -> str:
     """The parser's message, or, where the query uses prefixes it does not declare, one that names them
     and gives the PREFIX lines for those the graph knows: pyoxigraph's own message for this, the most
     common mistake in a hand-written query, lists the characters a name may hold."""
+    message = _too_large(query, message)
     missing = undeclared_prefixes(query)
     if not missing:
         return message
