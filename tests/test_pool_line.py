@@ -281,3 +281,28 @@ def test_workers_run_nicer_than_the_server_by_the_setting(data, nice):
     for pid, values in workers.items():
         assert values == {min(own + nice, 19)}, (pid, values)
 
+
+
+def test_spawned_workers_load_while_the_caller_works_and_start_waits_for_them(data):
+    async def scenario():
+        pool = WorkerPool(PoolSettings(data=data, workers=2, timeout=60, queue=4))
+        try:
+            pool.spawn()
+            spawned = list(pool._spawned)
+            assert len(spawned) == 2 and all(worker.process.is_alive() for worker in spawned)
+            pool.spawn()  # once only
+            pool.start()  # no new workers: it waits for the spawned ones
+            assert pool._spawned == spawned and sorted(pool._ready, key=id) == sorted(spawned, key=id)
+            assert count(await pool.run(job(COUNT))) == TRIPLES
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
+
+
+def test_close_ends_workers_spawned_but_never_started(data):
+    pool = WorkerPool(PoolSettings(data=data, workers=2, timeout=60, queue=4))
+    pool.spawn()
+    processes = [worker.process for worker in pool._spawned]
+    pool.close()
+    assert not any(process.is_alive() for process in processes)

@@ -122,23 +122,34 @@ def create_app(config: ServerConfig) -> "Front":
     app = FastAPIOffline(title="NAP knowledge graph", version=__version__, lifespan=lifespan, redoc_url=None,
                          description="SPARQL endpoint and linked data of the Dutch National Action Plan on "
                                      "Business and Human Rights (NAP 2022-2026).")
-    pool.start()
-    description = ServiceDescription(pool.statistics(), union_default_graph=config.nap,
+    # The workers load the data while this process loads its own copy and builds its pages (start-up with
+    # the 100x benchmark graph: 5.5-5.6 -> 4.7 s, the NAP graph 2.5 -> 2.4 s); start() then waits for them.
+    pool.spawn()
+    try:
+        # The server's own fixed queries (pages, catalogue listings) run on a store in this process; user
+        # queries never do.
+        store = read_nquads(data)
+        context = Context(pool=pool, settings=settings, config=config, store=store, union_default_graph=config.nap,
+                          fingerprint=fingerprint)
+        pages = web.make_router(context)
+        routers = [api.make_router(context), pages, docs.make_router(context), metadata.make_router(context),
+                   graphstore.make_router(context), overview.make_router(context)]
+        pool.start()
+        statistics = pool.statistics()
+    except BaseException:
+        pool.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    description = ServiceDescription(statistics, union_default_graph=config.nap,
                                      allow_service=config.allow_service, timeout=config.timeout,
                                      max_rows=config.max_rows, title="NAP knowledge graph" if config.nap else "napkg")
     endpoint = Endpoint(pool, settings, description, fingerprint)
     if settings.forwarder is not None:
         app.include_router(settings.forwarder.router())
     app.state.pool, app.state.cache, app.state.config = pool, endpoint.cache, config
-    # The server's own fixed queries (pages, catalogue listings) run on a store in this process; user
-    # queries never do.
-    store = read_nquads(data)
-    context = Context(pool=pool, settings=settings, config=config, store=store, union_default_graph=config.nap,
-                      fingerprint=fingerprint)
     app.state.context = context
-    app.include_router(api.make_router(context))
-    pages = web.make_router(context)
-    app.include_router(pages)
+    for router in routers:
+        app.include_router(router)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, exc):
@@ -147,11 +158,6 @@ def create_app(config: ServerConfig) -> "Front":
         if exc.status_code == 404 and not request.url.path.startswith("/api/"):
             return pages.web.not_found(request)
         return await http_exception_handler(request, exc)
-
-    app.include_router(docs.make_router(context))
-    app.include_router(metadata.make_router(context))
-    app.include_router(graphstore.make_router(context))
-    app.include_router(overview.make_router(context))
 
     generated = app.openapi
 

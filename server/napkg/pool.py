@@ -406,6 +406,7 @@ class WorkerPool:
         self._joining: set[asyncio.Task] = set()
         self._executor = ThreadPoolExecutor(max_workers=settings.workers + 2, thread_name_prefix="napkg-pool")
         self._all: set[Worker] = set()
+        self._spawned: list[Worker] = []  # the first workers, from spawn()
         self._lock = threading.Lock()
         self.restarts = 0
         self.started = 0.0
@@ -414,13 +415,19 @@ class WorkerPool:
         self._overloads = 0  # 503s not yet told in the log
         self._overload_logged = -OVERLOAD_LOG_INTERVAL
 
+    def spawn(self) -> None:
+        """Start the workers loading the data, without waiting for them: start() waits."""
+        if not self._spawned:
+            self._spawned = [Worker(self.settings) for _ in range(self.settings.workers)]
+            with self._lock:
+                self._all.update(self._spawned)  # close() ends them even if start() never comes
+
     def start(self) -> None:
-        """Start the workers and wait until each has loaded the data."""
-        workers = [Worker(self.settings) for _ in range(self.settings.workers)]
-        for worker in workers:
+        """Start the workers (unless spawn() has) and wait until each has loaded the data."""
+        self.spawn()
+        for worker in self._spawned:
             worker.wait_ready()
-        self._all = set(workers)
-        self._ready = list(workers)
+        self._ready = list(self._spawned)
         self.started = time.time()
 
     def statistics(self) -> dict:
