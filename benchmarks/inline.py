@@ -19,6 +19,7 @@ import argparse
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import uvicorn
@@ -32,7 +33,12 @@ class InlinePool:
     """Stands in for pool.WorkerPool: the same calls, answered by a LocalEngine in this process."""
 
     def __init__(self, settings):
-        self.settings, self.restarts, self.engine = settings, 0, None
+        self.settings, self.engine = settings, None
+        # What /healthz reports of a pool: nothing is ever killed, restarted or refused here.
+        self.started, self.restarts, self.timeouts, self.crashes, self.overloads = time.time(), 0, 0, 0, 0
+
+    def spawn(self) -> None:
+        pass  # no worker to start early: start() loads the engine here
 
     def start(self) -> None:
         self.engine = LocalEngine.from_nquads(self.settings.data, union_default_graph=self.settings.union_default_graph,

@@ -7,12 +7,18 @@ from __future__ import annotations
 import http.server
 import importlib.util
 import json
+import os
+import signal
+import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
+import httpx
 import pyoxigraph as ox
 import pytest
+from server import free_port
 
 from napkg.validate import validate_paths
 
@@ -274,3 +280,35 @@ def test_each_target_is_judged_per_query_and_only_where_both_were_measured():
         ("limit10", "> 1× Oxigraph (cache on)"): True,
         ("count", "≥ 0.5× Oxigraph (cache off)"): False,
     }
+
+
+# --- The no-workers comparison server (benchmarks/inline.py) -------------------------------------------
+
+def test_the_no_workers_server_serves_the_app_with_queries_in_its_web_processes(tmp_path):
+    """It starts napkg's own app with the pool swapped for an engine in each web process: it must keep up
+    with what create_app asks of a pool, or `make bench` stops at its rows."""
+    data = tmp_path / "small.nt"
+    data.write_text("".join(f"<urn:s{i}> <urn:p> <urn:o{i}> .\n" for i in range(7)))
+    port = free_port()
+    log = tmp_path / "inline.log"
+    with open(log, "wb") as err:
+        process = subprocess.Popen([sys.executable, str(BENCHMARKS / "inline.py"), "--port", str(port), "--data",
+                                    str(data), "--processes", "2"], stdout=err, stderr=err, start_new_session=True)
+    try:
+        deadline, answer = time.time() + 120, None
+        while answer is None:
+            assert process.poll() is None, f"inline.py exited with {process.returncode}: {log.read_text()[-2000:]}"
+            assert time.time() < deadline, "inline.py did not start in time"
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/sparql", timeout=5,
+                                   params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"},
+                                   headers={"Accept": "application/sparql-results+json"})
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"]["bindings"][0]["n"]["value"] == "7"
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+        assert health["status"] == "ok" and health["busy"] == 0
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
