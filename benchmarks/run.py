@@ -36,8 +36,12 @@ VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 
 # --- Set-up ---------------------------------------------------------------------------------------
 
-def ensure_venv() -> None:
-    """Run inside the project's venv (re-exec with it), with the bench extra installed."""
+SERVER_KEYS = ("ours", "ours-cache", "ours-inline", "oxigraph", "rdflib-endpoint")
+PEERS = {"oxigraph": "oxigraph", "rdflib-endpoint": "rdflib-endpoint"}  # server key -> the command it runs
+
+
+def ensure_venv(servers: list[str]) -> None:
+    """Run inside the project's venv (re-exec with it), with the bench extra installed if a peer is measured."""
     try:
         import napkg  # noqa: F401
     except ImportError:
@@ -45,7 +49,7 @@ def ensure_venv() -> None:
             os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])
         sys.exit("napkg is not installed: run `make install` (or pip install -e '.[bench]') first")
     bindir = Path(sys.executable).parent
-    if not (bindir / "rdflib-endpoint").exists() or not (bindir / "oxigraph").exists():
+    if any(not (bindir / PEERS[key]).exists() for key in servers if key in PEERS):
         log("installing the bench extra (rdflib-endpoint, oxigraph) ...")
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[bench]"], check=True)
 
@@ -751,8 +755,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", type=Path, help="where data and server logs go (default: a temporary folder)")
     p.add_argument("--out", type=Path, default=HERE / "results.md", help="Markdown file to write (default benchmarks/results.md)")
     args = p.parse_args(argv)
+    unknown = sorted(set(args.servers.split(",")) - set(SERVER_KEYS))
+    if unknown:
+        p.error(f"unknown server {', '.join(unknown)}: choose from {', '.join(SERVER_KEYS)}")
     run_started = time.perf_counter()
-    ensure_venv()
+    ensure_venv(args.servers.split(","))
     code_at_start, _ = code_version()
     wrk = ensure_wrk(args.load_generator)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kgbench-"))

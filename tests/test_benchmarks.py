@@ -312,3 +312,31 @@ def test_the_no_workers_server_serves_the_app_with_queries_in_its_web_processes(
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
+
+
+def test_a_short_run_of_our_own_servers_measures_and_writes_every_cell(tmp_path):
+    """`benchmarks/run.py` end to end, as `make bench` runs it but short and without the peers (which it
+    then does not install): each of our servers starts, answers every query, and gets its rows."""
+    out = tmp_path / "results.md"
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--servers", "ours,ours-cache,ours-inline",
+                           "--datasets", "nap", "--validate-scale", "0", "--load-generator", "python",
+                           "--duration", "0.5", "--warmup", "0.2", "--no-snapshot", "--workdir", str(tmp_path / "work"),
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "installing the bench extra" not in done.stderr
+    text = out.read_text()
+    table = text[text.index("| dataset | query | server | req/s"):].split("\n\n")[0]  # the main table
+    rows = [line.split("|") for line in table.splitlines() if line.startswith("| nap |")]
+    labels = {"napkg, cache off", "napkg, cache on", "napkg, cache off, no workers (2 web processes; unsafe)"}
+    assert {(row[2].strip(), row[3].strip()) for row in rows} == {(q, s) for q in bench.QUERIES for s in labels}
+    for row in rows:
+        rps, errors = float(row[4].replace(",", "")), int(row[9])
+        assert rps > 0 and errors == 0, row
+    assert "Every server gave the same answer to every query" in text
+
+
+def test_an_unknown_server_is_refused_before_anything_runs(tmp_path):
+    done = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--servers", "ours,fuseki",
+                           "--out", str(tmp_path / "results.md")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "unknown server fuseki" in done.stderr
+    assert not (tmp_path / "results.md").exists()
