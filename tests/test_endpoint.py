@@ -185,6 +185,16 @@ def test_sparqlwrapper_describe(server, union, fmt, accept, only_conneg):
     assert {s for s, _, _ in found} == {rdflib.URIRef(AP17)}
 
 
+def test_construct_as_json_ld_is_compacted_with_the_graphs_prefixes(server, union):
+    response = httpx.get(server.sparql, params={"query": CONSTRUCT_TITLES}, headers={"Accept": "application/ld+json"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/ld+json"
+    document = response.json()
+    assert set(document["@context"]) == {"ap", "dct"}
+    assert all(node["@id"].startswith("ap:") and "dct:title" in node for node in document["@graph"])
+    served = set(rdflib.Graph().parse(data=response.content, format="json-ld"))
+    assert served == set(union.query(CONSTRUCT_TITLES))
+
+
 # --- raw HTTP: each status code the endpoint promises ---
 
 def test_200_select_counts_the_data(server, action_points):

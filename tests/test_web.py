@@ -3,6 +3,7 @@ description comes in five media types by Accept and by suffix and holds the reso
 IRIs get a 404 page, the pages show labels in Dutch and English, and search ignores case and accents."""
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import unquote
 
@@ -125,6 +126,16 @@ def test_rdf_by_suffix(client, graph, media):
     assert response.headers["content-type"].split(";")[0] == media
     served = parsed(response, fmt, iri)
     assert own_triples(graph, iri) <= set(served)
+
+
+def test_json_ld_of_a_page_is_compacted_with_the_graphs_prefixes(client):
+    """The same triples as its N-Triples, with prefix:name IRIs and an @context (results.compact_json_ld)."""
+    document = client.get("/doc/action-point/10.jsonld").json()
+    assert document["@context"]["ap"] == ID + "action-point/" and document["@context"]["nap"] == BASE + "def#"
+    assert "ap:10" in {node["@id"] for node in document["@graph"]}
+    as_json_ld = rdflib.Graph().parse(data=json.dumps(document), format="json-ld")
+    as_nt = rdflib.Graph().parse(data=client.get("/doc/action-point/10.nt").content, format="nt")
+    assert rdflib.compare.isomorphic(as_json_ld, as_nt) and len(as_nt) > 10
 
 
 def test_description_includes_what_was_minted_for_it(client, graph):

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 
 from .namespaces import BASE, ID, PREFIXES, THING_TYPES
+from .results import compact_json_ld
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -822,6 +823,8 @@ class Site:
                 # xsd for typed literals.
                 used.setdefault("xsd", PREFIXES["xsd"])
             return ox.serialize(triples, format=fmt, prefixes=used)
+        if fmt == ox.RdfFormat.JSON_LD:
+            return compact_json_ld(ox.serialize(triples, format=fmt), PREFIXES)
         return ox.serialize(triples, format=fmt)
 
     # --- generic sections: every property of a resource, grouped ---------------------------------------

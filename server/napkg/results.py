@@ -184,4 +184,87 @@ def write_graph(triples: list, media_type: str, prefixes: dict[str, str] | None 
         ox.serialize(triples, buffer, fmt, prefixes=prefixes)
     else:
         ox.serialize(triples, buffer, fmt)
+    if fmt == ox.RdfFormat.JSON_LD and prefixes:
+        return compact_json_ld(buffer.getvalue(), prefixes)
     return buffer.getvalue()
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+#: What a JSON-LD 1.1 prefix's IRI must end with for "prefix:name" to expand to it (its prefix flag).
+_GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
+
+
+def compact_json_ld(expanded: bytes, prefixes: dict[str, str]) -> bytes:
+    """pyoxigraph's JSON-LD (expanded: full IRIs, no @context, whatever prefixes it is given) with IRIs
+    written as prefix:name, rdf:type as @type, and an @context of the prefixes it uses: the same triples,
+    readable by a person. Only what expands back to the same IRI is shortened:
+    not a name starting with "//" (JSON-LD reads that as an IRI), and no prefix that is also the scheme of
+    an IRI left whole (JSON-LD would read "fn:x" as fn: plus "x")."""
+    nodes = json.loads(expanded)
+    usable = {name: iri for name, iri in prefixes.items()
+              if name and name != "_" and ":" not in name and iri.endswith(_GEN_DELIMS)}
+    while True:
+        used: dict[str, str] = {}
+        whole: set[str] = set()  # the schemes of the IRIs left whole
+        shorten = _shortener(usable, used, whole)
+        graph = [_compact_node(node, shorten) for node in nodes]
+        clashes = whole & used.keys()
+        if not clashes:
+            break
+        usable = {name: iri for name, iri in usable.items() if name not in clashes}
+    if not used:
+        return expanded
+    context = {name: used[name] for name in sorted(used)}
+    # On one line, as pyoxigraph writes it: with indent, json falls back from its C encoder (10k triples:
+    # 97 -> 46-66 ms, against 9 ms for pyoxigraph alone).
+    return json.dumps({"@context": context, "@graph": graph}, ensure_ascii=False).encode()
+
+
+def _shortener(usable: dict[str, str], used: dict[str, str], whole: set[str]):
+    by_length = sorted(usable.items(), key=lambda item: -len(item[1]))  # the longest namespace wins
+    seen: dict[str, str] = {}
+
+    def shorten(iri: str) -> str:
+        short = seen.get(iri)
+        if short is None:
+            short = iri
+            if not iri.startswith("_:"):
+                for name, namespace in by_length:
+                    if iri.startswith(namespace) and not iri.startswith("//", len(namespace)):
+                        short = f"{name}:{iri[len(namespace):]}"
+                        used[name] = namespace
+                        break
+                else:
+                    whole.add(iri.split(":", 1)[0])
+            seen[iri] = short
+        return short
+
+    return shorten
+
+
+def _compact_node(node: dict, shorten) -> dict:
+    head, types, rest = {}, [], {}
+    for key, values in node.items():
+        if key == "@id":
+            head[key] = shorten(values)
+        elif key == "@type":
+            types += [shorten(v) for v in values]
+        elif key.startswith("@"):
+            rest[key] = values
+        elif key == RDF_TYPE and all(set(v) == {"@id"} for v in values):
+            types += [shorten(v["@id"]) for v in values]
+        else:
+            rest[shorten(key)] = [_compact_value(v, shorten) for v in values]
+    if types:
+        head["@type"] = types
+    return {**head, **rest}
+
+
+def _compact_value(value: dict, shorten) -> dict | str:
+    if "@id" in value:
+        return {"@id": shorten(value["@id"])}
+    if "@type" in value:
+        return {**value, "@type": shorten(value["@type"])}
+    if set(value) == {"@value"}:
+        return value["@value"]  # a plain string
+    return value
