@@ -88,7 +88,7 @@ def test_literals_blank_nodes_and_types_read_back():
     xsd = PREFIXES["xsd"]
     triples = [
         triple(EX + "a", PREFIXES["rdf"] + "type", ox.NamedNode(EX + "Thing")),
-        triple(EX + "a", PREFIXES["rdf"] + "type", ox.BlankNode("kind")),
+        triple(EX + "d", PREFIXES["rdf"] + "type", ox.BlankNode("kind")),
         triple(EX + "a", EX + "label", ox.Literal("plain")),
         triple(EX + "a", EX + "label", ox.Literal("Nederlands", language="nl")),
         triple(EX + "a", EX + "date", ox.Literal("2024-06-30", datatype=ox.NamedNode(xsd + "date"))),
@@ -100,9 +100,10 @@ def test_literals_blank_nodes_and_types_read_back():
     body = write_graph(triples, JSONLD, {"ex": EX, "xsd": xsd, "rdf": PREFIXES["rdf"]})
     assert same_graph(body, triples)
     nodes = {node["@id"]: node for node in json.loads(body)["@graph"]}
-    assert nodes["ex:a"]["@type"][0] == "ex:Thing" and "plain" in nodes["ex:a"]["ex:label"]
+    assert nodes["ex:a"]["@type"] == ["ex:Thing"] and "plain" in nodes["ex:a"]["ex:label"]
     assert {"@type": "xsd:date", "@value": "2024-06-30"} in nodes["ex:a"]["ex:date"]
     assert "rdf:type" in nodes["ex:c"]  # a literal is no @type
+    assert "@type" not in nodes["ex:d"] and "rdf:type" in nodes["ex:d"]  # nor a blank node
 
 
 def test_compacting_is_what_write_graph_does_to_pyoxigraphs_output(nap_triples):

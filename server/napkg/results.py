@@ -197,9 +197,9 @@ _GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
 def compact_json_ld(expanded: bytes, prefixes: dict[str, str]) -> bytes:
     """pyoxigraph's JSON-LD (expanded: full IRIs, no @context, whatever prefixes it is given) with IRIs
     written as prefix:name, rdf:type as @type, and an @context of the prefixes it uses: the same triples,
-    readable by a person. Only what expands back to the same IRI is shortened:
-    not a name starting with "//" (JSON-LD reads that as an IRI), and no prefix that is also the scheme of
-    an IRI left whole (JSON-LD would read "fn:x" as fn: plus "x")."""
+    readable by a person. Only what expands back to the same IRI is shortened: not a name starting with
+    "//" (JSON-LD reads that as an IRI), and no prefix that is also the scheme of an IRI left whole
+    (JSON-LD would read "fn:x" as fn: plus "x")."""
     nodes = json.loads(expanded)
     usable = {name: iri for name, iri in prefixes.items()
               if name and name != "_" and ":" not in name and iri.endswith(_GEN_DELIMS)}
@@ -251,7 +251,7 @@ def _compact_node(node: dict, shorten) -> dict:
             types += [shorten(v) for v in values]
         elif key.startswith("@"):
             rest[key] = values
-        elif key == RDF_TYPE and all(set(v) == {"@id"} for v in values):
+        elif key == RDF_TYPE and all(set(v) == {"@id"} and not v["@id"].startswith("_:") for v in values):
             types += [shorten(v["@id"]) for v in values]
         else:
             rest[shorten(key)] = [_compact_value(v, shorten) for v in values]
