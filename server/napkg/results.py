@@ -207,7 +207,7 @@ def compact_json_ld(expanded: bytes, prefixes: dict[str, str]) -> bytes:
         used: dict[str, str] = {}
         whole: set[str] = set()  # the schemes of the IRIs left whole
         shorten = _shortener(usable, used, whole)
-        graph = [_compact_node(node, shorten) for node in nodes]
+        graph = _merged([_compact_node(node, shorten) for node in nodes])
         clashes = whole & used.keys()
         if not clashes:
             break
@@ -240,6 +240,20 @@ def _shortener(usable: dict[str, str], used: dict[str, str], whole: set[str]):
         return short
 
     return shorten
+
+
+def _merged(nodes: list[dict]) -> list[dict]:
+    """One node for each subject: pyoxigraph's writer streams, and starts a new node whenever the subject
+    changes, so a subject whose triples are not together comes as several."""
+    by_id: dict[str, dict] = {}
+    for node in nodes:
+        seen = by_id.setdefault(node.get("@id", id(node)), {})  # (pyoxigraph names every subject)
+        for key, values in node.items():
+            if key == "@id":
+                seen[key] = values
+            else:
+                seen.setdefault(key, []).extend(values)
+    return [{key: node[key] for key in ("@id", "@type") if key in node} | node for node in by_id.values()]
 
 
 def _compact_node(node: dict, shorten) -> dict:
