@@ -216,7 +216,7 @@ def compact_json_ld(expanded: bytes, prefixes: dict[str, str]) -> bytes:
         return expanded
     context = {name: used[name] for name in sorted(used)}
     # On one line, as pyoxigraph writes it: with indent, json falls back from its C encoder (10k triples:
-    # 97 -> 46-66 ms, against 9 ms for pyoxigraph alone).
+    # 97 -> 60-75 ms with the nodes merged, against 9-11 ms for pyoxigraph alone).
     return json.dumps({"@context": context, "@graph": graph}, ensure_ascii=False).encode()
 
 
