@@ -282,7 +282,6 @@ def test_workers_run_nicer_than_the_server_by_the_setting(data, nice):
         assert values == {min(own + nice, 19)}, (pid, values)
 
 
-
 def test_spawned_workers_load_while_the_caller_works_and_start_waits_for_them(data):
     async def scenario():
         pool = WorkerPool(PoolSettings(data=data, workers=2, timeout=60, queue=4))
