@@ -37,7 +37,7 @@ VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 # --- Set-up ---------------------------------------------------------------------------------------
 
 SERVER_KEYS = ("ours", "ours-cache", "ours-inline", "oxigraph", "rdflib-endpoint")
-PEERS = {"oxigraph": "oxigraph", "rdflib-endpoint": "rdflib-endpoint"}  # server key -> the command it runs
+PEERS = ("oxigraph", "rdflib-endpoint")  # the peers' server keys, which are also the commands they run
 
 
 def ensure_venv(servers: list[str]) -> None:
@@ -49,7 +49,7 @@ def ensure_venv(servers: list[str]) -> None:
             os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])
         sys.exit("napkg is not installed: run `make install` (or pip install -e '.[bench]') first")
     bindir = Path(sys.executable).parent
-    if any(not (bindir / PEERS[key]).exists() for key in servers if key in PEERS):
+    if any(not (bindir / key).exists() for key in servers if key in PEERS):
         log("installing the bench extra (rdflib-endpoint, oxigraph) ...")
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[bench]"], check=True)
 
