@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
 import signal
 import time
+import weakref
 
 import pytest
 
@@ -226,6 +228,42 @@ def test_submit_calls_back_with_the_answer_or_the_failure(data):
     (answer, none), (nothing, failure) = asyncio.run(main())
     assert count(answer) == TRIPLES and none is None
     assert nothing is None and isinstance(failure, TimedOut)
+
+
+def test_submit_lets_go_of_the_callback_once_answered_failed_or_withdrawn(data):
+    """The HTTP protocol's callback holds what holds its ticket (transport.Waiting), a reference cycle that
+    only the garbage collector would free, for every request, unless the pool drops the callback once it
+    is called or the ticket is withdrawn. With the collector off, each holder must be freed by its count."""
+    class Holder:  # stands in for transport.Waiting: it keeps the ticket, the callback keeps it
+        ticket = None
+
+    async def main():
+        async with started(data, timeout=1) as pool:
+            arrived, freed = asyncio.Event(), []
+
+            def ask(query):
+                holder = Holder()
+
+                def done(answer, failure):
+                    holder.answer = (answer, failure)
+                    arrived.set()
+                holder.ticket = pool.submit(job(query), done)
+                freed.append(weakref.ref(holder))
+                return holder.ticket
+            for query in (COUNT, ENDLESS):  # answered; failed at the time limit
+                arrived.clear()
+                ask(query)
+                await asyncio.wait_for(arrived.wait(), 20)
+            busy = [await send(pool, FOUR, timeout=30) for _ in range(4)]  # two running, two held behind them
+            pool.withdraw(ask(COUNT))  # waits in the server's line, then withdrawn
+            for task in busy:
+                await task
+            return [ref() for ref in freed]
+    gc.disable()
+    try:
+        assert asyncio.run(main()) == [None, None, None]
+    finally:
+        gc.enable()
 
 
 def test_a_withdrawn_job_is_taken_out_of_the_line_and_never_answered(data):

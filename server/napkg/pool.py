@@ -271,18 +271,26 @@ class Channel(asyncio.Protocol):
 
 
 class Callback:
-    """What a Ticket's future does for WorkerPool.submit: calls done(answer, failure) once, unless cancelled."""
+    """What a Ticket's future does for WorkerPool.submit: calls done(answer, failure) once, unless cancelled.
 
-    __slots__ = ("_done", "_call")
+    Once done or cancelled it lets go of done(). The caller's done() holds what it answers (transport.py:
+    the connection's Waiting, which holds the Ticket, which holds this), so kept, every request would leave
+    a cycle of 13 objects that only the garbage collector frees. Measured serving the NAP graph as make bench
+    does (--data, cache off), LIMIT 10 at wrk -c8: with the cycle, a young collection every 70 requests or
+    so and one of the whole heap (about 120,000 objects) every 120,000, seen as a longest wait of 56-63 ms;
+    without it, no collection at all under that load. Three alternating 10 s pairs: 12,039, 11,642, 12,721
+    -> 12,468, 13,129, 13,219 requests a second, longest wait 25-63 -> 23-27 ms."""
+
+    __slots__ = ("_call",)
 
     def __init__(self, call):
-        self._done, self._call = False, call
+        self._call = call
 
     def done(self) -> bool:
-        return self._done
+        return self._call is None
 
     def cancel(self) -> None:
-        self._done = True
+        self._call = None
 
     def set_result(self, answer) -> None:
         self._finish(answer, None)
@@ -291,9 +299,9 @@ class Callback:
         self._finish(None, failure)
 
     def _finish(self, answer, failure) -> None:
-        self._done = True
+        call, self._call = self._call, None
         try:
-            self._call(answer, failure)
+            call(answer, failure)
         except Exception:  # the pool's state must not depend on a caller's bug
             log.exception("A query's answer could not be delivered.")
 
