@@ -32,8 +32,8 @@ the code before (alternating runs, wrk -c8, 5-6 s each; this change came with an
 to the workers as pickled tuples and bytes rather than dataclasses): CPU a request in the web process
 82-86 -> 62-63 us and in each worker 40-44 -> 34-36 us; requests a second 8,802 and 9,735 -> 10,852 and
 10,831 for LIMIT 10 (other pairs were level or lower: 12,425, 11,518, 12,589 -> 11,582, 11,554, 9,381),
-4,963-5,101 -> 6,202-6,311 for the CSDDD query and 5,424-6,166 -> 6,989-7,222 for the COUNT. The rest of a cheap query's
-cost is the system's: a worker's answer that wakes the web process costs the worker about 14 us in the
+4,963-5,101 -> 6,202-6,311 for the CSDDD query and 5,424-6,166 -> 6,989-7,222 for the COUNT. The rest of
+a cheap query's cost is the system's: a worker's answer that wakes the web process costs the worker about 14 us in the
 kernel (perf: sock_def_readable, _raw_spin_unlock_irqrestore), on a virtual machine's 2 cores.
 
 Two limits uvicorn lacks live here too, since they are about reading requests: a client has
