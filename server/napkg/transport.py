@@ -33,8 +33,8 @@ to the workers as pickled tuples and bytes rather than dataclasses): CPU a reque
 82-86 -> 62-63 us and in each worker 40-44 -> 34-36 us; requests a second 8,802 and 9,735 -> 10,852 and
 10,831 for LIMIT 10 (other pairs were level or lower: 12,425, 11,518, 12,589 -> 11,582, 11,554, 9,381),
 4,963-5,101 -> 6,202-6,311 for the CSDDD query and 5,424-6,166 -> 6,989-7,222 for the COUNT. The rest of
-a cheap query's cost is the system's: a worker's answer that wakes the web process costs the worker about 14 us in the
-kernel (perf: sock_def_readable, _raw_spin_unlock_irqrestore), on a virtual machine's 2 cores.
+a cheap query's cost is the system's: a worker's answer that wakes the web process costs the worker about
+14 us in the kernel (perf: sock_def_readable, _raw_spin_unlock_irqrestore), on a virtual machine's 2 cores.
 
 Two limits uvicorn lacks live here too, since they are about reading requests: a client has
 REQUEST_TIMEOUT to send its whole request (uvicorn would wait for ever on one that sends nothing), and a
