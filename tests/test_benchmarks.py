@@ -20,6 +20,8 @@ import pyoxigraph as ox
 import pytest
 from server import free_port
 
+from napkg.engine import Job
+from napkg.pool import PoolSettings
 from napkg.validate import validate_paths
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -312,6 +314,24 @@ def test_the_no_workers_server_serves_the_app_with_queries_in_its_web_processes(
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
+
+
+def test_the_no_workers_pool_answers_the_protocols_own_path_at_once(tmp_path):
+    """napkg serve answers a repeated GET from the HTTP protocol by pool.submit (protocol.Endpoint.answer_now),
+    and the no-workers rows must take that path too: without submit() the protocol sends the request through
+    the ASGI app instead, and the rows charge the workers with the app's cost."""
+    inline = _module("inline")
+    data = tmp_path / "small.nq"
+    data.write_text("".join(f"<urn:s{i}> <urn:p> <urn:o{i}> .\n" for i in range(5)))
+    pool = inline.InlinePool(PoolSettings(data=data))
+    pool.start()
+    called = []
+    taken = pool.submit(Job(query="SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+                            media_types=("application/sparql-results+json",)), lambda *got: called.append(got))
+    assert taken is True  # answered before submit returns: answer_now has no ticket to keep
+    [(answer, failure)] = called
+    assert failure is None and answer.status == 200
+    assert json.loads(answer.body)["results"]["bindings"][0]["n"]["value"] == "5"
 
 
 def test_a_short_run_of_our_own_servers_measures_and_writes_every_cell(tmp_path):
