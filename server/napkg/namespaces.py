@@ -39,6 +39,14 @@ THING_TYPES = {
     "plan": "action-plan",
     "report": "report",
     "event": "event",
+    "section": "ungp-section",
+    "flink": "framework-link",
+    "irel": "instrument-relation",
+    "basis": "basis",
+    "confidence": "confidence",
+    "relation": "instrument-relation-type",
+    "column": "report-column",
+    "agent": "agent",
 }
 
 PREFIXES: dict[str, str] = {
