@@ -26,7 +26,7 @@ from napkg.validate import shapes_graph, validate
 from server import running_server
 
 HERE = Path(__file__).resolve().parent
-BASE_FIXTURE = HERE / "fixtures" / "valid" / "base.ttl"
+BASE_FIXTURE = HERE / "fixtures" / "valid" / "base.trig"
 INVALID = HERE / "fixtures" / "invalid"
 REPORT_2024 = rdflib.URIRef("https://w3id.org/nap-bhr/id/report/2024")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")  # not rdflib's closed DCAT: pytest probes module names
@@ -93,12 +93,13 @@ def test_the_description_is_part_of_the_validated_graph():
 
 def test_the_dcat_shapes_catch_each_missing_required_property(tmp_path):
     """Without its DONL-required properties, the fixture's dataset has one violation for each of them."""
-    graph = rdflib.Graph().parse(BASE_FIXTURE, format="turtle")
+    graph = rdflib.Dataset(default_union=True)
+    graph.parse(BASE_FIXTURE, format="trig")  # one named graph a part, which the loader keeps
     dataset = next(graph.subjects(RDF.type, DCAT.Dataset))
     for prop in DONL_REQUIRED:
-        graph.remove((dataset, prop, None))
-    broken = tmp_path / "broken.ttl"
-    graph.serialize(broken, format="turtle")
+        graph.remove((dataset, prop, None, None))
+    broken = tmp_path / "broken.trig"
+    graph.serialize(broken, format="trig")
     report = validate(load([ONTOLOGY, broken]))
     found = sorted(f.path for f in report.findings if f.focus == str(dataset) and f.severity == "Violation")
     assert found == sorted(map(str, DONL_REQUIRED))

@@ -1,10 +1,11 @@
-"""Every Dutch title, objective, responsibility, timeline, status and explanation matches the report."""
+"""Every Dutch title, objective, responsibility, timeline, status, explanation, footnote and quote matches the
+report."""
 from __future__ import annotations
 
 import pytest
 import rdflib
 
-from transcription import NAP, SOURCE, problems
+from transcription import NAP, REPORT, SOURCE, problems, quotes
 
 pytestmark = pytest.mark.skipif(not SOURCE.exists(), reason="the source report is in ../shared, which a user's clone lacks")
 
@@ -34,7 +35,7 @@ def _with_explanation(graph: rdflib.Graph, ap: str, change) -> rdflib.Graph:
     return changed
 
 
-AP = "https://w3id.org/nap-bhr/id/action-point/02"
+AP = "https://w3id.org/nap-bhr/id/action-point/nap-2022-02"
 
 
 @pytest.mark.parametrize("change, reason", [
@@ -51,6 +52,43 @@ def test_a_changed_text_is_caught(graph, source, change, reason):
 
 def test_line_break_hyphenation_is_not_a_difference(graph, source):
     """The report prints "departe-\\nment"; the graph holds "departement" and passes."""
-    ap1 = rdflib.URIRef("https://w3id.org/nap-bhr/id/action-point/01")
-    assert "departement" in str(graph.value(ap1, NAP.responsibilityText))
+    entry = rdflib.URIRef("https://w3id.org/nap-bhr/id/status-assessment/2024-01")
+    assert "departement" in str(graph.value(entry, NAP.responsibilityText))
     assert "departe-\nment" in source
+
+
+# --- Quotes: the passage of a stated link, the justification of an editorial one -----------------------
+
+BASIS = rdflib.Namespace("https://w3id.org/nap-bhr/id/basis/")
+
+
+def test_every_quote_of_the_report_was_compared(graph):
+    """Every Dutch quote of a link that quotes a 2024 entry is compared: stated links and editorial ones."""
+    compared = dict(quotes(graph))
+    expected = {str(link) for link, quote in graph.subject_objects(NAP.quote)
+                if quote.language == "nl" and (graph.value(link, NAP.quotedFrom), NAP.inReport, REPORT) in graph}
+    assert set(compared) == expected
+    bases = {graph.value(rdflib.URIRef(link), NAP.basis) for link in compared}
+    assert BASIS.stated in bases, "no stated link's quote was compared"
+
+
+def test_every_editorial_justification_was_compared(graph):
+    editorial = {str(link) for link in graph.subjects(NAP.basis, BASIS.editorial)
+                 if (graph.value(link, NAP.quotedFrom), NAP.inReport, REPORT) in graph}
+    assert editorial, "no editorial link quotes the 2024 report"
+    assert editorial <= {link for link, _ in quotes(graph)}
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda t: t + " en meer", "added words"),
+    (lambda t: t[:-1] + ("x" if t[-1] != "x" else "y"), "a typo"),
+])
+def test_a_changed_quote_is_caught(graph, source, change, reason):
+    link, text = sorted(quotes(graph))[0]
+    link = rdflib.URIRef(link)
+    quote = next(q for q in graph.objects(link, NAP.quote) if str(q) == text and q.language == "nl")
+    changed = rdflib.Graph()
+    changed += graph
+    changed.remove((link, NAP.quote, quote))
+    changed.add((link, NAP.quote, rdflib.Literal(change(str(quote)), lang="nl")))
+    assert any(line.startswith(str(link)) for line in problems(changed, source)), reason

@@ -3,8 +3,10 @@
 The source is the plain text of a PDF: words are broken across lines with and without a hyphen, and
 compound hyphens were lost. Two comparisons together catch what a transcription can get wrong:
 
-* the stream check: with whitespace, hyphens and footnote brackets removed, every action point's row
-  (title, objective, responsibility, timeline, status, explanation) must occur in the source exactly;
+* the stream check: with whitespace, hyphens and footnote brackets removed, every row of the 2024 report
+  (its entry's title, objective, responsibility, timeline, status and explanation) must occur in the source
+  exactly, and so must every footnote and every quote of a framework link or instrument relation that
+  quotes that report (the passage a stated link rests on, or the justification of an editorial one);
 * the word check: every word of the data (hyphens removed) must be a word of the source, or two source
   words joined across a line break, or a PDF spacing artefact listed in pdf-artefacts.txt.
 
@@ -24,6 +26,8 @@ ROOT = HERE.parent
 SOURCE = ROOT.parent / "shared" / "source" / "nap-bhr-voortgangsrapportage-2024.txt"
 ARTEFACTS = HERE / "pdf-artefacts.txt"
 NAP = rdflib.Namespace("https://w3id.org/nap-bhr/def#")
+#: The report whose text SOURCE is.
+REPORT = rdflib.URIRef("https://w3id.org/nap-bhr/id/report/2024")
 
 _DROP = re.compile(r"[\s\-\u00ad\u2010\u2011\[\]]")
 _PUNCT = "()[],.;:‘’'\"“”!?/"
@@ -60,27 +64,45 @@ def source_words(text: str) -> set[str]:
     return words
 
 
+def _dutch(graph: rdflib.Graph, subject, prop) -> str:
+    values = [o for o in graph.objects(subject, prop) if getattr(o, "language", None) == "nl"]
+    return str(values[0]) if values else ""
+
+
 def texts(graph: rdflib.Graph):
-    """(label, row text, [separate texts]) for every action point, with its 2024 assessment."""
+    """(action point, row texts, [footnotes]) for every action point, from its entry in the 2024 report."""
     for ap in sorted(graph.subjects(RDF.type, NAP.ActionPoint)):
-        def nl(subject, prop):
-            values = [o for o in graph.objects(subject, prop) if getattr(o, "language", None) == "nl"]
-            return str(values[0]) if values else ""
-        parts = [nl(ap, DCTERMS.title), nl(ap, NAP.objective), nl(ap, NAP.responsibilityText), nl(ap, NAP.timelineText)]
-        footnotes = []
-        for sa in graph.subjects(NAP.assessedActionPoint, ap):
-            status = graph.value(sa, NAP.status)
-            parts.append(nl(status, SKOS.prefLabel) if status else "")
-            parts.append(nl(sa, NAP.explanation))
-            for note in graph.objects(sa, NAP.footnote):
-                footnotes.append(f"{graph.value(note, SKOS.notation)} {nl(note, RDF.value)}")
+        parts, footnotes = ["", "", "", "", "", ""], []
+        for entry in graph.subjects(NAP.assessedActionPoint, ap):
+            if (entry, NAP.inReport, REPORT) not in graph:
+                continue
+            status = graph.value(entry, NAP.status)
+            parts = [_dutch(graph, entry, DCTERMS.title), _dutch(graph, entry, NAP.objective),
+                     _dutch(graph, entry, NAP.responsibilityText), _dutch(graph, entry, NAP.timelineText),
+                     _dutch(graph, status, SKOS.prefLabel) if status else "", _dutch(graph, entry, NAP.explanation)]
+            for note in graph.objects(entry, NAP.footnote):
+                footnotes.append(f"{graph.value(note, SKOS.notation)} {_dutch(graph, note, RDF.value)}")
         yield str(ap), parts, footnotes
+
+
+def quotes(graph: rdflib.Graph):
+    """(link, quote) for every Dutch quote of a framework link or instrument relation from the 2024 report."""
+    for link, quote in sorted(graph.subject_objects(NAP.quote)):
+        if getattr(quote, "language", None) == "nl" and \
+                any((entry, NAP.inReport, REPORT) in graph for entry in graph.objects(link, NAP.quotedFrom)):
+            yield str(link), str(quote)
 
 
 def problems(graph: rdflib.Graph, source: str) -> list[str]:
     found = []
     flat = squeeze(source)
     allowed = source_words(source) | set(artefacts())
+
+    def words(label: str, text: str) -> None:
+        for token in text.split():
+            if word(token) and word(token) not in allowed:
+                found.append(f"{label}: word {token!r} is not in the source (a missing space, or a typo?)")
+
     for ap, parts, footnotes in texts(graph):
         row = squeeze("".join(parts))
         if not all(parts):
@@ -100,9 +122,11 @@ def problems(graph: rdflib.Graph, source: str) -> list[str]:
             if squeeze(note) not in flat:
                 found.append(f"{ap}: footnote not in the source: {note[:60]!r}")
         for text in parts + footnotes:
-            for token in text.split():
-                if word(token) and word(token) not in allowed:
-                    found.append(f"{ap}: word {token!r} is not in the source (a missing space, or a typo?)")
+            words(ap, text)
+    for link, quote in quotes(graph):
+        if squeeze(quote) not in flat:
+            found.append(f"{link}: quote not in the source: {quote[:60]!r}")
+        words(link, quote)
     return found
 
 
