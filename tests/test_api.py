@@ -28,7 +28,7 @@ from server import running_server
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "queries"
 JSON = "application/sparql-results+json"
-AP = "https://w3id.org/nap-bhr/id/action-point/"
+AP = "https://w3id.org/nap-bhr/id/action-point/nap-2022-"
 COUNT_ALL = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 MAX_ROWS = 500
 

@@ -28,7 +28,7 @@ GOOD_HEADER = """\
 #+ params:
 #+   subject:
 #+     type: iri
-#+     default: https://w3id.org/nap-bhr/id/action-point/17
+#+     default: https://w3id.org/nap-bhr/id/action-point/nap-2022-17
 #+     description: The subject.
 #+   limit:
 #+     type: integer
@@ -118,7 +118,7 @@ def test_an_unknown_type_is_refused(tmp_path):
 @pytest.mark.parametrize("old,new,param", [
     ("default: 3", "default: abc", "limit"),
     ("default: 2024", "default: 20x4", "year"),
-    ("default: https://w3id.org/nap-bhr/id/action-point/17", "default: not an iri", "subject"),
+    ("default: https://w3id.org/nap-bhr/id/action-point/nap-2022-17", "default: not an iri", "subject"),
     ("default: nl", "default: nl_NL!", "lang"),
 ])
 def test_a_bad_default_is_refused(tmp_path, old, new, param):
@@ -154,7 +154,7 @@ def test_catalogue_stops_at_a_bad_file(tmp_path):
     ("year", "24"),
     ("year", "2024-01-01"),
     ("subject", "not an iri"),
-    ("subject", "action-point/17"),
+    ("subject", "action-point/nap-2022-17"),
     ("subject", "http://example.org/a>b"),
     ("subject", "http://example.org/<a>"),
     ("subject", 'http://example.org/"a"'),
@@ -173,7 +173,7 @@ def test_a_bad_value_is_refused_naming_the_parameter(good, param, value):
 
 def test_an_unknown_parameter_is_refused(good):
     with pytest.raises(ParameterError) as caught:
-        good.substitutions({"subjct": ID + "action-point/17"})
+        good.substitutions({"subjct": ID + "action-point/nap-2022-17"})
     assert caught.value.name == "subjct"
     assert "unknown parameter" in str(caught.value) and "subject" in str(caught.value)
 
@@ -193,7 +193,7 @@ def test_a_required_parameter_cannot_be_empty():
 def test_values_are_bound_as_typed_terms(good):
     bound = {v.value: str(t) for v, t in good.substitutions({"limit": "007", "colour": "red"}).items()}
     assert bound == {
-        "_subject": f"<{ID}action-point/17>",
+        "_subject": f"<{ID}action-point/nap-2022-17>",
         "_limit": '"7"^^<http://www.w3.org/2001/XMLSchema#integer>',
         "_year": '"2024"^^<http://www.w3.org/2001/XMLSchema#gYear>',
         "_lang": '"nl"',

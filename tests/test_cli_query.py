@@ -19,7 +19,7 @@ from napkg.cli import main
 from server import ROOT, free_port, running_server
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "queries"
-AP = "https://w3id.org/nap-bhr/id/action-point/"
+AP = "https://w3id.org/nap-bhr/id/action-point/nap-2022-"
 Q = ["--queries", str(FIXTURES)]
 
 
@@ -95,7 +95,7 @@ def test_formats(capsys):
     code, out, _ = napkg(capsys, "title-graph", "-p", f"action_point={AP}03", "--format", "nt", *Q)
     assert code == 0 and len(out.strip().splitlines()) == 2 and out.startswith(f"<{AP}03>")
     code, out, _ = napkg(capsys, "title-graph", *Q)  # a graph as a "table": Turtle
-    assert code == 0 and "ap:17" in out and "@prefix" in out
+    assert code == 0 and "ap:nap-2022-17" in out and "@prefix" in out
 
 
 def test_table_is_aligned(capsys):
@@ -106,7 +106,7 @@ def test_table_is_aligned(capsys):
     assert set(lines[1].replace(" ", "")) == {"-"}
     assert lines[-1] == "(3 rows)"
     body = lines[2:-1]
-    assert [line.split()[0] for line in body] == ["ap:11", "ap:12", "ap:13"]
+    assert [line.split()[0] for line in body] == ["ap:nap-2022-11", "ap:nap-2022-12", "ap:nap-2022-13"]
     for column in ("notation", "title", "_lang"):  # every column starts where its heading does
         start = lines[0].index(column)
         assert all(line[start - 2:start] == "  " and line[start] != " " for line in body), column

@@ -20,7 +20,7 @@ from relay import Relay
 from server import free_port, running_server
 
 OXIGRAPH = shutil.which("oxigraph") or str(Path(os.sys.executable).parent / "oxigraph")
-AP17 = "https://w3id.org/nap-bhr/id/action-point/17"
+AP17 = "https://w3id.org/nap-bhr/id/action-point/nap-2022-17"
 REMOTE = f'<{AP17}> <http://example.org/note> "noted in the second register" .\n'
 
 pytestmark = pytest.mark.skipif(not Path(OXIGRAPH).exists(), reason="the oxigraph server (pip install oxigraph) is not installed")
@@ -72,7 +72,8 @@ def refusing():
 def federated(remote: str) -> str:
     return f"""SELECT ?note ?title WHERE {{
       SERVICE <{remote}/query> {{ ?ap <http://example.org/note> ?note }}
-      ?ap <http://purl.org/dc/terms/title> ?title . FILTER(lang(?title) = "nl")
+      ?entry <https://w3id.org/nap-bhr/def#assessedActionPoint> ?ap ; <http://purl.org/dc/terms/title> ?title .
+      FILTER(lang(?title) = "nl")
     }}"""
 
 

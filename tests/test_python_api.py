@@ -12,7 +12,7 @@ from napkg import local
 from napkg.catalogue import QUERIES, ParameterError, catalogue
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "queries"
-AP = "https://w3id.org/nap-bhr/id/action-point/"
+AP = "https://w3id.org/nap-bhr/id/action-point/nap-2022-"
 
 
 @pytest.fixture(autouse=True)

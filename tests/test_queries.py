@@ -206,9 +206,12 @@ def test_query_returns_python_values():
     completeness = napkg.query("report-completeness")
     assert [(r["reporting_year"], r["action_points"], r["missing"], r["complete"]) for r in completeness] == \
         [(2024, 33, 0, True)]
-    triples = napkg.query("action-point-neighbourhood", action_point=ID + "action-point/02")
-    assert {"subject": ID + "action-point/02", "predicate": "https://w3id.org/nap-bhr/def#endYear",
-            "object": 2022} in triples
+    triples = napkg.query("action-point-neighbourhood", action_point=ID + "action-point/nap-2022-05")
+    # The end year is what the 2024 report's entry says, not a fact of the action point itself.
+    assert {"subject": ID + "status-assessment/2024-05", "predicate": "https://w3id.org/nap-bhr/def#endYear",
+            "object": 2025} in triples
+    assert not any(t["subject"] == ID + "action-point/nap-2022-05" and t["predicate"].endswith("#endYear")
+                   for t in triples)
 
 
 def test_search_ignores_case_and_accents():
@@ -227,10 +230,91 @@ def test_search_ignores_case_and_accents():
 
 def test_parameters_without_default_mean_all():
     everyone = napkg.query("responsibilities-by-role")
-    assert len(everyone) == 42  # 41 responsibilities; EZK has two roles in 07
+    # 43 responsibilities in the 2024 report; EZK has two roles in 07. Two of them are the partners BZ
+    # works with in 12 ("i.s.m."), which are groups, not organisations of the registry.
+    assert len(everyone) == 44
     coordinating = napkg.query("responsibilities-by-role", role=ID + "role/coordinating")
     assert [(r["notation"], r["organisation"].rsplit("/", 1)[1]) for r in coordinating] == [("01", "szw"), ("02", "jenv")]
 
+
+
+def test_every_query_that_returns_framework_links_has_a_basis_column():
+    """Stated and editorial links never mix unseen: a query over framework links shows the basis of each
+    (a column basis, or _basis where the basis is asked for)."""
+    for path in FILES:
+        query = catalogue.parse(path)
+        if "nap:FrameworkLink" not in body(query.text):
+            continue
+        projection = re.search(r"\bSELECT\b(.*?)\bWHERE\b", body(query.text), re.S | re.I).group(1)
+        assert re.search(r"\?_?basis\b", projection), f"{path.name} returns framework links without a basis column"
+
+
+def test_the_report_states_the_six_due_diligence_steps_for_24_and_26_and_step_6_for_27():
+    stated = {(r["notation"], r["element"].rsplit("/", 1)[1]) for r in napkg.query("stated-framework-links")
+              if "/due-diligence-step/" in r["element"]}
+    assert stated == {(ap, str(step)) for ap in ("24", "26") for step in range(1, 7)} | {("27", "6")}
+    steps = {(r["notation"], r["notations"]) for r in napkg.query("due-diligence-steps")
+             if r["basis"] == ID + "basis/stated"}
+    assert steps == {("1", "24, 26"), ("2", "24, 26"), ("3", "24, 26"), ("4", "24, 26"), ("5", "24, 26"),
+                     ("6", "24, 26, 27")}
+    assert all(r["quote"] and r["entry"] and r["column_label"] for r in napkg.query("stated-framework-links"))
+
+
+def test_editorial_links_carry_their_justification_and_provenance():
+    rows = napkg.query("editorial-framework-links", lang="en")
+    assert {r["basis"] for r in rows} <= {ID + "basis/editorial"}
+    for row in rows:
+        for column in ("justification", "entry", "column_label", "confidence_label", "codebook_version", "coder",
+                       "date", "comment"):
+            assert row[column] not in (None, ""), f"{row['link']} has no {column}"
+
+
+def test_links_per_principle_and_chapter_have_a_basis_and_the_report_s_status():
+    for name in ("action-points-per-ungp-principle", "action-points-per-oecd-chapter"):
+        for row in napkg.query(name):
+            assert row["basis"] in (ID + "basis/stated", ID + "basis/editorial"), (name, row["link"])
+            assert row["status"] and row["title"], (name, row["link"])
+    remedy = napkg.query("action-points-per-ungp-principle", principle="principle:31")
+    assert ("26", ID + "basis/stated") in {(r["notation"], r["basis"]) for r in remedy}
+    assert {r["_principle"] for r in remedy} == {ID + "ungp-principle/31"}
+
+
+def test_ungp_principles_lists_all_31_and_counts_match_the_links():
+    rows = napkg.query("ungp-principles")
+    assert {r["notation"] for r in rows} == {str(n) for n in range(1, 32)}
+    links = napkg.query("action-points-per-ungp-principle")
+    for row in rows:
+        linked = {r["notation"] for r in links if r["_principle"] == row["principle"] and r["basis"] == row["basis"]}
+        assert row["action_points"] == len(linked), row["principle"]
+    per_status = napkg.query("status-per-ungp-principle")
+    assert {r["principle"] for r in per_status} == {r["principle"] for r in rows}
+
+
+def test_the_csddd_negotiation_and_transposition_are_told_apart():
+    def relation(kind):
+        rows = napkg.query("action-points-by-instrument-relation", law="law:csddd",
+                           relation=ID + "instrument-relation-type/" + kind)
+        assert all(r["quote"] and r["basis"] for r in rows)
+        return {r["notation"] for r in rows}
+
+    assert relation("negotiates") == {"17", "26"}
+    assert relation("transposes") == {"18"}
+    assert {"12", "28", "31"} <= relation("mentions")
+
+
+def test_a_statement_says_which_report_and_column_it_came_from():
+    rows = napkg.query("statements-with-provenance", action_point=ID + "action-point/nap-2022-02")
+    where = {(r["value"], r["column"].rsplit("/", 1)[1]) for r in rows if r["property"].endswith("#mentionsInTitle")
+             or r["property"].endswith("#mentionsInExplanation")}
+    assert (ID + "legal-instrument/wetboek-van-strafrecht", "action") in where
+    assert (ID + "legal-instrument/artikel-273f-sr", "explanation") in where
+    assert {r["_report"] for r in rows} == {ID + "report/2024"}
+    assert {r["entry"] for r in rows} == {ID + "status-assessment/2024-02"}
+    status = [r for r in rows if r["property"].endswith("#status")]
+    assert [(r["value"], r["column"]) for r in status] == [(ID + "status/delayed", ID + "report-column/status")]
+    # A report that does not exist says nothing; the action point itself carries no report's statements.
+    assert napkg.query("statements-with-provenance", action_point=ID + "action-point/nap-2022-02",
+                       report=ID + "report/2025") == []
 
 def dump(cases: list[dict]) -> str:
     """The expected file as JSON with one result row (or triple) per line, so a change shows as a row."""
