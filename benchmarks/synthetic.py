@@ -1,27 +1,24 @@
 """A synthetic NAP graph N times larger than the real one, made of copies of the real data, that passes
 the same shapes and checks (`napkg validate FILE`).
 
-    python benchmarks/synthetic.py build/nap.nt --scale 100 --out /tmp/nap-100x.nt
+    python benchmarks/synthetic.py build/nap.trig --scale 100 --out /tmp/nap-100x.nt
+    python benchmarks/synthetic.py build/nap.trig --scale 10 --out /tmp/nap-10x.nq && napkg validate /tmp/nap-10x.nq
 
-Why it grows the way it does. shapes/nap-shapes.ttl pins an action point's IRI to
-`.../id/action-point/[0-9]{2}$`: there can never be more than 100 action points, so "100 copies of the 33
-action points" cannot pass the shapes. What the shapes let grow without bound are progress reports
-(`.../id/report/[0-9]{4}`), their status assessments (`.../status-assessment/YYYY-NN`) and footnotes
-(`.../footnote/YYYY-n`). So the generator
+Why it grows the way it does. Action point IRIs are scoped to their plan (the shapes pin them to
+`.../action-point/nap-[0-9]{4}-[0-9]{2}$`: at most 99 per plan, but any number of plans), and a report's
+entries, responsibilities and footnotes to its year (`sa:YYYY-NN`, `resp:YYYY-NN-org`, `fn:YYYY-n`). So the
+graph grows by whole copies of the NAP moved on in time, until it has N times the source's quads: copy k has
+every plan and report year in these IRIs shifted by 3k years (3: the years the source spans, 2022-2024, so no
+two copies share one), i.e. plan:nap-2025 with ap:nap-2025-01..33 and report:2027 with sa:2027-NN, then
+nap-2028 with 2030, ... A copy takes every statement about a subject it renames, in that statement's graph
+renamed alike (report-2024's in report-2027; editorial links and relations in editorial, their English in
+translations). Texts stay as they are, so quotes are still found in their entries and every Dutch text has
+its English; the plan's label says it is a copy; the report gets an invented identifier (kst-99999-k) and no
+foaf:page (an outbound link needs a confirmed source). Registries, concept schemes and ontology are shared.
 
-1. fills the rest of the action point number space with two more *plan families*: a copy of the plan
-   (`plan:nap-2022-synthetic-1`, `-2`) with a copy of the 33 action points numbered 34-66 and 67-99
-   (notation, responsibilities `resp:NN-<org>` and `dct:isPartOf` renumbered/re-pointed, texts as is);
-2. then adds yearly progress reports, one plan family after the other (report 2025 on nap-2022,
-   2026 on synthetic-1, 2027 on synthetic-2, 2028 on nap-2022, ...), each a copy of the 2024 report with
-   a copy of its 33 status assessments (texts and statuses as in 2024) and footnotes, renumbered to its
-   year and family, until the graph has N times the real graph's triples. A copied report gets an invented
-   identifier (kst-99999-n) and no foaf:page: outbound links must have a confirmed source.
-
-Every action point then has exactly one assessment in every report of its plan, as
-queries/checks/assessment-per-report-violation.rq requires. The registries, concept schemes and the
-ontology are not copied (their IRIs are fixed): the copies reference them. The output holds the real
-graph plus the copies, as N-Triples, all in the default graph.
+Reads N-Quads or TriG (as `napkg build` writes nap.trig), or N-Triples (all in the default graph). Writes
+N-Quads when --out ends in .nq, graphs kept (what `napkg validate` needs for the checks on graphs);
+otherwise N-Triples, all in the default graph, as the servers in the benchmark load it.
 """
 from __future__ import annotations
 
@@ -29,142 +26,158 @@ import argparse
 import re
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import pyoxigraph as ox
 
 ID = "https://w3id.org/nap-bhr/id/"
+GRAPH = "https://w3id.org/nap-bhr/graph/"
 NAP = "https://w3id.org/nap-bhr/def#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
-SKOS_NOTATION = ox.NamedNode("http://www.w3.org/2004/02/skos/core#notation")
 DCT_IDENTIFIER = ox.NamedNode("http://purl.org/dc/terms/identifier")
+DCT_IS_PART_OF = ox.NamedNode("http://purl.org/dc/terms/isPartOf")
 FOAF_PAGE = ox.NamedNode("http://xmlns.com/foaf/0.1/page")
-REPORTING_YEAR = ox.NamedNode(NAP + "reportingYear")
+REPORTS_ON = ox.NamedNode(NAP + "reportsOn")
+ACTION_POINT = ox.NamedNode(NAP + "ActionPoint")
 GYEAR = ox.NamedNode("http://www.w3.org/2001/XMLSchema#gYear")
 
-PLAN = ID + "action-plan/nap-2022"
-REPORT = ID + "report/2024"
-FAMILY_SIZE = 33  # action points per plan family: the real plan's
-FIRST_YEAR = 2025
+ACTION_POINTS = 33  # the real plan's: a source without them is not the NAP graph
 
-_AP = re.compile(re.escape(ID) + r"action-point/([0-9]{2})$")
-_RESP = re.compile(re.escape(ID) + r"responsibility/([0-9]{2})-([a-z0-9-]+)$")
-_SA = re.compile(re.escape(ID) + r"status-assessment/2024-([0-9]{2})$")
-_FN = re.compile(re.escape(ID) + r"footnote/2024-([0-9]+)$")
+_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".nt": ox.RdfFormat.N_TRIPLES}
+_AP = re.compile(re.escape(ID) + r"action-point/nap-[0-9]{4}-[0-9]{2}$")
+# The IRIs a copy renames: (prefix, year, rest), the year being a plan's ("nap-2022...") or a report's.
+_PLAN_YEAR = re.compile("(" + re.escape(ID) + r"(?:action-plan|action-point|framework-link|instrument-relation)/nap-)"
+                        r"([0-9]{4})(-.*|)$")
+_REPORT_YEAR = re.compile("(" + re.escape(ID) + r"(?:report|status-assessment|responsibility|footnote|framework-link)/"
+                          "|" + re.escape(GRAPH) + r"report-)([0-9]{4})(-.*|)$")
 
 
-def read(path: Path) -> list[ox.Triple]:
-    return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)]
+def read(path: Path) -> list[ox.Quad]:
+    """The source's quads; N-Triples (or any other suffix) in the default graph."""
+    fmt = _FORMATS.get(path.suffix, ox.RdfFormat.N_TRIPLES)
+    return list(ox.parse(path=str(path), format=fmt))
 
 
 class Copier:
-    """Rewrites IRIs of one copy: action point numbers shifted by `shift`, the plan, the report year."""
+    """Renames the IRIs of one copy: every plan year and report year in them shifted by `shift` years."""
 
-    def __init__(self, shift: int, plan: str, year: str | None = None):
-        self.shift, self.plan, self.year = shift, plan, year
+    def __init__(self, shift: int, plan_years: set[str], report_years: set[str]):
+        self.shift, self.plan_years, self.report_years = shift, plan_years, report_years
+
+    def split(self, value: str) -> tuple[str, str, str] | None:
+        """(prefix, year, rest) of an IRI this copy renames, else None."""
+        for pattern, years in ((_PLAN_YEAR, self.plan_years), (_REPORT_YEAR, self.report_years)):
+            if (m := pattern.match(value)) and m.group(2) in years:
+                return m.groups()
+        return None
+
+    def year(self, year: str) -> str:
+        return f"{int(year) + self.shift:04d}"
 
     def iri(self, value: str) -> str:
-        if value == PLAN:
-            return self.plan
-        if m := _AP.match(value):
-            return f"{ID}action-point/{int(m.group(1)) + self.shift:02d}"
-        if m := _RESP.match(value):
-            return f"{ID}responsibility/{int(m.group(1)) + self.shift:02d}-{m.group(2)}"
-        if self.year:
-            if value == REPORT:
-                return f"{ID}report/{self.year}"
-            if m := _SA.match(value):
-                return f"{ID}status-assessment/{self.year}-{int(m.group(1)) + self.shift:02d}"
-            if m := _FN.match(value):
-                return f"{ID}footnote/{self.year}-{m.group(1)}"
-        return value
+        parts = self.split(value)
+        return value if parts is None else parts[0] + self.year(parts[1]) + parts[2]
 
     def term(self, term):
         return ox.NamedNode(self.iri(term.value)) if isinstance(term, ox.NamedNode) else term
 
-    def triple(self, t: ox.Triple) -> ox.Triple:
-        return ox.Triple(self.term(t.subject), t.predicate, self.term(t.object))
+    def quad(self, q: ox.Quad) -> ox.Quad:
+        return ox.Quad(self.term(q.subject), q.predicate, self.term(q.object), self.term(q.graph_name))
 
 
-def generate(triples: list[ox.Triple], scale: float) -> list[ox.Triple]:
-    by_subject: dict[str, list[ox.Triple]] = defaultdict(list)
-    for t in triples:
-        by_subject[t.subject.value].append(t)
-    aps = sorted(s for s in by_subject if _AP.match(s))
-    if len(aps) != FAMILY_SIZE:
-        sys.exit(f"expected {FAMILY_SIZE} action points in the source, found {len(aps)}")
-    resps = sorted(s for s in by_subject if _RESP.match(s))
-    report_part = [s for s in by_subject if s == REPORT or _SA.match(s) or _FN.match(s)]
-    target = int(scale * len(triples))
-    out = list(triples)
+def _years(quads: list[ox.Quad]) -> tuple[set[str], set[str]]:
+    """The years of the plans that have action points, and of the reports on those plans."""
+    plans = {q.object.value for q in quads if q.predicate == DCT_IS_PART_OF and _AP.match(q.subject.value)}
+    reports = {q.subject.value for q in quads if q.predicate == REPORTS_ON and q.object.value in plans}
+    plan_years = {m.group(2) for p in plans if (m := _PLAN_YEAR.match(p))}
+    report_years = {m.group(2) for r in reports if (m := _REPORT_YEAR.match(r))}
+    return plan_years, report_years
 
-    # 1. Plan families: the real one (shift 0) and copies filling action points 34..99.
-    families = [(0, PLAN)]
-    for f in range(1, 100 // FAMILY_SIZE):
-        plan, shift = f"{PLAN}-synthetic-{f}", FAMILY_SIZE * f
-        families.append((shift, plan))
-        copier = Copier(shift, plan)
-        for t in by_subject[PLAN]:
-            if t.predicate == RDFS_LABEL and isinstance(t.object, ox.Literal):
-                suffix = f" (synthetische kopie {f})" if t.object.language == "nl" else f" (synthetic copy {f})"
-                t = ox.Triple(t.subject, t.predicate, ox.Literal(t.object.value + suffix, language=t.object.language))
-            out.append(copier.triple(t))
-        for s in aps + resps:
-            for t in by_subject[s]:
-                if t.predicate == SKOS_NOTATION:
-                    t = ox.Triple(t.subject, t.predicate, ox.Literal(f"{int(t.object.value) + shift:02d}"))
-                out.append(copier.triple(t))
 
-    # 2. Yearly reports, round-robin over the plan families, until the target size is reached.
-    year, number = FIRST_YEAR, 0
+def generate(quads: list[ox.Quad], scale: float) -> list[ox.Quad]:
+    """The source's quads followed by as many time-shifted copies as make `scale` times as many."""
+    action_points = {q.subject.value for q in quads if q.predicate == RDF_TYPE and q.object == ACTION_POINT}
+    if len(action_points) != ACTION_POINTS:
+        sys.exit(f"expected {ACTION_POINTS} action points in the source, found {len(action_points)}")
+    plan_years, report_years = _years(quads)
+    years = [int(y) for y in plan_years | report_years]
+    step = max(years) - min(years) + 1
+    plans = {ID + "action-plan/nap-" + y for y in plan_years}
+    reports = {ID + "report/" + y for y in report_years}
+    # What a copy copies: every statement about a subject it renames, in that statement's graph.
+    probe = Copier(step, plan_years, report_years)
+    template = [q for q in quads if isinstance(q.subject, ox.NamedNode) and probe.split(q.subject.value)]
+    if not plan_years or not template:
+        sys.exit("found no plan with action points under .../id/action-point/nap-YYYY-NN in the source")
+    target = int(scale * len(quads))
+    out = list(quads)
+    number = 0
     while len(out) < target:
-        if year > 9999:
-            sys.exit("out of four-digit report years: ask for a smaller scale")
-        shift, plan = families[number % len(families)]
-        copier = Copier(shift, plan, str(year))
-        for s in report_part:
-            for t in by_subject[s]:
-                if t.subject.value == REPORT:
-                    if t.predicate == RDFS_LABEL and isinstance(t.object, ox.Literal):
-                        t = ox.Triple(t.subject, t.predicate,
-                                      ox.Literal(t.object.value.replace("2024", str(year)), language=t.object.language))
-                    elif t.predicate == REPORTING_YEAR:
-                        t = ox.Triple(t.subject, t.predicate, ox.Literal(str(year), datatype=GYEAR))
-                    elif t.predicate == DCT_IDENTIFIER:
-                        t = ox.Triple(t.subject, t.predicate, ox.Literal(f"kst-99999-{number + 1}"))
-                    elif t.predicate == FOAF_PAGE:
-                        # An invented publication has no page to link to: an outbound link needs a link
-                        # record naming a source that confirms it (queries/checks/link-source-violation.rq).
-                        continue
-                out.append(copier.triple(t))
-        year, number = year + 1, number + 1
+        number += 1
+        copier = Copier(step * number, plan_years, report_years)
+        if int(copier.year(str(max(years)))) > 9999:
+            sys.exit("out of four-digit years: ask for a smaller scale")
+        renamed: dict[str, ox.NamedNode] = {}  # each IRI renamed once per copy
+
+        def term(t):
+            if not isinstance(t, ox.NamedNode):
+                return t
+            if (new := renamed.get(t.value)) is None:
+                new = renamed[t.value] = copier.term(t)
+            return new
+
+        for q in template:
+            subject, obj = q.subject.value, q.object
+            if subject in plans or subject in reports:
+                if q.predicate == FOAF_PAGE:
+                    # An invented publication has no page to link to: an outbound link needs a link record
+                    # naming a source that confirms it (queries/checks/link-source-violation.rq).
+                    continue
+                if isinstance(obj, ox.Literal) and obj.datatype == GYEAR:
+                    obj = ox.Literal(copier.year(obj.value), datatype=GYEAR)
+                elif q.predicate == DCT_IDENTIFIER:
+                    obj = ox.Literal(f"kst-99999-{number}")
+                elif q.predicate == RDFS_LABEL and isinstance(obj, ox.Literal):
+                    if subject in plans:
+                        copy = "synthetische kopie" if obj.language == "nl" else "synthetic copy"
+                        obj = ox.Literal(f"{obj.value} ({copy} {number})", language=obj.language)
+                    else:
+                        year = subject.rsplit("/", 1)[1]
+                        obj = ox.Literal(obj.value.replace(year, copier.year(year)), language=obj.language)
+            out.append(ox.Quad(term(q.subject), q.predicate, term(obj), term(q.graph_name)))
     return out
 
 
-def write(triples: list[ox.Triple], path: Path) -> None:
+def write(quads: list[ox.Quad], path: Path) -> None:
+    """N-Quads (graphs kept) if path ends in .nq, else N-Triples (all in the default graph)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "wb") as f:
-        ox.serialize(triples, f, ox.RdfFormat.N_TRIPLES)
+        if path.suffix == ".nq":
+            ox.serialize(quads, f, ox.RdfFormat.N_QUADS)
+        else:
+            triples = dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+            ox.serialize(list(triples), f, ox.RdfFormat.N_TRIPLES)
     tmp.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("source", type=Path, help="the real graph as N-Triples (napkg build writes nap.nt)")
-    p.add_argument("--scale", type=float, default=100, help="size as a multiple of the source's triples (default 100)")
-    p.add_argument("--out", type=Path, required=True, help="N-Triples file to write")
+    p.add_argument("source", type=Path, help="the real graph as TriG or N-Quads (napkg build writes nap.trig); "
+                                             "N-Triples is read into the default graph")
+    p.add_argument("--scale", type=float, default=100, help="size as a multiple of the source's quads (default 100)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="file to write: N-Quads if it ends in .nq (graphs kept), else N-Triples")
     args = p.parse_args(argv)
     started = time.perf_counter()
     source = read(args.source)
-    triples = generate(source, args.scale)
-    unique = len(set(triples))
-    if unique != len(triples):
-        sys.exit(f"internal error: {len(triples) - unique} duplicate triples generated")
-    write(triples, args.out)
-    print(f"wrote {args.out}: {len(triples)} triples ({len(triples) / len(source):.1f}x {len(source)}) "
+    quads = generate(source, args.scale)
+    unique = len(set(quads))
+    if unique != len(quads):
+        sys.exit(f"internal error: {len(quads) - unique} duplicate quads generated")
+    write(quads, args.out)
+    print(f"wrote {args.out}: {len(quads)} statements ({len(quads) / len(source):.1f}x {len(source)}) "
           f"in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -23,13 +23,13 @@ from browser import ARGS, CHROMIUM  # noqa: E402
 WIDTHS = {"": (1280, 900), "-phone": (390, 844)}
 #: name -> path; overview only when the server has it.
 PAGES = {
-    "action-point": "/doc/action-point/02",
+    "action-point": "/doc/action-point/nap-2022-02",
     "organisation": "/doc/organisation/szw",
     "overview": "/overview",
     "legal-instrument": "/doc/legal-instrument/artikel-273f-sr",
     "index": "/doc",
     "search": "/search?q=geinformeerd",
-    "explanation": "/doc/action-point/10?lang=en",
+    "explanation": "/doc/action-point/nap-2022-10?lang=en",
 }
 
 

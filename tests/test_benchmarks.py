@@ -43,51 +43,92 @@ ID = "https://w3id.org/nap-bhr/id/"
 
 # --- The synthetic graph -----------------------------------------------------------------------------
 
+GRAPH = "https://w3id.org/nap-bhr/graph/"
+ACTION_POINT = ox.NamedNode("https://w3id.org/nap-bhr/def#ActionPoint")
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+
 @pytest.fixture(scope="module")
-def source(graph, tmp_path_factory) -> Path:
-    """The NAP graph as `napkg build` writes nap.nt: the union of the ontology and the data."""
-    path = tmp_path_factory.mktemp("bench") / "nap.nt"
-    graph.serialize(destination=str(path), format="nt", encoding="utf-8")
+def source(project, tmp_path_factory) -> Path:
+    """The NAP graph as `napkg build` writes nap.trig: the ontology and the data, each part its named graph."""
+    quads = [ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(name))
+             for name, graph in project.graphs.items()
+             for q in ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)]
+    path = tmp_path_factory.mktemp("bench") / "nap.nq"
+    synthetic.write(quads, path)
     return path
+
+
+def _graphs(quads, subject: str) -> set[str]:
+    return {q.graph_name.value for q in quads if q.subject.value == ID + subject}
+
+
+def _editorial(real, kind: str) -> str:
+    """The first editorial link of this kind in the real graph, as its copy onto plan nap-2025 is named."""
+    first = min(q.subject.value for q in real if q.graph_name.value == GRAPH + "editorial"
+                and q.subject.value.startswith(f"{ID}{kind}/nap-2022-"))
+    return first.replace("/nap-2022-", "/nap-2025-").removeprefix(ID)
 
 
 def test_synthetic_graph_passes_the_shapes_and_checks(source, tmp_path):
     real = synthetic.read(source)
-    triples = synthetic.generate(real, 3)
-    path = tmp_path / "nap-3x.nt"
-    synthetic.write(triples, path)
+    quads = synthetic.generate(real, 3)
+    path = tmp_path / "nap-3x.nq"
+    synthetic.write(quads, path)
 
     report = validate_paths([path])
     assert report.conforms, [f"{f.focus}: {f.message}" for f in report.findings][:5]
     # The run states what the validated graph is: this size, made of copies, the real graph untouched in it.
-    assert 3 * len(real) <= len(triples) < 4 * len(real)
-    assert set(real) <= set(triples)
-    subjects = {t.subject.value for t in triples}
-    action_points = {s for s in subjects if s.startswith(ID + "action-point/")}
-    assert len(action_points) == 99  # the shapes allow two digits: the copies fill 34-99, no more
+    assert 3 * len(real) <= len(quads) < 4 * len(real)
+    assert set(real) <= set(quads)
+    # Each copy is the NAP moved on 3 years: a plan of its own with its 33 action points, and its report.
+    action_points = {q.subject.value for q in quads if q.predicate == RDF_TYPE and q.object == ACTION_POINT}
+    plans = {ap.rsplit("-", 1)[0] for ap in action_points}
+    assert {ID + "action-point/nap-2022", ID + "action-point/nap-2025", ID + "action-point/nap-2028"} <= plans
+    assert len(action_points) == 33 * len(plans)
+    subjects = {q.subject.value for q in quads}
     reports = {s for s in subjects if s.startswith(ID + "report/")}
-    assert {ID + "report/2024", ID + "report/2025", ID + "report/2026"} <= reports
+    assert len(reports) == len(plans) and {ID + "report/2024", ID + "report/2027", ID + "report/2030"} <= reports
+    # Each copied statement in the copy's graph: an entry, a stated link and a responsibility in its report's
+    # graph, an editorial link and an instrument relation in the editorial one, their English in translations.
+    assert _graphs(quads, "status-assessment/2027-19") == {GRAPH + "report-2027", GRAPH + "translations"}
+    assert _graphs(quads, "framework-link/2027-26-ungp-31") == {GRAPH + "report-2027", GRAPH + "translations"}
+    assert _graphs(quads, "responsibility/2027-01-szw") == {GRAPH + "report-2027"}
+    for kind in ("framework-link", "instrument-relation"):
+        assert _graphs(quads, _editorial(real, kind)) == {GRAPH + "editorial", GRAPH + "translations"}
     # An invented report has no page: an outbound link needs a source that confirms it.
     page = ox.NamedNode("http://xmlns.com/foaf/0.1/page")
-    assert not [t for t in triples if t.predicate == page and t.subject.value in reports - {ID + "report/2024"}]
+    assert not [q for q in quads if q.predicate == page and q.subject.value in reports - {ID + "report/2024"}]
+    # As N-Triples (what the benchmark serves): the same triples, all in the default graph.
+    synthetic.write(quads, tmp_path / "nap-3x.nt")
+    served = synthetic.read(tmp_path / "nap-3x.nt")
+    assert {q.graph_name for q in served} == {ox.DefaultGraph()}
+    assert {q.triple for q in served} == {q.triple for q in quads}
 
 
-def test_a_copy_past_action_point_99_does_not_pass(source, tmp_path):
-    """Why the generator grows reports, not action points: the shapes refuse a 100th (so the test above
-    would fail if the generator copied action points past 99)."""
-    triples = synthetic.generate(synthetic.read(source), 2)
-    copier = synthetic.Copier(1, synthetic.PLAN)  # shifts action point 99 to 100
-    extra = [copier.triple(t) for t in triples if t.subject.value == ID + "action-point/99"]
-    path = tmp_path / "too-many.nt"
-    synthetic.write(triples + extra, path)
+def test_what_the_shapes_and_checks_refuse_in_a_synthetic_copy(source, tmp_path):
+    """Why the generator copies whole plans, each in the right graphs: the shapes still refuse a 100th action
+    point of one plan (.../nap-YYYY-NN), and the checks an editorial link outside the editorial graph. So
+    the test above would fail if the generator grew a plan past 99 or mixed up the graphs."""
+    real = synthetic.read(source)
+    quads = synthetic.generate(real, 1.2)  # the real graph and one copy, plan nap-2025
+    hundredth = [ox.Quad(ox.NamedNode(ID + "action-point/nap-2025-100"), q.predicate, q.object, q.graph_name)
+                 for q in quads if q.subject.value == ID + "action-point/nap-2025-33"]
+    link = ID + _editorial(real, "framework-link")
+    moved = [ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(GRAPH + "report-2027"))
+             if q.subject.value == link and q.graph_name.value == GRAPH + "editorial" else q for q in quads]
+    path = tmp_path / "broken.nq"
+    synthetic.write(moved + hundredth, path)
     report = validate_paths([path])
     assert not report.conforms
-    assert any(f.focus == ID + "action-point/100" for f in report.findings)
+    refused = {(f.focus, f.rule) for f in report.findings}
+    assert (ID + "action-point/nap-2025-100", "napsh:ActionPointShape") in refused
+    assert (link, "queries/checks/link-graph-violation.rq") in refused
 
 
 def test_synthetic_refuses_a_source_that_is_not_the_nap_graph(source, capsys):
     real = synthetic.read(source)
-    without_one = [t for t in real if t.subject.value != ID + "action-point/07"]
+    without_one = [q for q in real if q.subject.value != ID + "action-point/nap-2022-07"]
     with pytest.raises(SystemExit) as stop:
         synthetic.generate(without_one, 2)
     assert "expected 33 action points in the source, found 32" in str(stop.value)
@@ -214,9 +255,9 @@ def _answer(*rows) -> bytes:
     return json.dumps({"head": {"vars": ["ap", "n"]}, "results": {"bindings": list(rows)}}).encode()
 
 
-ROW_A = {"ap": {"type": "uri", "value": ID + "action-point/01"},
+ROW_A = {"ap": {"type": "uri", "value": ID + "action-point/nap-2022-01"},
          "n": {"type": "literal", "value": "3", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}
-ROW_B = {"ap": {"type": "uri", "value": ID + "action-point/02"},
+ROW_B = {"ap": {"type": "uri", "value": ID + "action-point/nap-2022-02"},
          "n": {"type": "literal", "value": "5", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}
 
 

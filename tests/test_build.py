@@ -53,9 +53,9 @@ def test_validate_exits_zero_on_the_project(capsys):
 def test_the_served_store_is_the_same_whatever_the_hash_seed(tmp_path):
     """rdflib's order of triples follows Python's hash seed; the served store (and so the order of
     unordered results, the pages and the ETags) must not. Two processes with different seeds dump it."""
-    script = ("import sys; import pyoxigraph as ox; from napkg.app import graphs_store; "
+    script = ("import sys; import pyoxigraph as ox; from napkg.load import to_store; "
               "from napkg.load import load_project; "
-              "graphs_store(load_project()).dump(sys.argv[1], format=ox.RdfFormat.N_QUADS)")
+              "to_store(load_project()).dump(sys.argv[1], format=ox.RdfFormat.N_QUADS)")
     dumps = []
     for seed in ("1", "2"):
         target = tmp_path / f"seed-{seed}.nq"

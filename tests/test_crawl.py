@@ -95,8 +95,8 @@ def test_no_broken_links(crawled):
     assert not [u for u, s in seen.items() if s >= 500]
     # It reached every kind of page.
     paths = {urlsplit(u).path for u in seen}
-    for expected in ("/doc/action-point/02", "/doc/organisation/szw", "/doc/theme/scheme", "/doc/status/delayed",
-                     "/doc/footnote/2024-1", "/doc/action-point/02.ttl", "/doc/action-point/02.jsonld",
+    for expected in ("/doc/action-point/nap-2022-02", "/doc/organisation/szw", "/doc/theme/scheme", "/doc/status/delayed",
+                     "/doc/footnote/2024-1", "/doc/action-point/nap-2022-02.ttl", "/doc/action-point/nap-2022-02.jsonld",
                      "/graph/action-points", "/sparql", "/def", "/download/", "/static/site.css"):
         assert expected in paths, f"the crawl never reached {expected}"
 

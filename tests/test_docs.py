@@ -108,7 +108,7 @@ def test_individuals_and_concept_schemes(page):
         assert f'id="{individual.name}"' in page
     graph = docs.stated_graph()
     schemes = set(graph.subjects(RDF.type, SKOS.ConceptScheme))
-    assert len(schemes) == 7
+    assert len(schemes) == 12  # statuses, themes, pillars, sections, principles, chapters, steps, roles; link bases, confidences, relation types, report columns
     for scheme in schemes:
         assert str(scheme) in page
         for concept in graph.subjects(SKOS.inScheme, scheme):
@@ -144,8 +144,10 @@ def test_the_diagram_names_every_class(svg, ontology):
 
 def test_the_diagram_draws_each_property_with_domain_and_range_and_each_subclass_edge(svg, ontology):
     drawn = [p.get("data-property") for p in svg.iter(SVG_NS + "path") if "property" in (p.get("class") or "")]
+    # An arrow joins two boxes: a property whose domain and range are both our (different) classes.
     expected = [name(p) for p in terms(ontology, OWL.ObjectProperty)
-                for _ in ontology.objects(p, RDFS.domain) for _ in ontology.objects(p, RDFS.range)]
+                for d in ontology.objects(p, RDFS.domain) for r in ontology.objects(p, RDFS.range)
+                if str(d).startswith(str(NAP)) and str(r).startswith(str(NAP)) and d != r]
     assert sorted(drawn) == sorted(expected)
     subclass = [p for p in svg.iter(SVG_NS + "path") if "subclass" in (p.get("class") or "")]
     internal = [(s, o) for s, o in ontology.subject_objects(RDFS.subClassOf)

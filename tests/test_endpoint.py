@@ -17,6 +17,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 from rdflib.namespace import RDF
+from rdflib.namespace import RDFS
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
 from napkg.app import forwarded
@@ -25,11 +26,12 @@ from endpoint_support import AP, GRAPH, NAP, PREFIXES, Canary, count, healthz, s
 MAX_BODY = 200_000
 ORIGIN = "https://example.org"
 ONTOLOGY = GRAPH + "ontology"
-AP17 = AP + "17"
+AP17 = AP + "nap-2022-17"
 DCT_TITLE = rdflib.URIRef("http://purl.org/dc/terms/title")
 
 SELECT_APS = PREFIXES + "SELECT ?ap WHERE { ?ap a nap:ActionPoint }"
-CONSTRUCT_TITLES = PREFIXES + "CONSTRUCT { ?ap dct:title ?t } WHERE { ?ap a nap:ActionPoint ; dct:title ?t }"
+# Titles are what a report says: on the report's entry, constructed here onto the action point.
+CONSTRUCT_TITLES = PREFIXES + "CONSTRUCT { ?ap dct:title ?t } WHERE { ?entry nap:assessedActionPoint ?ap ; dct:title ?t }"
 DESCRIBE_AP17 = f"DESCRIBE <{AP17}>"
 
 
@@ -225,7 +227,7 @@ def test_etags_are_weak_and_compared_weakly(request, which):
     """One answer goes out gzipped or not, so its ETag is weak (a strong one may stand for one byte sequence
     only), and If-None-Match compares weakly (RFC 9110, 13.1.2): with or without W/, in a list, or *."""
     endpoint = request.getfixturevalue(which)
-    params = {"query": PREFIXES + "SELECT ?ap ?t WHERE { ?ap a nap:ActionPoint ; dct:title ?t }"}
+    params = {"query": PREFIXES + "SELECT ?ap ?t WHERE { ?entry nap:assessedActionPoint ?ap ; dct:title ?t }"}
     plain = httpx.get(endpoint.sparql, params=params, headers={"Accept": "text/csv", "Accept-Encoding": "identity"})
     zipped = httpx.get(endpoint.sparql, params=params, headers={"Accept": "text/csv", "Accept-Encoding": "gzip"})
     assert zipped.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
@@ -590,14 +592,14 @@ def test_federation_from_another_engine(server, union):
     """pyoxigraph, in this process, joins its own triples with ours through SERVICE."""
     store = ox.Store()
     note = ox.NamedNode("http://example.org/note")
-    points = [AP + "17", AP + "05"]
+    points = [AP + "nap-2022-17", AP + "nap-2022-05"]
     for i, iri in enumerate(points):
         store.add(ox.Quad(ox.NamedNode(iri), note, ox.Literal(f"note {i}")))
     store.add(ox.Quad(ox.NamedNode("http://example.org/not-ours"), note, ox.Literal("stray")))
     query = ("SELECT ?ap ?n ?title WHERE { ?ap <http://example.org/note> ?n . "
-             f"SERVICE <{server.sparql}> {{ ?ap <http://purl.org/dc/terms/title> ?title }} }}")
+             f"SERVICE <{server.sparql}> {{ ?ap <http://www.w3.org/2000/01/rdf-schema#label> ?title }} }}")
     found = {(s["ap"].value, s["title"].value, s["title"].language) for s in store.query(query)}
-    expected = {(iri, str(t), t.language) for iri in points for t in union.objects(rdflib.URIRef(iri), DCT_TITLE)}
+    expected = {(iri, str(t), t.language) for iri in points for t in union.objects(rdflib.URIRef(iri), RDFS.label)}
     assert expected
     assert found == expected
 

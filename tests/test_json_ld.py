@@ -46,8 +46,8 @@ def test_the_nap_graph_compacts_to_the_same_triples(nap_triples):
     assert all(f'"{name}:' in text for name in context)  # only the prefixes it uses
     ids = [node["@id"] for node in document["@graph"]]
     assert len(ids) == len(set(ids)) == len({t.subject for t in nap_triples})  # one node a subject
-    point = next(node for node in document["@graph"] if node["@id"] == "ap:01")
-    assert "nap:ActionPoint" in point["@type"] and "dct:title" in point
+    point = next(node for node in document["@graph"] if node["@id"] == "ap:nap-2022-01")
+    assert "nap:ActionPoint" in point["@type"] and "rdfs:label" in point
     iris = [key for node in document["@graph"] for key in node] + \
            [value["@id"] for node in document["@graph"] for values in node.values() if isinstance(values, list)
             for value in values if isinstance(value, dict) and "@id" in value] + [node["@id"] for node in document["@graph"]]

@@ -1,7 +1,8 @@
 """/overview in a real headless Chromium (Debian's): what a reader sees in the rendered charts.
 
 Reads the rendered SVG, not the HTML source: the pillar bars must show 16, 6 and 11 action points, with
-widths in that proportion; the timeline must have one row per action point with a stated period; the
+widths in that proportion; the timeline must have one row per action point with a stated period; the UNGP
+chart a row per principle (31) and the OECD chart a bar per chapter (11), zeros included; the
 "open in the editor" link must land in the query editor with the chart's query; and the page must fetch
 nothing from any other host.
 """
@@ -11,7 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from rdflib.namespace import RDF, SKOS
+from rdflib import URIRef
+from rdflib.namespace import SKOS
 
 from napkg.namespaces import NAP
 from browser import browser, require, server  # noqa: F401 (fixtures)
@@ -19,6 +21,7 @@ from browser import browser, require, server  # noqa: F401 (fixtures)
 require()
 
 TIMEOUT = 30_000
+REPORT = URIRef("https://w3id.org/nap-bhr/id/report/2024")
 
 
 @pytest.fixture
@@ -53,8 +56,10 @@ def test_status_per_pillar_shows_16_6_and_11(page):
 
 
 def test_the_timeline_has_a_row_per_action_point_with_a_stated_period(page, graph):
-    expected = sorted(str(graph.value(ap, SKOS.notation)) for ap in graph.subjects(RDF.type, NAP.ActionPoint)
-                      if graph.value(ap, NAP.startYear) is not None or graph.value(ap, NAP.endYear) is not None)
+    # The entries of the 2024 report that state a start or an end year.
+    entries = [sa for sa in graph.subjects(NAP.inReport, REPORT)
+               if graph.value(sa, NAP.startYear) is not None or graph.value(sa, NAP.endYear) is not None]
+    expected = sorted(str(graph.value(graph.value(sa, NAP.assessedActionPoint), SKOS.notation)) for sa in entries)
     rows = page.eval_on_selector_all("#timeline-svg g.row", """rows => rows.map(r => ({
         ap: r.dataset.ap, start: r.dataset.start, end: r.dataset.end,
         width: r.querySelector('rect.period').getBBox().width }))""")
@@ -63,8 +68,26 @@ def test_the_timeline_has_a_row_per_action_point_with_a_stated_period(page, grap
     assert all(r["width"] > 0 for r in rows)
 
 
+def test_every_ungp_principle_has_a_row_and_every_oecd_chapter_a_bar(page):
+    for chart, n in (("status-per-ungp-principle", 31), ("status-per-oecd-chapter", 11)):
+        bars = page.eval_on_selector_all(f"#{chart}-svg g.bar", """bars => bars.map(bar => ({
+            total: Number(bar.dataset.total),
+            shown: bar.querySelector('text.total').textContent.trim(),
+            counts: [...bar.querySelectorAll('rect.segment')].map(r => Number(r.dataset.count)),
+            label: bar.querySelector('text.bar-label').getBBox().width,
+        }))""")
+        assert len(bars) == n
+        for b in bars:
+            assert b["shown"].startswith(str(b["total"])) and sum(b["counts"]) == b["total"]
+            assert b["label"] > 0
+    # The principles stand under their pillars and sections, and the SVG says what is counted.
+    assert page.locator("#status-per-ungp-principle-svg text.group").count() == 3
+    assert page.locator("#status-per-ungp-principle-svg text.note").is_visible()
+
+
 def test_each_chart_has_a_title_a_legend_and_its_table(page):
-    for chart in ("status-per-pillar", "status-per-theme", "status-per-organisation", "timeline"):
+    for chart in ("status-per-pillar", "status-per-theme", "status-per-organisation", "status-per-ungp-principle",
+                  "status-per-oecd-chapter", "timeline"):
         svg = page.locator(f"#{chart}-svg")
         assert svg.get_attribute("role") == "img"
         assert page.locator(f"#{chart}-svg > title").text_content()

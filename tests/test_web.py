@@ -28,12 +28,13 @@ RDF_TYPES = {
 
 #: One of each kind of IRI we mint, and the concept schemes.
 SAMPLES = [
-    "action-point/02", "status-assessment/2024-10", "responsibility/02-jenv", "footnote/2024-1", "theme/01",
+    "action-point/nap-2022-02", "status-assessment/2024-10", "responsibility/2024-02-jenv", "footnote/2024-1",
+    "theme/01",
     "ungp-pillar/1", "ungp-principle/31", "oecd-chapter/4", "due-diligence-step/6", "status/delayed",
     "role/coordinating", "organisation/szw", "legal-instrument/artikel-273f-sr", "document/kst-36547-4",
     "programme/isv", "action-plan/nap-2022", "report/2024", "event/split-ezk",
     "theme/scheme", "status/scheme", "ungp-pillar/scheme", "ungp-principle/scheme", "oecd-chapter/scheme",
-    "due-diligence-step/scheme", "role/scheme",
+    "due-diligence-step/scheme", "role/scheme", "basis/stated", "report-column/explanation",
 ]
 
 
@@ -47,6 +48,13 @@ def server():
 def client(server):
     with httpx.Client(base_url=server.url, timeout=30) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def renamed(graph) -> dict[str, str]:
+    """{old IRI: new IRI} of the renamed IRIs (owl:deprecated, dct:isReplacedBy): they answer 301."""
+    return {str(s): str(graph.value(s, rdflib.DCTERMS.isReplacedBy))
+            for s in graph.subjects(rdflib.OWL.deprecated, rdflib.Literal(True))}
 
 
 @pytest.fixture(scope="session")
@@ -76,11 +84,15 @@ def test_id_redirects_to_doc(client, path):
     assert "accept" in response.headers.get("vary", "").lower()
 
 
-def test_every_iri_of_ours_resolves(client, things):
-    assert len(things) > 300
+def test_every_iri_of_ours_resolves(client, things, renamed):
+    assert len(things) > 300 and renamed
     for iri in things:
         path = iri[len(BASE):]
         response = client.get("/" + path)
+        if iri in renamed:  # 301 to the new IRI, which resolves in its turn
+            assert response.status_code == 301, iri
+            assert response.headers["location"] == "/" + renamed[iri][len(BASE):], iri
+            continue
         assert response.status_code == 303, iri
         target = client.get(response.headers["location"])
         assert target.status_code == 200, iri
@@ -91,11 +103,11 @@ def test_every_iri_of_ours_resolves(client, things):
 
 
 def test_redirect_keeps_suffix_and_query(client):
-    response = client.get("/id/action-point/02.ttl")
-    assert response.status_code == 303 and response.headers["location"] == "/doc/action-point/02.ttl"
+    response = client.get("/id/action-point/nap-2022-02.ttl")
+    assert response.status_code == 303 and response.headers["location"] == "/doc/action-point/nap-2022-02.ttl"
     response = client.get("/id/organisation/szw?lang=en")
     assert response.status_code == 303 and response.headers["location"] == "/doc/organisation/szw?lang=en"
-    followed = client.get("/id/action-point/02", headers={"Accept": "text/turtle"}, follow_redirects=True)
+    followed = client.get("/id/action-point/nap-2022-02", headers={"Accept": "text/turtle"}, follow_redirects=True)
     assert followed.status_code == 200 and followed.headers["content-type"].startswith("text/turtle")
 
 
@@ -120,8 +132,8 @@ def test_rdf_by_accept_holds_the_resources_triples(client, graph, path, media):
 @pytest.mark.parametrize("media", list(RDF_TYPES))
 def test_rdf_by_suffix(client, graph, media):
     suffix, fmt = RDF_TYPES[media]
-    iri = ID + "action-point/10"
-    response = client.get(f"/doc/action-point/10.{suffix}", headers={"Accept": "text/html"})
+    iri = ID + "action-point/nap-2022-10"
+    response = client.get(f"/doc/action-point/nap-2022-10.{suffix}", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == media
     served = parsed(response, fmt, iri)
@@ -130,29 +142,30 @@ def test_rdf_by_suffix(client, graph, media):
 
 def test_json_ld_of_a_page_is_compacted_with_the_graphs_prefixes(client):
     """The same triples as its N-Triples, with prefix:name IRIs and an @context (results.compact_json_ld)."""
-    document = client.get("/doc/action-point/10.jsonld").json()
+    document = client.get("/doc/action-point/nap-2022-10.jsonld").json()
     assert document["@context"]["ap"] == ID + "action-point/" and document["@context"]["nap"] == BASE + "def#"
-    assert "ap:10" in {node["@id"] for node in document["@graph"]}
+    assert "ap:nap-2022-10" in {node["@id"] for node in document["@graph"]}
     as_json_ld = rdflib.Graph().parse(data=json.dumps(document), format="json-ld")
-    as_nt = rdflib.Graph().parse(data=client.get("/doc/action-point/10.nt").content, format="nt")
+    as_nt = rdflib.Graph().parse(data=client.get("/doc/action-point/nap-2022-10.nt").content, format="nt")
     assert rdflib.compare.isomorphic(as_json_ld, as_nt) and len(as_nt) > 10
 
 
 def test_description_includes_what_was_minted_for_it(client, graph):
     """An action point's RDF carries its responsibilities, its status assessments and their footnotes, and
     the labels of what it links to."""
-    response = client.get("/doc/action-point/10.ttl")
-    served = parsed(response, "turtle", ID + "action-point/10")
-    for minted in ("responsibility/10-bz", "status-assessment/2024-10", "footnote/2024-1", "footnote/2024-2"):
+    response = client.get("/doc/action-point/nap-2022-10.ttl")
+    served = parsed(response, "turtle", ID + "action-point/nap-2022-10")
+    for minted in ("responsibility/2024-10-bz", "status-assessment/2024-10", "footnote/2024-1", "footnote/2024-2"):
         expected = own_triples(graph, ID + minted)
         assert expected and expected <= set(served), minted
     theme = URIRef(ID + "theme/05")
     assert (theme, rdflib.SKOS.prefLabel, None) in served
 
 
-def test_every_description_parses_and_holds_its_triples(client, graph, things):
+def test_every_description_parses_and_holds_its_triples(client, graph, things, renamed):
     for iri in things:
-        response = client.get("/doc/" + iri[len(ID):] + ".ttl")
+        # A renamed IRI's triples (that it is deprecated) come with the description of its new IRI.
+        response = client.get("/doc/" + iri[len(ID):] + ".ttl", follow_redirects=iri in renamed)
         assert response.status_code == 200, iri
         served = parsed(response, "turtle", iri)
         own = {t for t in graph.triples((None, None, None)) if str(t[0]).partition("#")[0] == iri}
@@ -193,9 +206,9 @@ def test_html_by_suffix_and_head_and_etag(client):
 
 # --- 404 -------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/id/action-point/99", "/doc/action-point/99", "/id/nonsense/x", "/doc/nonsense/x",
+@pytest.mark.parametrize("path", ["/id/action-point/nap-2022-99", "/doc/action-point/nap-2022-99", "/id/nonsense/x", "/doc/nonsense/x",
                                   "/doc/organisation/szw.pdf", "/id/organisation/szw/extra", "/graph/nope",
-                                  "/doc/organisation/s%C3%BCw", "/id/action-point/99.ttl"])
+                                  "/doc/organisation/s%C3%BCw", "/id/action-point/nap-2022-99.ttl"])
 def test_unknown_iris_are_404_pages(client, path):
     response = client.get(path)
     assert response.status_code == 404  # never a 303 to a 404
@@ -209,7 +222,7 @@ def test_404_suggests_what_was_meant(client):
     assert 'href="/doc/organisation/szw"' in response.text
 
 
-UNKNOWN = ["/id/action-point/99", "/doc/organisation/szx", "/id/nonsense/x", "/graph/nope", "/id/action-point/99.ttl"]
+UNKNOWN = ["/id/action-point/nap-2022-99", "/doc/organisation/szx", "/id/nonsense/x", "/graph/nope", "/id/action-point/nap-2022-99.ttl"]
 
 
 @pytest.mark.parametrize("path", UNKNOWN)
@@ -255,6 +268,15 @@ def test_html_has_the_label(client, graph, path):
     iri = URIRef(ID + path)
     labels = [o for p in (rdflib.SKOS.prefLabel, rdflib.RDFS.label, rdflib.DCTERMS.title)
               for o in graph.objects(iri, p) if getattr(o, "language", None) == "nl"]
+    if path.startswith("action-point/"):
+        # An action point's label ("Actiepunt 02") is its kicker; its title is what its latest report calls it.
+        entries = sorted(graph.subjects(URIRef(BASE + "def#assessedActionPoint"), iri),
+                         key=lambda e: str(graph.value(graph.value(e, URIRef(BASE + "def#inReport")),
+                                                       URIRef(BASE + "def#reportingYear"))))
+        labels = [t for t in graph.objects(entries[-1], rdflib.DCTERMS.title) if t.language == "nl"]
+    if path.startswith("status-assessment/"):
+        # A report entry's dct:title is its action point's title: it is named after its action point and report.
+        labels = ["Actiepunt 10 in de voortgangsrapportage 2024"]
     response = client.get(f"/doc/{path}")
     assert response.status_code == 200
     assert '<html lang="nl">' in response.text
@@ -272,65 +294,67 @@ def html_text(fragment: str) -> str:
 
 
 def test_language_switch(client):
-    nl = client.get("/doc/action-point/02").text
-    en = client.get("/doc/action-point/02?lang=en").text
+    nl = client.get("/doc/action-point/nap-2022-02").text
+    en = client.get("/doc/action-point/nap-2022-02?lang=en").text
     assert "<h1>Modernisering artikel 273f van Wetboek van Strafrecht</h1>" in nl
     assert "<h1>Modernise article 273f of the Dutch Criminal Code</h1>" in en
     assert '<html lang="en">' in en
-    assert 'href="/doc/action-point/02?lang=en"' in nl  # the switch
-    assert 'href="/doc/action-point/02?lang=nl"' in en
+    assert 'href="/doc/action-point/nap-2022-02?lang=en"' in nl  # the switch
+    assert 'href="/doc/action-point/nap-2022-02?lang=nl"' in en
     # Links on an English page stay in English.
     assert 'href="/doc/organisation/jenv?lang=en"' in en
-    # The explanation is Dutch only, and marked so.
-    assert 'lang="nl"' in en
+    # English texts from the project's translation are marked, and the page says once what that is.
+    assert 'class="translation-mark"' in en and 'id="translation-note"' in en
+    assert 'class="translation-mark"' not in nl.split('id="explanation-')[1].split("</div>")[0]
 
 
 def test_action_point_page(client):
-    page = client.get("/doc/action-point/10").text
+    page = client.get("/doc/action-point/nap-2022-10").text
     # Breadcrumbs: pillar, theme, action point.
     crumbs = re.search(r'<nav class="breadcrumbs".*?</nav>', page, re.S).group(0)
-    assert crumbs.index('href="/doc/ungp-pillar/1"') < crumbs.index('href="/doc/theme/05"') < crumbs.index("Actiepunt 10")
+    assert crumbs.index('href="/doc/ungp-pillar/1"') < crumbs.index('href="/doc/theme/05"') < \
+        crumbs.index('<li aria-current="page">10. ')
     assert 'href="/def#ActionPoint"' in page
     # Responsibility: organisation and role; status table; explanation paragraphs with linked markers.
     assert 'href="/doc/organisation/bz"' in page and 'href="/doc/role/' in page
     assert "Stand van zaken per voortgangsrapportage" in page and 'href="/doc/report/2024"' in page
     assert re.search(r'<sup class="fnref"><a href="#fn-2024-1"[^>]*>\[1\]</a></sup>', page)
-    assert '<li id="fn-2024-1"' in page and 'href="https://open.overheid.nl/documenten/' in page
+    assert '<li id="fn-2024-1"' in page and 'href="/doc/document/beleidsnota-mensenrechten"' in page
     assert page.count('<div class="explanation"') == 1
     assert len(re.findall(r"<p>", page.split('<div class="explanation"')[1].split("</div>")[0])) == 2
-    # Mentions, external links, formats.
-    assert "Genoemd in dit actiepunt" in page
+    # What the report names, by column.
+    assert "Genoemd, per kolom van de rapportage" in page and 'href="/doc/report-column/explanation"' in page
 
 
 def test_organisation_page(client):
     page = client.get("/doc/organisation/szw").text
     assert "Verantwoordelijk voor" in page
-    assert 'href="/doc/action-point/02"' in page and "verantwoordelijk voor een deel" in page
+    assert 'href="/doc/action-point/nap-2022-02"' in page and "verantwoordelijk voor een deel" in page
     assert 'href="https://identifier.overheid.nl/tooi/id/ministerie/mnre1073"' in page
     assert "Genoemd in actiepunten" in page
 
 
 def test_legal_instrument_page(client):
     page = client.get("/doc/legal-instrument/artikel-273f-sr").text
-    assert "Genoemd in actiepunten" in page and 'href="/doc/action-point/02"' in page
+    assert "Genoemd in actiepunten" in page and 'href="/doc/action-point/nap-2022-02"' in page
     assert 'href="https://wetten.overheid.nl/jci1.3:c:BWBR0001854&amp;artikel=273f"' in page
     assert 'href="/doc/legal-instrument/wetboek-van-strafrecht"' in page
 
 
 def test_concept_pages_list_their_action_points(client):
     theme = client.get("/doc/theme/01").text
-    assert 'href="/doc/action-point/01"' in theme and 'href="/doc/action-point/02"' in theme
+    assert 'href="/doc/action-point/nap-2022-01"' in theme and 'href="/doc/action-point/nap-2022-02"' in theme
     pillar = client.get("/doc/ungp-pillar/2").text
-    assert all(f'href="/doc/action-point/{n}"' in pillar for n in range(17, 23))
+    assert all(f'href="/doc/action-point/nap-2022-{n}"' in pillar for n in range(17, 23))
     status = client.get("/doc/status/delayed").text
-    assert 'href="/doc/action-point/02"' in status
+    assert 'href="/doc/action-point/nap-2022-02"' in status
     scheme = client.get("/doc/theme/scheme").text
     assert all(f'href="/doc/theme/{n:02d}"' in scheme for n in range(1, 17))
 
 
 def test_index_lists_the_action_points_and_registries(client):
     page = client.get("/doc").text
-    assert all(f'href="/doc/action-point/{n:02d}"' in page for n in range(1, 34))
+    assert all(f'href="/doc/action-point/nap-2022-{n:02d}"' in page for n in range(1, 34))
     for registry in ("organisation", "legal-instrument", "document", "programme", "theme"):
         assert f'href="/doc/{registry}"' in page
         assert client.get(f"/doc/{registry}").status_code == 200
@@ -338,8 +362,8 @@ def test_index_lists_the_action_points_and_registries(client):
 
 
 def test_every_page_has_the_site_frame(client):
-    for path in ("/doc", "/doc/organisation", "/doc/action-point/01", "/search?q=imvo", "/graph/action-points",
-                 "/id/action-point/99"):
+    for path in ("/doc", "/doc/organisation", "/doc/action-point/nap-2022-01", "/search?q=imvo", "/graph/action-points",
+                 "/id/action-point/nap-2022-99"):
         page = client.get(path).text
         assert '<form class="site-search" action="/search"' in page, path
         assert 'href="/download/"' in page and "CC0" in page, path
@@ -416,7 +440,7 @@ def test_search_text_never_reaches_sparql(client):
 
 def test_search_in_english(client):
     page = client.get("/search", params={"q": "labour migrants", "lang": "en"}).text
-    assert '<html lang="en">' in page and 'href="/doc/action-point/01?lang=en"' in page
+    assert '<html lang="en">' in page and 'href="/doc/action-point/nap-2022-01?lang=en"' in page
 
 
 def test_pages_show_the_most_specific_type_only(client):
@@ -452,7 +476,7 @@ def test_pages_read_the_store_and_hold_no_copy_of_it(project_store):
     index = SearchIndex(site)
     assert index.entries and all(isinstance(part, str) or part is None for entry in index.entries for part in entry)
     # Read from the store when asked: a triple added after start-up is there.
-    ap = site.node("action-point", "02")
+    ap = site.node("action-point", "nap-2022-02")
     note = ox.Literal("added after start-up", language="en")
     store.add(ox.Quad(ap, ox.NamedNode(RDFS + "comment"), note))
     assert note in site.objects(ap, RDFS + "comment")

@@ -24,7 +24,7 @@ from . import __version__, api, docs, graphstore, guard, metadata, overview, pro
 from .context import Context
 from .engine import Dataset, build_store, read_nquads
 from .federation import Forwarder
-from .load import load_project
+from .load import load_project, to_store
 from .namespaces import PREFIXES
 from .pool import WORKER_NICE, PoolSettings, WorkerPool
 from .protocol import Endpoint, ResponseCache, Settings
@@ -73,22 +73,11 @@ def prepare_data(config: ServerConfig, folder: Path) -> Path:
         report = validate(loaded)
         if not report.conforms:
             raise InvalidGraph(as_text(report))
-        store = graphs_store(loaded)
+        store = to_store(loaded)
     else:
         store = build_store(Dataset(default=config.data, named=config.graphs))
     store.dump(str(target), format=ox.RdfFormat.N_QUADS)
     return target
-
-
-def graphs_store(loaded) -> ox.Store:
-    """The loaded named graphs in a store, in a fixed order: rdflib's own order follows Python's hash
-    seed, and the store's order decides the order of unordered query results, so pages, the dataset
-    file and its ETags would otherwise change at every start."""
-    store = ox.Store()
-    for name, graph in sorted(loaded.graphs.items()):
-        lines = sorted(graph.serialize(format="nt", encoding="utf-8").splitlines())
-        store.load(b"\n".join(lines), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(name))
-    return store
 
 
 def create_app(config: ServerConfig) -> "Front":

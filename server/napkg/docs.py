@@ -6,7 +6,7 @@ model. The IRIs of our terms are https://w3id.org/nap-bhr/def#Term, which resolv
 fragment: each term has the anchor #Term on the page.
 
 The diagram is laid out here, in Python (no graphviz on the machines this runs on): classes are boxes in
-layers, object properties with a stated domain and range are labelled arrows from domain to range, and
+layers, object properties whose domain and range are both our classes are labelled arrows between them, and
 subclass edges between our classes are arrows with a hollow head. Layers follow the longest path along
 those edges; the order within a layer is improved by barycentre sweeps; x positions are the closest to
 the neighbours' positions that keep the order and the spacing (pool-adjacent-violators).

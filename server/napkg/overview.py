@@ -45,10 +45,12 @@ SPARE_COLOURS = [("#a90061", "#ffffff"), ("#007bc7", "#ffffff"), ("#94710a", "#f
 PREFIXES = {
     "nap": "https://w3id.org/nap-bhr/def#",
     "report": "https://w3id.org/nap-bhr/id/report/",
+    "basis": "https://w3id.org/nap-bhr/id/basis/",
     "dct": "http://purl.org/dc/terms/",
     "prov": "http://www.w3.org/ns/prov#",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "skos": "http://www.w3.org/2004/02/skos/core#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
 
 
@@ -128,8 +130,8 @@ def q_organisation(report: str, year: str, lang: str) -> str:
             "WHERE {\n"
             f"  ?assessment nap:inReport {report_term(report)} ;\n"
             "              nap:assessedActionPoint ?ap ;\n"
-            "              nap:status ?status .\n"
-            "  ?ap nap:responsibility/prov:agent ?organisation .\n"
+            "              nap:status ?status ;\n"
+            "              nap:responsibility/prov:agent ?organisation .\n"
             "  OPTIONAL { ?organisation skos:altLabel ?abbreviation }\n"
             + label_pattern("?organisation", "rdfs:label", "organisationLabel", lang)
             + label_pattern("?status", "skos:prefLabel", "statusLabel", lang) +
@@ -140,25 +142,92 @@ def q_organisation(report: str, year: str, lang: str) -> str:
 
 def q_timeline(report: str, year: str, lang: str) -> str:
     return (prologue("nap", "report", "dct", "skos") +
-            f"\n# Every action point whose timeline states a start or an end year, with its status in the {year}\n"
-            "# progress report and the period of its plan (open-ended periods are drawn to the plan's end).\n"
+            f"\n# Every action point whose timeline in the {year} progress report states a start or an end year, with\n"
+            "# its status there and the period of its plan (open-ended periods are drawn to the plan's end).\n"
             "SELECT ?ap ?notation ?title ?startYear ?endYear ?planPeriod ?status ?statusLabel\n"
             "WHERE {\n"
-            "  ?ap a nap:ActionPoint ;\n"
-            "      skos:notation ?notation .\n"
-            "  OPTIONAL { ?ap nap:startYear ?startYear }\n"
-            "  OPTIONAL { ?ap nap:endYear ?endYear }\n"
+            f"  ?assessment nap:inReport {report_term(report)} ;\n"
+            "              nap:assessedActionPoint ?ap .\n"
+            "  ?ap skos:notation ?notation .\n"
+            "  OPTIONAL { ?assessment nap:startYear ?startYear }\n"
+            "  OPTIONAL { ?assessment nap:endYear ?endYear }\n"
             "  FILTER(BOUND(?startYear) || BOUND(?endYear))\n"
             "  OPTIONAL { ?ap dct:isPartOf/dct:temporal ?planPeriod }\n"
-            + label_pattern("?ap", "dct:title", "title", lang) +
+            + label_pattern("?assessment", "dct:title", "title", lang) +
             "  OPTIONAL {\n"
-            f"    ?assessment nap:inReport {report_term(report)} ;\n"
-            "                nap:assessedActionPoint ?ap ;\n"
-            "                nap:status ?status .\n"
+            "    ?assessment nap:status ?status .\n"
             + indent(label_pattern("?status", "skos:prefLabel", "statusLabel", lang)) +
             "  }\n"
             "}\n"
             "ORDER BY ?notation\n")
+
+
+def _linked(report: str, element: str, lang: str) -> str:
+    """The action points linked to ?{element}, each with its status in the report; ?statedAp where the
+    link's basis is stated. In an OPTIONAL, so that an element without any link still gives a row."""
+    return ("  OPTIONAL {\n"
+            "    ?link a nap:FrameworkLink ;\n"
+            f"          nap:frameworkElement ?{element} ;\n"
+            "          nap:actionPoint ?ap .\n"
+            f"    ?assessment nap:inReport {report_term(report)} ;\n"
+            "                nap:assessedActionPoint ?ap ;\n"
+            "                nap:status ?status .\n"
+            "    OPTIONAL { ?link nap:basis basis:stated ; nap:actionPoint ?statedAp }\n"
+            + indent(label_pattern("?status", "skos:prefLabel", "statusLabel", lang)) +
+            "  }\n")
+
+
+def q_principle(report: str, year: str, lang: str) -> str:
+    return (prologue("nap", "report", "basis", "skos", "xsd") +
+            f"\n# Action points per UNGP principle and their status in the {year} progress report, each principle with\n"
+            "# its section (the heading it stands under) and pillar. An action point linked to several principles\n"
+            "# counts once for each of them. Links of both bases count: stated by the report and editorial (our\n"
+            "# coding); ?statedActionPoints counts the action points with a stated link. A principle without any\n"
+            "# linked action point gives one row with 0.\n"
+            "SELECT ?principle ?principleNotation ?principleLabel ?section ?sectionNotation ?sectionLabel\n"
+            "       ?pillar ?pillarNotation ?pillarLabel ?pillarName ?status ?statusLabel\n"
+            "       (COUNT(DISTINCT ?ap) AS ?actionPoints) (COUNT(DISTINCT ?statedAp) AS ?statedActionPoints)\n"
+            "WHERE {\n"
+            "  ?principle a nap:UNGPPrinciple ;\n"
+            "             skos:notation ?principleNotation .\n"
+            + label_pattern("?principle", "skos:prefLabel", "principleLabel", lang) +
+            "  OPTIONAL {\n"
+            "    ?principle skos:broader ?section .\n"
+            "    ?section a nap:UNGPSection .\n"
+            "    OPTIONAL { ?section skos:notation ?sectionNotation }\n"
+            + indent(label_pattern("?section", "skos:prefLabel", "sectionLabel", lang)) +
+            "  }\n"
+            "  OPTIONAL {\n"
+            "    ?principle (nap:pillar|skos:broader)+ ?pillar .\n"
+            "    ?pillar a nap:UNGPPillar ;\n"
+            "            skos:notation ?pillarNotation .\n"
+            + indent(label_pattern("?pillar", "skos:altLabel", "pillarLabel", lang))
+            + indent(label_pattern("?pillar", "skos:prefLabel", "pillarName", lang)) +
+            "  }\n"
+            + _linked(report, "principle", lang) +
+            "}\n"
+            "GROUP BY ?principle ?principleNotation ?principleLabel ?section ?sectionNotation ?sectionLabel\n"
+            "         ?pillar ?pillarNotation ?pillarLabel ?pillarName ?status ?statusLabel\n"
+            "ORDER BY xsd:integer(?principleNotation) ?status\n")
+
+
+def q_chapter(report: str, year: str, lang: str) -> str:
+    return (prologue("nap", "report", "basis", "skos") +
+            f"\n# Action points per chapter of the OECD Guidelines and their status in the {year} progress report.\n"
+            "# An action point linked to several chapters counts once for each of them. Links of both bases count:\n"
+            "# stated by the report and editorial (our coding); ?statedActionPoints counts the action points with a\n"
+            "# stated link. A chapter without any linked action point gives one row with 0.\n"
+            "SELECT ?chapter ?chapterNotation ?chapterLabel ?status ?statusLabel\n"
+            "       (COUNT(DISTINCT ?ap) AS ?actionPoints) (COUNT(DISTINCT ?statedAp) AS ?statedActionPoints)\n"
+            "WHERE {\n"
+            "  ?chapter a nap:OECDGuidelinesChapter ;\n"
+            "           skos:notation ?chapterNotation .\n"
+            + label_pattern("?chapter", "skos:prefLabel", "chapterLabel", lang)
+            + _linked(report, "chapter", lang) +
+            "}\n"
+            "GROUP BY ?chapter ?chapterNotation ?chapterLabel ?status ?statusLabel\n"
+            "# chapter:1 ... chapter:11 in their order (the notations are Roman numerals)\n"
+            "ORDER BY STRLEN(STR(?chapter)) ?chapter ?status\n")
 
 
 # --- Running them ----------------------------------------------------------------------------------
@@ -257,7 +326,7 @@ def legend(items: list[tuple[str, str, str]], x0: float, y0: float, width: float
     """Swatches with labels, flowing into rows; returns the SVG and the height used. items: (key, label, fill)."""
     out, x, y = ['<g class="legend">'], x0, y0
     for key, label, fill in items:
-        w = 16 + 6 + text_width(label, 13) + 18
+        w = 16 + 6 + text_width(label, 13) * 1.12 + 18  # room for a wider fallback font (DejaVu Sans)
         if x > x0 and x + w > x0 + width:
             x, y = x0, y + 22
         out.append(f'<g class="legend-item" data-status={quoteattr(key)}><rect x="{x:.1f}" y="{y:.1f}" width="14" height="14" '
@@ -274,14 +343,28 @@ def nice_step(maximum: int) -> int:
     return 10 ** math.ceil(math.log10(maximum))
 
 
+def wrap(text: str, width: float, size: float) -> list[str]:
+    """The text in lines no wider than width (at this font size), broken between words."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and text_width(f"{line} {word}", size) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return lines + ([line] if line else [])
+
+
 @dataclass
 class Bar:
     key: str
     label: str
     counts: dict[str, int]
     heading: str = ""  # a group heading drawn above this bar
+    subheading: str = ""  # a heading within the group (a UNGP section within its pillar)
     group: str = ""  # what the bars are grouped by (a theme's pillar)
     title: str = ""  # full name, for the tooltip and the table
+    note: str = ""  # added to the tooltip of the bar's total
 
     @property
     def total(self) -> int:
@@ -298,6 +381,10 @@ class BarChart:
     unit: tuple[str, str] = ("action point", "action points")
     axis_label: str = ""
     width: int = 660
+    #: 0: each bar's label above it; else the width of a label column beside the bars (one line per bar,
+    #: for charts with many bars: the 31 UNGP principles).
+    label_width: int = 0
+    note: str = ""  # printed under the axis, so that a downloaded figure keeps its caveat
 
     def svg(self) -> str:
         W, M, RIGHT = self.width, 16, 52
@@ -308,47 +395,75 @@ class BarChart:
         maximum = max((b.total for b in self.bars), default=1) or 1
         step = nice_step(maximum)
         scale_max = math.ceil(maximum / step) * step
-        plot_w = W - M - RIGHT
+        beside = self.label_width > 0
+        plot_x = M + self.label_width
+        plot_w = W - plot_x - RIGHT
+        bar_h = 18 if beside else 22
         y = top
         rows = []
         for bar in self.bars:
             if bar.heading:
                 y += 10
+                # Bold, and room for a wider fallback font: wrapped well inside the chart.
+                lines = wrap(bar.heading, (W - M - RIGHT) * 0.85 / 1.07, 13.5)
                 rows.append(f'<text class="group" x="{M}" y="{y + 14:.1f}" font-size="13.5" font-weight="700" '
-                            f'fill="{ACCENT}" {HALO}>{escape(bar.heading)}</text>')
-                y += 24
+                            f'fill="{ACCENT}" {HALO}>' + "".join(f'<tspan x="{M}" dy="{0 if i == 0 else 18}">{escape(line)}</tspan>'
+                                                            for i, line in enumerate(lines)) + '</text>')
+                y += 24 + 18 * (len(lines) - 1)
+            if bar.subheading:
+                y += 4
+                rows.append(f'<text class="subgroup" x="{M}" y="{y + 13:.1f}" font-size="12.5" font-weight="600" '
+                            f'fill="{MUTED}" {HALO}>{escape(shorten(bar.subheading, (W - M - RIGHT) * 0.9, 12.5))}</text>')
+                y += 20
             rows.append(f'<g class="bar" data-key={quoteattr(bar.key)} data-total="{bar.total}">')
-            rows.append(f'<text class="bar-label" x="{M}" y="{y + 13:.1f}" font-size="14" {HALO}>'
-                        f'{escape(shorten(bar.label, plot_w, 14))}</text>')
-            by, x = y + 19, float(M)
+            if beside:
+                by = y + 2
+                rows.append(f'<text class="bar-label" x="{M + 8}" y="{by + 13.5:.1f}" font-size="13">'
+                            f'{escape(shorten(bar.label, self.label_width - 16, 13))}'
+                            f'<title>{escape(bar.title or bar.label)}</title></text>')
+            else:
+                by = y + 19
+                rows.append(f'<text class="bar-label" x="{M}" y="{y + 13:.1f}" font-size="14" {HALO}>'
+                            f'{escape(shorten(bar.label, plot_w, 14))}</text>')
+            x = float(plot_x)
             for key, label in self.statuses:
                 n = bar.counts.get(key, 0)
                 if not n:
                     continue
                 w = plot_w * n / scale_max
                 rows.append(f'<rect class="segment" data-status={quoteattr(key)} data-count="{n}" x="{x:.2f}" y="{by:.1f}" '
-                            f'width="{w:.2f}" height="22" fill="{palette.fill(key)}" stroke="#ffffff" stroke-width="1">'
+                            f'width="{w:.2f}" height="{bar_h}" fill="{palette.fill(key)}" stroke="#ffffff" stroke-width="1">'
                             f'<title>{escape(bar.title or bar.label)}: {escape(label)}: {n}</title></rect>')
                 if w >= 16:
-                    rows.append(f'<text class="count" x="{x + w / 2:.1f}" y="{by + 15.5:.1f}" text-anchor="middle" '
-                                f'font-size="13" font-weight="600" fill="{palette.ink(key)}" aria-hidden="true">{n}</text>')
+                    rows.append(f'<text class="count" x="{x + w / 2:.1f}" y="{by + bar_h / 2 + 4.5:.1f}" text-anchor="middle" '
+                                f'font-size="{12 if beside else 13}" font-weight="600" fill="{palette.ink(key)}" '
+                                f'aria-hidden="true">{n}</text>')
                 x += w
-            rows.append(f'<text class="total" x="{x + 7:.1f}" y="{by + 15.5:.1f}" font-size="13.5" font-weight="700">'
-                        f'{bar.total}</text>')
+            note = f"<title>{escape(bar.note)}</title>" if bar.note else ""
+            rows.append(f'<text class="total" x="{x + 7:.1f}" y="{by + bar_h / 2 + 5:.1f}" font-size="13.5" font-weight="700">'
+                        f'{bar.total}{note}</text>')
             rows.append("</g>")
-            y = by + 22 + 14
+            y = by + bar_h + (6 if beside else 14)
         bottom = y
         grid = ['<g class="grid">']
         for n in range(0, scale_max + 1, step):
-            gx = M + plot_w * n / scale_max
+            gx = plot_x + plot_w * n / scale_max
             dash = "" if n == 0 else ' stroke-dasharray="3 3"'
             grid.append(f'<line x1="{gx:.1f}" x2="{gx:.1f}" y1="{top:.1f}" y2="{bottom:.1f}" stroke="{GRID}" '
                         f'stroke-width="{1.2 if n == 0 else 0.8}"{dash}/>')
             grid.append(f'<text x="{gx:.1f}" y="{bottom + 16:.1f}" text-anchor="middle" font-size="12" fill="{MUTED}">{n}</text>')
-        grid.append(f'<text x="{M + plot_w / 2:.1f}" y="{bottom + 36:.1f}" text-anchor="middle" font-size="12.5" '
+        grid.append(f'<text x="{plot_x + plot_w / 2:.1f}" y="{bottom + 36:.1f}" text-anchor="middle" font-size="12.5" '
                     f'fill="{MUTED}">{escape(self.axis_label)}</text>')
         grid.append("</g>")
-        out = svg_open(self.id, W, bottom + 48, self.title, self.desc)
+        height = bottom + 48
+        if self.note:
+            # text_width() fits the first fonts of FONT; a wider fallback (DejaVu Sans) must fit too.
+            lines = wrap(self.note, (W - 2 * M) * 0.85, 12)
+            grid.append(f'<text class="note" x="{M}" y="{height + 4:.1f}" font-size="12" fill="{MUTED}">' +
+                        "".join(f'<tspan x="{M}" dy="{0 if i == 0 else 16}">{escape(line)}</tspan>'
+                                for i, line in enumerate(lines)) + "</text>")
+            height += 16 * len(lines) + 8
+        out = svg_open(self.id, W, height, self.title, self.desc)
         return "\n".join(out + leg + grid + rows + ["</svg>"])
 
 
@@ -477,6 +592,36 @@ TEXT = {
                "An action point with several responsible organisations counts for each of them, so the bars add up "
                "to more than the number of action points."),
     },
+    "status-per-ungp-principle": {
+        "nl": ("Actiepunten per UNGP-principe en stand van zaken",
+               "De 31 principes van de UN Guiding Principles, per pijler en per onderdeel van het document, met de "
+               "actiepunten die eraan gekoppeld zijn en hun stand van zaken. Een actiepunt dat aan meer principes "
+               "gekoppeld is, telt bij elk daarvan één keer mee; de balken tellen daarom samen op tot meer dan het "
+               "aantal actiepunten. Beide soorten koppelingen tellen mee: wat de rapportage zelf noemt (gesteld) en "
+               "onze eigen lezing volgens het codeboek (redactioneel); de tabel en de CSV geven apart hoeveel "
+               "actiepunten een gestelde koppeling hebben. Een principe zonder actiepunt staat er met 0, zodat "
+               "leemtes zichtbaar zijn."),
+        "en": ("Action points by UNGP principle and status",
+               "The 31 principles of the UN Guiding Principles, by pillar and by section of the document, with the "
+               "action points linked to them and their status. An action point linked to several principles counts "
+               "once for each of them, so the bars add up to more than the number of action points. Links of both "
+               "bases count: what the report itself names (stated) and our own reading by the codebook "
+               "(editorial); the table and the CSV give separately how many action points have a stated link. A "
+               "principle without any action point is shown with 0, so that gaps are visible."),
+    },
+    "status-per-oecd-chapter": {
+        "nl": ("Actiepunten per hoofdstuk van de OESO-richtlijnen en stand van zaken",
+               "De elf hoofdstukken van de OESO-richtlijnen (editie 2023), met de actiepunten die eraan gekoppeld "
+               "zijn en hun stand van zaken. Een actiepunt dat aan meer hoofdstukken gekoppeld is, telt bij elk "
+               "daarvan één keer mee. Gestelde en redactionele koppelingen tellen beide mee; de tabel en de CSV "
+               "geven apart hoeveel actiepunten een gestelde koppeling hebben. Een hoofdstuk zonder actiepunt staat "
+               "er met 0."),
+        "en": ("Action points by OECD Guidelines chapter and status",
+               "The eleven chapters of the OECD Guidelines (2023 edition), with the action points linked to them "
+               "and their status. An action point linked to several chapters counts once for each of them. Stated "
+               "and editorial links both count; the table and the CSV give separately how many action points have "
+               "a stated link. A chapter without any action point is shown with 0."),
+    },
     "timeline": {
         "nl": ("Tijdslijn van de actiepunten",
                "De periode die de tijdslijn van elk actiepunt noemt, gekleurd naar de stand van zaken. Actiepunten "
@@ -486,9 +631,28 @@ TEXT = {
                "names neither a start nor an end year (such as ‘ongoing’) are not drawn."),
     },
 }
+#: The caveat each chart carries in its caption and in its SVG (a downloaded figure travels without the page).
+NOTES = {
+    "status-per-organisation": {
+        "nl": "Een actiepunt met meer verantwoordelijke organisaties telt bij elk van hen mee.",
+        "en": "An action point with several responsible organisations counts for each of them.",
+    },
+    "status-per-ungp-principle": {
+        "nl": "Een actiepunt dat aan meer principes gekoppeld is, telt bij elk daarvan één keer mee. Gestelde en "
+              "redactionele koppelingen tellen beide mee.",
+        "en": "An action point linked to several principles counts once for each of them. Stated and editorial "
+              "links both count.",
+    },
+    "status-per-oecd-chapter": {
+        "nl": "Een actiepunt dat aan meer hoofdstukken gekoppeld is, telt bij elk daarvan één keer mee. Gestelde en "
+              "redactionele koppelingen tellen beide mee.",
+        "en": "An action point linked to several chapters counts once for each of them. Stated and editorial links "
+              "both count.",
+    },
+}
 CHART_IDS = list(TEXT)
 QUERIES = {"status-per-pillar": q_pillar, "status-per-theme": q_theme, "status-per-organisation": q_organisation,
-           "timeline": q_timeline}
+           "status-per-ungp-principle": q_principle, "status-per-oecd-chapter": q_chapter, "timeline": q_timeline}
 
 
 @dataclass
@@ -503,6 +667,7 @@ class Chart:
     table: dict  # {"head": [...], "rows": [[...]], "foot": [...]}
     editor: str = ""
     extra: dict = field(default_factory=dict)
+    note: str = ""  # the caveat, in the caption
 
 
 def _statuses(result: Result) -> list[tuple[str, str]]:
@@ -513,12 +678,17 @@ def _statuses(result: Result) -> list[tuple[str, str]]:
     return [(k, labels[k]) for k in order_statuses(labels)]
 
 
-def _bars_table(bars: list[Bar], statuses, first: str, lang: str, group_head: str | None = None) -> dict:
+def _bars_table(bars: list[Bar], statuses, first: str, lang: str, group_head: str | None = None,
+                stated: dict[str, int] | None = None) -> dict:
+    """stated: bar key -> action points with a stated link, as a last column (the framework charts)."""
     en = lang == "en"
     head = [first] + [label for _, label in statuses] + ["Total" if en else "Totaal"]
+    if stated is not None:
+        head.append("Of which with a stated link" if en else "Waarvan met gestelde koppeling")
     rows = []
     for b in bars:
-        rows.append([b.title or b.label] + [str(b.counts.get(k, 0) or "–") for k, _ in statuses] + [str(b.total)])
+        rows.append([b.title or b.label] + [str(b.counts.get(k, 0) or "–") for k, _ in statuses] + [str(b.total)] +
+                    ([str(stated.get(b.key, 0))] if stated is not None else []))
     foot = ["Total" if en else "Totaal"] + [str(sum(b.counts.get(k, 0) for b in bars)) for k, _ in statuses] + \
         [str(sum(b.total for b in bars))]
     return {"head": head, "rows": rows, "foot": foot}
@@ -535,8 +705,52 @@ def _describe(bars: list[Bar], statuses, lang: str) -> str:
     parts = []
     for b in bars:
         detail = ", ".join(f"{labels.get(k, k)} {n}" for k, n in sorted(b.counts.items(), key=lambda kv: order_statuses(b.counts).index(kv[0])))
-        parts.append(f"{b.title or b.label}: {_unit(b.total, lang)} ({detail})")
+        parts.append(f"{b.title or b.label}: {_unit(b.total, lang)}" + (f" ({detail})" if detail else ""))
     return "; ".join(parts) + "."
+
+
+def _numbered(n: str) -> tuple:
+    """Sort key of a notation or a key: its numbers as numbers ("2" before "10")."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", n))
+
+
+def _framework_bars(result: Result, element: str, lang: str) -> tuple[list[Bar], dict[str, int]]:
+    """One bar per framework element (a principle, a chapter), zero bars included, in the document's order;
+    and per bar, how many action points have a stated link. A UNGP principle's bar is headed by its pillar
+    and its section where they change."""
+    en = lang == "en"
+    bars: dict[str, Bar] = {}
+    stated: dict[str, int] = {}
+    place: dict[str, tuple[str, str, str]] = {}  # element -> (section IRI, pillar heading, section heading)
+    for r in result.rows:
+        iri, notation = r[element], r[f"{element}Notation"]
+        if iri not in bars:
+            label = r.get(f"{element}Label") or notation
+            if notation and not re.search(rf"(^|\W){re.escape(notation)}(\W|$)", label):
+                label = f"{notation}. {label}"
+            bars[iri] = Bar(key_of(iri), label, {}, title=label)
+            pillar = " · ".join(x for x in (r.get("pillarLabel"), r.get("pillarName")) if x)
+            section = " ".join(x for x in (r.get("sectionNotation"), r.get("sectionLabel")) if x)
+            place[iri] = (r.get("section", ""), pillar, section)
+        elif r.get("section", "") != place[iri][0]:
+            continue  # a principle under two sections would count twice: only under the first
+        b = bars[iri]
+        if r.get("status"):
+            b.counts[key_of(r["status"])] = b.counts.get(key_of(r["status"]), 0) + int(r["actionPoints"])
+            stated[b.key] = stated.get(b.key, 0) + int(r["statedActionPoints"] or 0)
+    ordered = sorted(bars, key=lambda iri: _numbered(key_of(iri)))
+    previous = ("", "")
+    for iri in ordered:
+        b, (_, pillar, section) = bars[iri], place[iri]
+        if pillar and pillar != previous[0]:
+            b.heading = pillar
+        if section and (pillar, section) != previous:
+            b.subheading = section
+        previous = (pillar, section)
+        b.group = pillar
+        n = stated.get(b.key, 0)
+        b.note = f"{n} with a stated link" if en else f"{n} met gestelde koppeling"
+    return [bars[iri] for iri in ordered], stated
 
 
 def build_charts(context: Context, lang: str) -> tuple[Report | None, list[Chart], dict]:
@@ -546,6 +760,7 @@ def build_charts(context: Context, lang: str) -> tuple[Report | None, list[Chart
     en = lang == "en"
     year = report.year
     charts, figures = [], {}
+    report_statuses: list[tuple[str, str]] = []  # the statuses of figure 1: every status in the report
     axis = "Number of action points" if en else "Aantal actiepunten"
     caption = (f"Source: progress report {year}" if en else f"Bron: voortgangsrapportage {year}")
 
@@ -554,6 +769,7 @@ def build_charts(context: Context, lang: str) -> tuple[Report | None, list[Chart
         query = QUERIES[chart_id](report.iri, year, lang)
         result = run(context, query)
         statuses = _statuses(result)
+        note = NOTES.get(chart_id, {}).get(lang, "")
         full_title = f"{title} ({caption.lower() if not en else caption[0].lower() + caption[1:]})"
         if chart_id == "status-per-pillar":
             bars: dict[str, Bar] = {}
@@ -568,6 +784,7 @@ def build_charts(context: Context, lang: str) -> tuple[Report | None, list[Chart
             figures["total"] = sum(b.total for b in ordered)
             figures["pillars"] = [(b.key, b.total) for b in ordered]
             figures["statuses"] = [(k, label, sum(b.counts.get(k, 0) for b in ordered)) for k, label in statuses]
+            report_statuses = statuses
         elif chart_id == "status-per-theme":
             bars = {}
             for r in result.rows:
@@ -594,11 +811,25 @@ def build_charts(context: Context, lang: str) -> tuple[Report | None, list[Chart
                 b = bars.setdefault(r["organisation"], Bar(key_of(r["organisation"]), label, {}, title=label))
                 b.counts[key_of(r["status"])] = b.counts.get(key_of(r["status"]), 0) + int(r["actionPoints"])
             ordered = sorted(bars.values(), key=lambda b: (-b.total, b.label.lower()))
-            svg = BarChart(chart_id, full_title, _describe(ordered, statuses, lang), ordered, statuses,
-                           axis_label=axis).svg()
+            svg = BarChart(chart_id, full_title, note + " " + _describe(ordered, statuses, lang), ordered, statuses,
+                           axis_label=axis, note=note).svg()
             table = _bars_table(ordered, statuses, "Organisation" if en else "Organisatie", lang)
             table["foot"] = None  # shared responsibility: a total would count action points twice
             figures["organisations"] = len(ordered)
+        elif chart_id in ("status-per-ungp-principle", "status-per-oecd-chapter"):
+            principles = chart_id == "status-per-ungp-principle"
+            ordered, stated = _framework_bars(result, "principle" if principles else "chapter", lang)
+            # The legend of the report's statuses, as in figure 1: the colours stay the same from figure to
+            # figure, and stay explained while few action points are linked yet.
+            shown = {k for b in ordered for k in b.counts}
+            labels = dict(report_statuses) | dict(statuses)
+            legend_statuses = [(k, labels[k]) for k in order_statuses(set(dict(report_statuses)) | shown)]
+            svg = BarChart(chart_id, full_title, note + " " + _describe(ordered, legend_statuses, lang), ordered,
+                           legend_statuses, axis_label=axis, note=note, label_width=230 if principles else 0).svg()
+            first = ("UNGP principle" if en else "UNGP-principe") if principles else ("Chapter" if en else "Hoofdstuk")
+            table = _bars_table(ordered, legend_statuses, first, lang, stated=stated)
+            table["foot"] = None  # an action point linked to several elements: a total would count it twice
+            figures["principles" if principles else "chapters"] = (sum(1 for b in ordered if b.total), len(ordered))
         else:
             plan = (2022, 2026)
             periods = []
@@ -625,7 +856,7 @@ def build_charts(context: Context, lang: str) -> tuple[Report | None, list[Chart
             figures["timeline_rows"] = len(periods)
             figures["plan"] = plan
         chart = Chart(chart_id, number, title, intro, query, result, svg, table,
-                      editor="/#query=" + quote(query, safe=""))
+                      editor="/#query=" + quote(query, safe=""), note=note)
         charts.append(chart)
     return report, charts, figures
 

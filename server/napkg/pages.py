@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from .namespaces import BASE, ID, PREFIXES, THING_TYPES
+from .namespaces import BASE, GRAPH, ID, PREFIXES, THING_TYPES
 from .results import compact_json_ld
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -38,6 +38,16 @@ TYPE = RDF + "type"
 LABEL_PROPERTIES = (SKOS + "prefLabel", RDFS + "label", DCT + "title", "http://xmlns.com/foaf/0.1/name")
 LANGS = ("nl", "en")
 
+#: The project's unofficial English (data/translations/): text from it is marked as such on a page.
+TRANSLATIONS = GRAPH + "translations"
+#: Kinds of things whose Dutch names an English page may show (a ministry, a law, a report has no official
+#: English name); any other Dutch text is left out of an English page.
+NAME_KINDS = {"organisation", "legal-instrument", "document", "programme", "action-plan", "report", "event"}
+NAME_PROPERTIES = {*LABEL_PROPERTIES, SKOS + "altLabel"}
+#: The frameworks an action point's links are grouped by, in this order: the kind of element -> framework.
+FRAMEWORKS = {"ungp-pillar": "ungp", "ungp-section": "ungp", "ungp-principle": "ungp", "oecd-chapter": "oecd",
+              "due-diligence-step": "steps"}
+
 #: Media types a resource's description is served in, and the suffix of each.
 RDF_MEDIA = {
     "text/turtle": ("ttl", ox.RdfFormat.TURTLE),
@@ -49,10 +59,10 @@ SUFFIXES = {suffix: media for media, (suffix, _) in RDF_MEDIA.items()} | {"html"
 FORMAT_NAMES = {"text/turtle": "Turtle", "application/ld+json": "JSON-LD", "application/n-triples": "N-Triples",
                 "application/rdf+xml": "RDF/XML"}
 
-# Resources minted for another one: their triples go with its description (an action point's
-# responsibilities, its status assessments and their footnotes).
+# Resources minted for another one: their triples go with its description (an action point's report
+# entries with their responsibilities and footnotes, its framework links and instrument relations).
 OWNED_OUT = {NAP + "responsibility", NAP + "footnote"}
-OWNED_IN = {NAP + "assessedActionPoint"}
+OWNED_IN = {NAP + "assessedActionPoint", NAP + "actionPoint"}
 
 #: The words of the interface, Dutch and English.
 WORDS = {
@@ -109,7 +119,6 @@ WORDS = {
     "themes": ("Thema's", "Themes"),
     "part_of": ("Onderdeel van", "Part of"),
     "graphs": ("Grafen in de dataset", "Graphs in the dataset"),
-    "dutch_only": ("", "In Dutch, as in the report."),
     "period": ("Looptijd", "Period"),
     "latest": ("volgens de rapportage", "according to the report"),
     "read_explanation": ("Lees de toelichting", "Read the explanation"),
@@ -146,6 +155,32 @@ WORDS = {
     "themes_in_pillar": ("Thema's en actiepunten in deze pijler", "Themes and action points in this pillar"),
     "in_this_plan": ("Actiepunten in dit plan", "Action points in this plan"),
     "assessed": ("Actiepunt", "Action point"),
+    "in_report": ("Volgens de", "According to the"),
+    "action": ("Actie", "Action"),
+    "mentions_by_column": ("Genoemd, per kolom van de rapportage", "Mentioned, by column of the report"),
+    "plan": ("Actieplan", "Action plan"),
+    "frameworks": ("Kaders", "Frameworks"),
+    "frameworks_intro": ("Gesteld: de rapportage noemt het onderdeel zelf. Redactioneel: onze lezing volgens het codeboek.",
+                         "Stated: the report names the element itself. Editorial: our reading, by the codebook."),
+    "ungp": ("UN Guiding Principles (UNGP's)", "UN Guiding Principles (UNGPs)"),
+    "oecd": ("Hoofdstukken van de OESO-richtlijnen", "OECD Guidelines chapters"),
+    "steps": ("Stappen van gepaste zorgvuldigheid", "Due diligence steps"),
+    "element": ("Onderdeel", "Element"),
+    "basis": ("Grondslag", "Basis"),
+    "where": ("Waar", "Where"),
+    "confidence": ("zekerheid", "confidence"),
+    "codebook": ("codeboek", "codebook"),
+    "coded_by": ("gecodeerd door", "coded by"),
+    "instrument_relations": ("Relaties met wet- en regelgeving", "Relations to legal instruments"),
+    "relation": ("Relatie", "Relation"),
+    "linked_aps": ("Actiepunten bij dit onderdeel", "Action points linked to this element"),
+    "narrower": ("Onderdelen en principes hierbinnen", "Sections and principles within it"),
+    "no_english": ("Nog geen Engelse vertaling.",
+                   "No English translation of this text yet; the Dutch page has the original."),
+    "unofficial_mark": ("onofficiële vertaling", "unofficial translation"),
+    "unofficial_note": ("Engelse teksten met het label ‘onofficiële vertaling’ zijn de eigen vertaling van dit project, niet door de overheid gecontroleerd; het Nederlands is gezaghebbend.",
+                        "Texts labelled ‘unofficial translation’ are this project's own English translation, not reviewed by the government; the Dutch is authoritative."),
+    "about_translation": ("Over de vertaling", "About the translation"),
 }
 
 
@@ -159,6 +194,7 @@ REGISTRIES = {
     "action-point": ("Actiepunten", "Action points"),
     "theme": ("Thema's", "Themes"),
     "ungp-pillar": ("Pijlers van de UNGP's", "UNGP pillars"),
+    "ungp-section": ("Onderdelen van de UNGP's", "UNGP sections"),
     "ungp-principle": ("Principes van de UNGP's", "UNGP principles"),
     "oecd-chapter": ("Hoofdstukken van de OESO-richtlijnen", "Chapters of the OECD Guidelines"),
     "due-diligence-step": ("Stappen van gepaste zorgvuldigheid", "Due diligence steps"),
@@ -170,11 +206,19 @@ REGISTRIES = {
     "programme": ("Programma's en initiatieven", "Programmes and initiatives"),
     "action-plan": ("Actieplannen", "Action plans"),
     "report": ("Voortgangsrapportages", "Progress reports"),
-    "status-assessment": ("Standen van zaken", "Status assessments"),
+    "status-assessment": ("Rijen van voortgangsrapportages", "Progress report entries"),
     "responsibility": ("Verantwoordelijkheden", "Responsibilities"),
     "footnote": ("Voetnoten", "Footnotes"),
     "event": ("Gebeurtenissen", "Events"),
     "link": ("Koppelingen met registers", "Links to registers"),
+    "framework-link": ("Koppelingen met kaders", "Framework links"),
+    "instrument-relation": ("Relaties met juridische instrumenten", "Instrument relations"),
+    "basis": ("Grondslagen van koppelingen", "Link bases"),
+    "confidence": ("Zekerheid van een codering", "Coding confidence"),
+    "instrument-relation-type": ("Soorten relaties met juridische instrumenten",
+                                 "Kinds of relation to legal instruments"),
+    "report-column": ("Kolommen van een voortgangsrapportage", "Columns of a progress report"),
+    "agent": ("Actoren", "Agents"),
     "dataset": ("Datasets", "Datasets"),
     "distribution": ("Distributies", "Distributions"),
 }
@@ -198,6 +242,7 @@ PROPERTY_LABELS = {
     SKOS + "inScheme": ("in schema", "in scheme"),
     SKOS + "topConceptOf": ("topbegrip van", "top concept of"),
     SKOS + "hasTopConcept": ("topbegrippen", "top concepts"),
+    SKOS + "broader": ("valt onder", "broader"),
     DCT + "title": ("titel", "title"),
     DCT + "identifier": ("identificatie", "identifier"),
     DCT + "description": ("beschrijving", "description"),
@@ -215,10 +260,13 @@ PROPERTY_LABELS = {
     DCT + "isReplacedBy": ("vervangen door", "replaced by"),
     DCT + "references": ("verwijst naar", "references"),
     DCT + "source": ("bron", "source"),
+    DCT + "bibliographicCitation": ("bronvermelding", "citation"),
     DCT + "license": ("licentie", "licence"),
     OWL + "sameAs": ("zelfde als", "same as"),
     OWL + "versionIRI": ("versie-IRI", "version IRI"),
     OWL + "versionInfo": ("versie", "version"),
+    OWL + "deprecated": ("vervallen", "deprecated"),
+    PROVNS + "wasAttributedTo": ("toegeschreven aan", "attributed to"),
     FOAF + "page": ("webpagina", "web page"),
     PROVNS + "wasDerivedFrom": ("ontleend aan", "derived from"),
     PROVNS + "agent": ("organisatie", "agent"),
@@ -265,6 +313,8 @@ INVERSE_LABELS = {
     SKOS + "inScheme": ("bevat", "contains"),
     SKOS + "topConceptOf": ("heeft als topbegrip", "has top concept"),
     SKOS + "hasTopConcept": ("topbegrip in", "top concept in"),
+    SKOS + "broader": ("omvat", "narrower"),
+    PROVNS + "wasAttributedTo": ("codeur van", "attributed"),
     RDFS + "seeAlso": ("genoemd bij", "see also from"),
     OWL + "sameAs": ("zelfde als", "same as"),
     FOAF + "page": ("webpagina van", "page of"),
@@ -272,7 +322,15 @@ INVERSE_LABELS = {
     NAP + "theme": ("thema van", "theme of"),
     NAP + "pillar": ("pijler van", "pillar of"),
     NAP + "responsibility": ("verantwoordelijkheid bij", "responsibility in"),
-    NAP + "assessedActionPoint": ("beoordeeld in", "assessed in"),
+    NAP + "assessedActionPoint": ("in de rapportage", "in the report"),
+    NAP + "actionPoint": ("koppeling", "linked by"),
+    NAP + "frameworkElement": ("gekoppeld door", "linked by"),
+    NAP + "instrument": ("relatie", "related by"),
+    NAP + "quotedFrom": ("geciteerd in", "quoted in"),
+    NAP + "basis": ("grondslag van", "basis of"),
+    NAP + "column": ("kolom van", "column of"),
+    NAP + "confidence": ("zekerheid van", "confidence of"),
+    NAP + "relationType": ("soort van", "type of"),
     NAP + "inReport": ("bevat", "contains"),
     NAP + "status": ("stand van zaken van", "status of"),
     NAP + "footnote": ("voetnoot bij", "footnote of"),
@@ -288,11 +346,13 @@ INVERSE_LABELS = {
 IDENTITY = [TYPE, SKOS + "notation", DCT + "identifier", ELINS + "id_local", NAP + "juriconnect", RDFS + "label",
             SKOS + "prefLabel", DCT + "title", SKOS + "altLabel"]
 TEXTS = [NAP + "objective", NAP + "explanation", DCT + "description", SKOS + "definition", RDFS + "comment",
-         RDF + "value", NAP + "responsibilityText", NAP + "timelineText", NAP + "scope"]
-RELATION_ORDER = [NAP + "pillar", NAP + "theme", NAP + "assessedActionPoint", NAP + "inReport", NAP + "status",
+         RDF + "value", NAP + "responsibilityText", NAP + "timelineText", NAP + "scope", NAP + "quote"]
+RELATION_ORDER = [NAP + "actionPoint", NAP + "frameworkElement", NAP + "instrument", NAP + "relationType",
+                  NAP + "basis", NAP + "quotedFrom", NAP + "column", NAP + "confidence",
+                  NAP + "pillar", NAP + "theme", NAP + "assessedActionPoint", NAP + "inReport", NAP + "status",
                   NAP + "responsibility", PROVNS + "agent", PROVNS + "hadRole", NAP + "mentions",
                   NAP + "dueDiligenceStep", NAP + "footnote", DCT + "isPartOf"]
-# Texts shown in the page's language only (with the other language as a fallback).
+# Texts shown in the page's language only (Site.shown_all: an English page never falls back to Dutch).
 SINGLE_LANGUAGE = set(TEXTS)
 
 MONTHS = {
@@ -361,6 +421,29 @@ REGISTERS = [
 ]
 
 
+def is_name(iri: str, prop: str) -> bool:
+    """Whether a Dutch literal is a name an English page may show as it is (an organisation's, a law's): any
+    other Dutch text is the report's wording, which an English page leaves out."""
+    parts = split_thing(iri)
+    return bool(parts) and parts[0] in NAME_KINDS and prop in NAME_PROPERTIES
+
+
+def number_key(number: str) -> int:
+    """A notation ("07") as a number to sort by; anything else last."""
+    return int(number) if number.isdigit() else 10**6
+
+
+def format_years(start: str | None, end: str | None, lang: str) -> str:
+    en = lang == "en"
+    if start and end:
+        return start if start == end else f"{start}–{end}"
+    if start:
+        return f"from {start}" if en else f"vanaf {start}"
+    if end:
+        return f"by {end}" if en else f"uiterlijk {end}"
+    return ""
+
+
 def register_of(iri: str) -> str | None:
     return next((name for prefix, name in REGISTERS if iri.startswith(prefix)), None)
 
@@ -388,6 +471,8 @@ class Value:
     iri: str | None = None
     note: str | None = None  # a small addition: a language tag, the organisation's abbreviation
     css: str | None = None
+    unofficial: bool = False  # the project's translation (data/translations/), marked on the page
+    missing: bool = False  # no text in the page's language: text says so
 
 
 @dataclass
@@ -413,21 +498,55 @@ class Paragraph:
 class Footnote:
     number: str
     anchor: str
-    text: str
-    lang: str | None
+    text: Value | None
     links: list[Value]
     page: str
 
 
 @dataclass
-class Assessment:
+class Responsibility:
+    organisation: Value | None
+    short: str
+    role: Value | None
+    scope: Value | None
+    page: Value
+
+
+@dataclass
+class Entry:
+    """What one progress report says about one action point, column by column."""
     report: Value
     year: str
+    title: Value | None
+    objective: Value | None
+    responsibilities: list[Responsibility]
+    responsibility_text: Value | None
+    timeline: Value | None
+    years: str
     status: Value | None
+    explanation: Value | None  # its text (paragraphs below), or the note that there is no English
     paragraphs: list[Paragraph]
     footnotes: list[Footnote]
+    mentions: list[tuple[Value, list[Value]]]  # (column, what it names)
     page: str
-    lang: str | None
+
+
+@dataclass
+class Grounds:
+    """What a framework link or an instrument relation rests on: its basis, the quote and where it is, and for
+    our own (editorial) coding who coded it, when, by which codebook, how sure, and why."""
+    page: Value
+    basis: Value | None
+    editorial: bool
+    quote: Value | None
+    entry: Value | None  # the report entry quoted
+    report: Value | None
+    column: Value | None
+    confidence: Value | None = None
+    codebook: str | None = None
+    coder: Value | None = None
+    created: str | None = None
+    comment: Value | None = None
 
 
 @dataclass
@@ -438,6 +557,7 @@ class APItem:
     lang: str | None
     status: Value | None = None
     note: str | None = None
+    unofficial: bool = False
 
 
 @dataclass
@@ -482,7 +602,7 @@ class Site:
         self._outgoing = functools.lru_cache(maxsize=OUT_CACHE)(self._read_outgoing)
         self._labels = functools.lru_cache(maxsize=LABEL_CACHE)(self._read_labels)
         self._exists = functools.lru_cache(maxsize=LABEL_CACHE)(self._read_exists)
-        self._assessments = functools.lru_cache(maxsize=OUT_CACHE)(self._read_assessments)
+        self._entries = functools.lru_cache(maxsize=OUT_CACHE)(self._read_entries)
         self._graph_details: dict[str, GraphDetails] = {}
         # Our things: every IRI .../id/{type}/{ref} that the data names, as subject or object, in one pass:
         # those first seen as a subject, then those only ever objects (the order registries list ties in).
@@ -639,16 +759,33 @@ class Site:
                 found.setdefault(value.language or "", value.value)
         return found
 
-    def text(self, node, prop: str, lang: str) -> tuple[str, str | None] | None:
-        """(text, its language) in lang, else Dutch, else English, else any."""
-        found = self.texts(node, prop)
-        for candidate in (lang, "nl", "en", ""):
-            if candidate in found:
-                return found[candidate], candidate or None
-        if found:
-            language, value = next(iter(found.items()))
-            return value, language or None
-        return None
+    def shown(self, node, prop: str, lang: str) -> Value | None:
+        """The text of one property to show on a page in lang (the first, if there are several); None if
+        there is none in any language."""
+        values = self.shown_all(node, prop, lang)
+        return values[0] if values else None
+
+    def shown_all(self, node, prop: str, lang: str) -> list[Value]:
+        """The texts of one property to show in lang. A Dutch page shows the Dutch (the report's words, which
+        are authoritative), else what there is. An English page shows the English, marked when it is the
+        project's unofficial translation; where there is none it says so rather than show the Dutch."""
+        literals = [v for v in self.objects(node, prop) if isinstance(v, ox.Literal)]
+        if not literals:
+            return []
+        for code in (("en", "") if lang == "en" else ("nl", "", "en")):
+            chosen = [v for v in literals if (v.language or "") == code]
+            if chosen:
+                return [Value(v.value, lang=code or None, unofficial=self.translated(node, v)) for v in chosen]
+        if lang == "en":
+            return [Value(word("no_english", lang), lang="en", missing=True)]
+        return [Value(v.value, lang=v.language or None) for v in literals]
+
+    def translated(self, node, literal) -> bool:
+        """Whether this English literal about node comes from the project's translation graph."""
+        if not isinstance(literal, ox.Literal) or literal.language != "en":
+            return False
+        found = self.store.quads_for_pattern(node, None, literal, ox.NamedNode(TRANSLATIONS))
+        return next(iter(found), None) is not None
 
     def labels(self, node) -> dict[str, str]:
         """{language: label}; the same dict for the same node while it is cached: do not change it."""
@@ -665,6 +802,14 @@ class Site:
 
     def label_lang(self, node, lang: str) -> tuple[str, str | None]:
         """The label of node in lang (with its language), falling back to Dutch, English, a made-up one."""
+        if self.replaced_by(node) is not None:
+            return compact(node.value), None  # an old IRI: shown as itself, its page is gone
+        title = self.ap_title(node, lang)
+        if title is not None:
+            return f"{self.notation(node)}. {title.text}", title.lang
+        if isinstance(node, ox.NamedNode) and (split_thing(node.value) or ("",))[0] == "status-assessment":
+            # A report entry's dct:title is its action point's title in that report: named after both instead.
+            return self.made_label(node, lang), lang
         found = self.labels(node)
         for candidate in (lang, "nl", "en", ""):
             if candidate in found:
@@ -690,22 +835,27 @@ class Site:
             return None
         kind, ref = parts
         en = lang == "en"
+        ap = self.ap_of(node)
+        number = self.notation(ap) if ap is not None else ""
         if kind == "status-assessment":
-            ap = self.first(node, NAP + "assessedActionPoint")
             report = self.first(node, NAP + "inReport")
             year = self.year_of(report) if report is not None else ""
-            number = self.notation(ap) if ap is not None else ref
-            return f"Status of action point {number} in the {year} report" if en else \
-                f"Stand van zaken actiepunt {number} in de rapportage {year}"
+            return f"Action point {number or ref} in the {year} progress report" if en else \
+                f"Actiepunt {number or ref} in de voortgangsrapportage {year}"
         if kind == "responsibility":
             agent = self.first(node, PROVNS + "agent")
             role = self.first(node, PROVNS + "hadRole")
-            ap = self.subjects(NAP + "responsibility", node)
             who = self.short_name(agent, lang) if agent is not None else ref
             what = self.label(role, lang) if role is not None else ""
-            number = self.notation(ap[0]) if ap else ""
             return f"{who} ({what}) for action point {number}" if en else \
                 f"{who} ({what}) bij actiepunt {number}"
+        if kind in ("framework-link", "instrument-relation"):
+            target = self.first(node, NAP + ("frameworkElement" if kind == "framework-link" else "instrument"))
+            relation = self.first(node, NAP + "relationType")
+            what = self.label(target, lang) if target is not None else ref
+            if relation is not None:
+                what += f" ({self.label(relation, lang)})"
+            return f"{what} · {word('action_point', lang).lower()} {number}"
         if kind == "footnote":
             year, _, number = ref.partition("-")
             return f"Footnote {number} of the {year} report" if en else f"Voetnoot {number} van de rapportage {year}"
@@ -795,9 +945,11 @@ class Site:
     def describe(self, node) -> list[ox.Triple]:
         triples: set = set()
         self.closure(node, triples, set())
-        # What points to it.
+        # What points to it; and for the renamed IRIs whose clients a 301 brings here, that they are renamed.
         for s, p in self.incoming(node):
             triples.add(ox.Triple(s, ox.NamedNode(p), node))
+            if p == DCT + "isReplacedBy" and self.replaced_by(s) == node:
+                triples.update(ox.Triple(s, ox.NamedNode(q), o) for q, o in self.outgoing(s))
         # The labels of everything named.
         named = set()
         for t in triples:
@@ -846,15 +998,16 @@ class Site:
                 continue
             if literals:
                 if prop in SINGLE_LANGUAGE:
-                    chosen = [v for v in literals if v.language == lang] or \
-                        [v for v in literals if v.language == "nl"] or literals
-                    row = Row(label, [Value(v.value, lang=v.language or None) for v in chosen], long=True)
-                    texts.append(row)
+                    texts.append(Row(label, self.shown_all(node, prop, lang), long=True))
                 else:
+                    if lang == "en" and not (isinstance(node, ox.NamedNode) and is_name(node.value, prop)):
+                        # Names stay as they are; other Dutch wording is left out of an English page.
+                        literals = [v for v in literals if v.language != "nl"]
                     shown = sorted(literals, key=lambda v: (v.language != lang, v.language or "", v.value))
                     row = Row(label, [Value(format_literal(v, lang), lang=v.language or None,
                                             note=v.language if v.language and len({x.language for x in shown}) > 1
-                                            else None) for v in shown])
+                                            else None, unofficial=self.translated(node, v)) for v in shown]
+                              or [Value(word("no_english", lang), lang="en", missing=True)])
                     identity.append(row)
             if ours:
                 relations.append(Row(label, sorted((self.link(v, lang) for v in ours),
@@ -887,22 +1040,59 @@ class Site:
             return ("~", iri)
         kind, ref = parts
         numbers = re.findall(r"\d+", ref)
-        return (kind, [int(n) for n in numbers] if numbers and re.fullmatch(r"[\d-]+", ref) else [10**9], ref)
+        # Numbers in a plain numeric ref, or one scoped by a word (nap-2022-07): 1, 2, ... 10, not 1, 10, 2.
+        numeric = numbers and re.fullmatch(r"(?:[a-z]+-)?[\d-]+", ref)
+        return (kind, [int(n) for n in numbers] if numeric else [10**9], ref)
+
+    # --- what is current -----------------------------------------------------------------------------------
+
+    def replaced_by(self, node):
+        """The IRI that replaces a renamed one (owl:deprecated true and dct:isReplacedBy), else None. A thing
+        that a newer one merely succeeds (the 2014 plan, replaced by the 2022 plan) is not renamed: it keeps
+        its own page."""
+        deprecated = self.first(node, OWL + "deprecated")
+        if not (isinstance(deprecated, ox.Literal) and deprecated.value in ("true", "1")):
+            return None
+        return self.first(node, DCT + "isReplacedBy")
+
+    def members(self, kind: str) -> list:
+        """The things of one kind, without the scheme and the renamed IRIs kept only to redirect."""
+        return [n for r, n in self.things.get(kind, {}).items() if r != "scheme" and self.replaced_by(n) is None]
+
+    def owner(self, node):
+        """The resource a minted one belongs to: a report entry's action point, a responsibility's or a
+        footnote's entry, a framework link's or an instrument relation's action point."""
+        parts = split_thing(node.value) if isinstance(node, ox.NamedNode) else None
+        kind = parts[0] if parts else None
+        if kind == "status-assessment":
+            return self.first(node, NAP + "assessedActionPoint")
+        if kind in ("responsibility", "footnote"):
+            entries = self.subjects(NAP + kind, node)
+            return entries[0] if entries else None
+        if kind in ("framework-link", "instrument-relation"):
+            return self.first(node, NAP + "actionPoint")
+        return None
+
+    def ap_of(self, node):
+        """The action point a resource is about (itself, for an action point), or None."""
+        while node is not None and (split_thing(node.value) or ("",))[0] != "action-point":
+            node = self.owner(node) if isinstance(node, ox.NamedNode) else None
+        return node
 
     # --- action points -------------------------------------------------------------------------------------
 
     def action_points(self) -> list:
-        return [self.things["action-point"][r] for r in sorted(self.things.get("action-point", {}))]
+        return sorted(self.members("action-point"), key=lambda n: self.sort_key(n.value))
 
-    def assessments(self, ap) -> list:
-        """The status assessments of an action point, oldest report first."""
+    def entries(self, ap) -> list:
+        """What each progress report says about an action point (its entries), oldest report first."""
         if not isinstance(ap, (ox.NamedNode, ox.BlankNode)):
             return []
-        return list(self._assessments(ap))
+        return list(self._entries(ap))
 
-    def _read_assessments(self, ap) -> tuple:
-        # Every list of action points shows each one's latest status: one lookup of each assessment's
-        # report (not all of the assessment's triples), and the answer kept for the next page.
+    def _read_entries(self, ap) -> tuple:
+        # Every list of action points shows each one's title and status from its latest report: one lookup of
+        # each entry's report (not all of the entry's triples), and the answer kept for the next page.
         in_report = ox.NamedNode(NAP + "inReport")
 
         def year(sa) -> str:
@@ -912,16 +1102,32 @@ class Site:
 
         return tuple(sorted(self.subjects(NAP + "assessedActionPoint", ap), key=year))
 
+    def latest_entry(self, ap):
+        entries = self.entries(ap)
+        return entries[-1] if entries else None
+
     def latest_status(self, ap):
-        assessments = self.assessments(ap)
-        return self.first(assessments[-1], NAP + "status") if assessments else None
+        entry = self.latest_entry(ap)
+        return self.first(entry, NAP + "status") if entry is not None else None
+
+    def ap_title(self, ap, lang: str) -> Value | None:
+        """An action point's title, as its latest report words it (a report may word it anew, so the action
+        point has none of its own); None for anything else, or when there is none in lang."""
+        if not isinstance(ap, ox.NamedNode) or (split_thing(ap.value) or ("",))[0] != "action-point":
+            return None
+        entry = self.latest_entry(ap)
+        title = self.shown(entry, DCT + "title", lang) if entry is not None else None
+        return title if title is not None and not title.missing else None
 
     def ap_item(self, ap, lang: str, note: str | None = None) -> APItem:
-        title, language = self.text(ap, DCT + "title", lang) or (self.label(ap, lang), lang)
+        title = self.ap_title(ap, lang)
+        if title is None:  # no title in this language: its label ("Action point 07")
+            text, language = self.label_lang(ap, lang)
+            title = Value(text, lang=language)
         status = self.latest_status(ap)
-        return APItem(self.notation(ap) or split_thing(ap.value)[1], title,
-                      with_lang(local_path(ap.value), lang), language,
-                      self.link(status, lang) if status is not None else None, note)
+        return APItem(self.notation(ap) or split_thing(ap.value)[1], title.text,
+                      with_lang(local_path(ap.value), lang), title.lang,
+                      self.link(status, lang) if status is not None else None, note, title.unofficial)
 
     def ap_items(self, aps, lang: str) -> list[APItem]:
         unique = {ap: None for ap in aps if isinstance(ap, ox.NamedNode)}
@@ -944,24 +1150,168 @@ class Site:
             out.append(Paragraph([p for p in parts if p != ""]))
         return out
 
-    def assessment(self, sa, lang: str) -> Assessment:
+    def entry(self, sa, lang: str) -> Entry:
+        """One report entry as a page shows it: every column, the footnotes, what each column names."""
         report = self.first(sa, NAP + "inReport")
         status = self.first(sa, NAP + "status")
         notes = []
         for fn in self.objects(sa, NAP + "footnote"):
             number = self.notation(fn)
-            text = self.text(fn, RDF + "value", lang)
             links = [self.link(o, lang) for o in self.objects(fn, RDFS + "seeAlso")]
-            notes.append(Footnote(number, "fn-" + split_thing(fn.value)[1], text[0] if text else "",
-                                  text[1] if text else None, links, with_lang(local_path(fn.value), lang)))
+            notes.append(Footnote(number, "fn-" + split_thing(fn.value)[1], self.shown(fn, RDF + "value", lang),
+                                  links, with_lang(local_path(fn.value), lang)))
         notes.sort(key=lambda f: int(f.number) if f.number.isdigit() else 10**6)
-        explanation = self.text(sa, NAP + "explanation", lang)
-        paragraphs = self.paragraphs(explanation[0], {f.number: f.anchor for f in notes}) if explanation else []
-        return Assessment(self.link(report, lang) if report is not None else Value("?"),
-                          self.year_of(report) if report is not None else "",
-                          self.link(status, lang) if status is not None else None,
-                          paragraphs, notes, with_lang(local_path(sa.value), lang),
-                          explanation[1] if explanation else None)
+        explanation = self.shown(sa, NAP + "explanation", lang)
+        paragraphs = self.paragraphs(explanation.text, {f.number: f.anchor for f in notes}) \
+            if explanation is not None and not explanation.missing else []
+        responsibilities = []
+        for resp in sorted(self.objects(sa, NAP + "responsibility"), key=lambda r: r.value):
+            agent = self.first(resp, PROVNS + "agent")
+            role = self.first(resp, PROVNS + "hadRole")
+            responsibilities.append(Responsibility(
+                self.link(agent, lang) if agent is not None else None,
+                self.short_name(agent, lang) if agent is not None else "",
+                self.link(role, lang) if role is not None else None,
+                self.shown(resp, NAP + "scope", lang), self.link(resp, lang)))
+        start, end = self.first(sa, NAP + "startYear"), self.first(sa, NAP + "endYear")
+        return Entry(self.link(report, lang) if report is not None else Value("?"),
+                     self.year_of(report) if report is not None else "",
+                     self.shown(sa, DCT + "title", lang), self.shown(sa, NAP + "objective", lang),
+                     responsibilities, self.shown(sa, NAP + "responsibilityText", lang),
+                     self.shown(sa, NAP + "timelineText", lang),
+                     format_years(start.value if start is not None else None,
+                                  end.value if end is not None else None, lang),
+                     self.link(status, lang) if status is not None else None,
+                     explanation, paragraphs, notes, self.mentions_by_column(sa, lang),
+                     with_lang(local_path(sa.value), lang))
+
+    @functools.cached_property
+    def mention_properties(self) -> dict[str, ox.NamedNode | None]:
+        """nap:mentions and the properties that say in which column of a report a thing is named, each with
+        its column (column:x nap:columnProperty p, in the ontology)."""
+        mentions = ox.NamedNode(NAP + "mentions")
+        found: dict[str, ox.NamedNode | None] = {mentions.value: None}
+        for prop in self.subjects(RDFS + "subPropertyOf", mentions):
+            columns = self.subjects(NAP + "columnProperty", prop)
+            found[prop.value] = columns[0] if columns else None
+        return found
+
+    def mentions_by_column(self, entry, lang: str) -> list[tuple[Value, list[Value]]]:
+        """What an entry names, per column of the report, in the order of the columns."""
+        by_column: dict = {}
+        for prop, values in self.by_property(entry).items():
+            column = self.mention_properties.get(prop)
+            if column is not None:
+                by_column.setdefault(column, set()).update(values)
+        ordered = sorted(by_column, key=lambda c: self.sort_key_notation(c))
+        return [(self.link(c, lang), sorted((self.link(v, lang) for v in by_column[c]),
+                                            key=lambda v: (self.sort_key(v.iri)[0], v.text.lower())))
+                for c in ordered]
+
+    def sort_key_notation(self, node):
+        return (number_key(self.notation(node)), node.value)
+
+    # --- framework links and instrument relations ----------------------------------------------------------
+
+    def grounds(self, link, lang: str) -> Grounds:
+        basis = self.first(link, NAP + "basis")
+        entry = self.first(link, NAP + "quotedFrom")
+        report = self.first(entry, NAP + "inReport") if entry is not None else None
+        column = self.first(link, NAP + "column")
+        confidence = self.first(link, NAP + "confidence")
+        coder = self.first(link, PROVNS + "wasAttributedTo")
+        created = self.first(link, DCT + "created")
+        codebook = self.first(link, NAP + "codebookVersion")
+
+        def linked(node):
+            return self.link(node, lang) if node is not None else None
+
+        return Grounds(self.link(link, lang), linked(basis),
+                       basis is not None and basis.value.endswith("/editorial"),
+                       self.shown(link, NAP + "quote", lang), linked(entry), linked(report), linked(column),
+                       linked(confidence), codebook.value if codebook is not None else None, linked(coder),
+                       format_literal(created, lang) if created is not None else None,
+                       self.shown(link, RDFS + "comment", lang))
+
+    def framework_links(self, ap, lang: str) -> list[tuple[str, list[tuple[Value, Grounds]]]]:
+        """An action point's links to framework elements, grouped by framework (UNGPs, OECD Guidelines,
+        due diligence steps), each element with the grounds of its link; stated before editorial."""
+        groups: dict[str, list] = {}
+        for link in self.subjects(NAP + "actionPoint", ap):
+            element = self.first(link, NAP + "frameworkElement")
+            if element is None:
+                continue  # an instrument relation
+            framework = FRAMEWORKS.get((split_thing(element.value) or ("",))[0], "other")
+            grounds = self.grounds(link, lang)
+            groups.setdefault(framework, []).append((self.link(element, lang), grounds))
+        order = list(dict.fromkeys(FRAMEWORKS.values()))
+        return [(word(f, lang) if f in WORDS else f,
+                 sorted(groups[f], key=lambda r: (self.sort_key(r[0].iri), r[1].editorial)))
+                for f in sorted(groups, key=lambda f: order.index(f) if f in order else 99)]
+
+    def instrument_relations(self, node, lang: str) -> list[tuple[APItem, Value, Value | None, Grounds]]:
+        """(action point, instrument, relation type, grounds) of the relations of an action point, or those
+        to a legal instrument."""
+        if (split_thing(node.value) or ("",))[0] == "action-point":
+            links = [r for r in self.subjects(NAP + "actionPoint", node)
+                     if self.first(r, NAP + "instrument") is not None]
+        else:
+            links = self.subjects(NAP + "instrument", node)
+        rows = []
+        for link in links:
+            ap, instrument = self.first(link, NAP + "actionPoint"), self.first(link, NAP + "instrument")
+            relation = self.first(link, NAP + "relationType")
+            if ap is None or instrument is None:
+                continue
+            rows.append((self.ap_item(ap, lang), self.link(instrument, lang),
+                         self.link(relation, lang) if relation is not None else None, self.grounds(link, lang)))
+        return sorted(rows, key=lambda r: (number_key(r[0].number), r[1].text.lower()))
+
+    def broader(self, node) -> list:
+        """The concepts above one (a principle's section, the section's pillar), nearest first; a principle
+        without skos:broader to a pillar gets its nap:pillar."""
+        chain, current = [], node
+        while True:
+            up = self.first(current, SKOS + "broader")
+            if up is None or up in chain:
+                break
+            chain.append(up)
+            current = up
+        pillar = self.first(node, NAP + "pillar")
+        if pillar is not None and pillar not in chain:
+            chain.append(pillar)
+        return chain
+
+    def narrower(self, node) -> list:
+        """The concepts directly below one (a section's principles), in their order."""
+        return sorted(self.subjects(SKOS + "broader", node), key=lambda n: self.sort_key(n.value))
+
+    def linked_action_points(self, element, lang: str) -> list[dict]:
+        """The action points linked to a framework element or to any element below it: each with the element
+        (the principle, on a section's page), the bases of its links, and its status in the latest report."""
+        elements, todo = [], [element]
+        while todo:
+            current = todo.pop(0)
+            if current not in elements:
+                elements.append(current)
+                todo += self.narrower(current)
+        rows: dict = {}
+        for current in elements:
+            for link in self.subjects(NAP + "frameworkElement", current):
+                ap = self.first(link, NAP + "actionPoint")
+                if ap is None:
+                    continue
+                row = rows.get((ap, current))
+                if row is None:
+                    row = rows[(ap, current)] = {"ap": self.ap_item(ap, lang), "element": self.link(current, lang),
+                                                 "links": []}
+                grounds = self.grounds(link, lang)
+                row["links"].append(grounds)
+        for row in rows.values():
+            row["links"].sort(key=lambda g: g.editorial)
+        # The element's own links first, then those of each element below it, action points by number.
+        return sorted(rows.values(), key=lambda r: (r["element"].iri != element.value, self.sort_key(r["element"].iri),
+                                                    number_key(r["ap"].number)))
 
     # --- breadcrumbs ---------------------------------------------------------------------------------------
 
@@ -983,15 +1333,9 @@ class Site:
             if theme is not None:
                 trail.append(to(theme))
             return trail
-        if kind in ("status-assessment", "responsibility"):
-            ap = self.first(node, NAP + "assessedActionPoint")
-            if ap is None:
-                owners = self.subjects(NAP + "responsibility", node)
-                ap = owners[0] if owners else None
-            return self.crumbs(ap, lang) + [to(ap)] if ap is not None else [home]
-        if kind == "footnote":
-            owners = self.subjects(NAP + "footnote", node)
-            return self.crumbs(owners[0], lang) + [to(owners[0])] if owners else [home]
+        owner = self.owner(node)
+        if owner is not None:  # a report entry, or what was minted for one or for an action point
+            return self.crumbs(owner, lang) + [to(owner)]
         scheme = self.first(node, SKOS + "inScheme")
         if ref != "scheme" and scheme is not None:
             return [home, to(scheme)]
@@ -1001,16 +1345,14 @@ class Site:
     def crumb_text(self, node, lang: str) -> str:
         kind = split_thing(node.value)[0]
         number = self.notation(node)
-        if kind == "action-point":
-            return f"{word('action_point', lang)} {number}"
         if kind == "ungp-pillar":
             return f"{word('pillar', lang)} {number}"
         if kind == "theme":
             return f"{word('theme', lang)} {number}"
         if kind == "status-assessment":
             report = self.first(node, NAP + "inReport")
-            return f"{word('status', lang)} {self.year_of(report) if report is not None else ''}".strip()
-        return self.label(node, lang)
+            return f"{word('report', lang)} {self.year_of(report) if report is not None else ''}".strip()
+        return self.label(node, lang)  # an action point: "07. Its title"
 
     def registry_name(self, kind: str, lang: str) -> str:
         nl, en = REGISTRIES.get(kind, (kind, kind))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from .pages import DCT, NAP, RDF, RDFS, SKOS, Site
+from .pages import DCT, NAP, RDF, RDFS, SKOS, Site, is_name
 
 #: Searched properties and the weight of a hit in each: names count more than long texts.
 WEIGHTS = {
@@ -23,6 +23,7 @@ WEIGHTS = {
     SKOS + "notation": 6, DCT + "identifier": 6,
     NAP + "objective": 5, SKOS + "definition": 4, DCT + "description": 4, NAP + "responsibilityText": 4,
     NAP + "timelineText": 3, NAP + "scope": 3, NAP + "explanation": 3, RDFS + "comment": 3, RDF + "value": 3,
+    NAP + "quote": 3,
 }
 MAX_QUERY = 200
 MAX_RESULTS = 100
@@ -137,6 +138,8 @@ class SearchIndex:
             folded = entry[0]
             if first not in folded or not all(t in folded for t in rest):
                 continue
+            if lang == "en" and entry[3] == "nl" and not is_name(entry[1], entry[2]):
+                continue  # an English page shows no Dutch wording, only names
             score = WEIGHTS[entry[2]]
             if folded.strip() == phrase:
                 score += 30

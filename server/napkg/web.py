@@ -1,6 +1,7 @@
 """The linked-data web: IRIs that resolve, pages for people, search.
 
 - /id/{type}/{ref}: the IRI of a thing; 303 See Other to /doc/{type}/{ref} (suffixes and the query string kept).
+  A renamed IRI (owl:deprecated, dct:isReplacedBy) answers 301 Moved Permanently, from /id and /doc alike.
 - /doc/{type}/{ref}: what we know about it, as HTML, Turtle, JSON-LD, N-Triples or RDF/XML, by Accept
   (q-values) or by suffix (.html, .ttl, .jsonld, .nt, .rdf).
 - /doc: the index (the action points by pillar and theme, the registries); /doc/{type}: one registry.
@@ -13,6 +14,7 @@ store (Context.store) through pages.Site, which asks it for what a page shows wh
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 from pathlib import Path
@@ -26,8 +28,8 @@ from . import graphstore
 from .context import Context
 from .namespaces import GRAPH
 from .negotiation import acceptable, wants_html
-from .pages import (DCT, NAP, PROVNS, RDF_MEDIA, REGISTRIES, SKOS, SUFFIXES, FORMAT_NAMES, Crumb, Site, Value,
-                    editor_link, local_path, resource_query, split_thing, with_lang, word)
+from .pages import (DCT, NAP, PROVNS, RDF_MEDIA, RDFS, REGISTRIES, SKOS, SUFFIXES, FORMAT_NAMES, Crumb, Site, Value,
+                    editor_link, is_name, local_path, resource_query, split_thing, with_lang, word)
 from .protocol import matches, weak_etag
 from .search import SearchIndex
 
@@ -41,6 +43,19 @@ environment = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=se
 
 def page_lang(request: Request) -> str:
     return "en" if request.query_params.get("lang") == "en" else "nl"
+
+
+def has_unofficial(value) -> bool:
+    """Whether what a page shows holds a text from the project's translation (a Value or an APItem marked
+    unofficial, at any depth): the page then says once what that translation is."""
+    if isinstance(value, dict):
+        return any(has_unofficial(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_unofficial(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return getattr(value, "unofficial", False) or any(
+            has_unofficial(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return False
 
 
 def wants_page(accept: str | None) -> bool:
@@ -76,17 +91,17 @@ class Web:
                 return Response(status_code=304, headers=headers)
         body = environment.get_template(template).render(
             request=request, lang=lang, w=lambda key: word(key, lang), lq="?lang=en" if lang == "en" else "",
-            **context)
+            unofficial_note=has_unofficial(context), **context)
         return HTMLResponse(body, status_code=status, headers=headers)
 
     def not_found(self, request: Request, kind: str | None = None, ref: str | None = None) -> Response:
         lang = page_lang(request)
         suggestions: list[Value] = []
         if kind in self.site.things and ref:
-            refs = list(self.site.things[kind])
-            for close in difflib.get_close_matches(ref.lower(), [r.lower() for r in refs], n=5, cutoff=0.5):
-                original = next(r for r in refs if r.lower() == close)
-                suggestions.append(self.site.link(self.site.things[kind][original], lang))
+            members = {split_thing(n.value)[1]: n for n in self.site.members(kind)}
+            for close in difflib.get_close_matches(ref.lower(), [r.lower() for r in members], n=5, cutoff=0.5):
+                original = next(r for r in members if r.lower() == close)
+                suggestions.append(self.site.link(members[original], lang))
         words = " ".join(part for part in [ref or ""] if part).replace("-", " ").strip()
         if words and len(suggestions) < 8:
             for hit in self.index.search(words, lang)[:8 - len(suggestions)]:
@@ -108,10 +123,26 @@ class Web:
 
     # --- /id -> /doc -----------------------------------------------------------------------------------
 
+    def moved(self, request: Request, node, prefix: str, suffix: str | None) -> Response | None:
+        """301 Moved Permanently for a renamed IRI (owl:deprecated true, dct:isReplacedBy X): to the same kind of
+        path for X (/id to /id, /doc to /doc), suffix and query string kept, so old links and data still work."""
+        target = self.site.replaced_by(node)
+        parts = split_thing(target.value) if isinstance(target, ox.NamedNode) else None
+        if parts is None:
+            return None
+        location = f"/{prefix}/{parts[0]}/{parts[1]}" + (f".{suffix}" if suffix else "")
+        if request.url.query:
+            location += "?" + request.url.query
+        return RedirectResponse(location, status_code=301)
+
     def see_other(self, request: Request, kind: str, ref: str) -> Response:
         base, suffix = split_suffix(ref)
-        if self.site.node(kind, base) is None:
+        node = self.site.node(kind, base)
+        if node is None:
             return self.not_found(request, kind, base)
+        moved = self.moved(request, node, "id", suffix)
+        if moved is not None:
+            return moved
         target = f"/doc/{kind}/{ref}"
         if request.url.query:
             target += "?" + request.url.query
@@ -124,6 +155,9 @@ class Web:
         node = self.site.node(kind, base)
         if node is None:
             return self.not_found(request, kind, base)
+        moved = self.moved(request, node, "doc", suffix)
+        if moved is not None:
+            return moved
         chosen = self.negotiate(request, suffix)
         if isinstance(chosen, Response):
             return chosen
@@ -165,25 +199,28 @@ class Web:
         kind, ref = split_thing(node.value)
         title, title_lang = site.label_lang(node, lang)
         labels = site.labels(node)
-        other = [(code, text) for code, text in labels.items() if code and code != title_lang and text != title]
+        other = [(code, text) for code, text in labels.items() if code and code != title_lang and text != title
+                 and (lang != "en" or code != "nl" or is_name(node.value, SKOS + "prefLabel"))]
         types = sorted((site.link(t, lang) for t in site.specific_types(site.objects(node, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"))),
                        key=lambda v: v.text)
         view = {"kind": kind, "ref": ref, "iri": node.value, "title": title, "title_lang": title_lang,
+                "title_unofficial": site.translated(node, ox.Literal(title, language=title_lang or "nl")),
                 "other_labels": other, "types": types, "crumbs": site.crumbs(node, lang)}
-        skip_out, skip_in = set(), set()
+        # What a report entry names is shown by column on the entry's and its action point's pages.
+        mention_props = set(site.mention_properties)
+        skip_out, skip_in = set(), set(mention_props)
         special = getattr(self, "view_" + kind.replace("-", "_"), None)
         if ref == "scheme":
             special = self.view_scheme
         if special:
             special(node, lang, view, skip_out, skip_in)
         if "aps_mentioning" not in view and kind not in ("action-point",):
-            mentioning = site.subjects(NAP + "mentions", node)
-            if mentioning:
-                view["aps_mentioning"] = site.ap_items(mentioning, lang)
-                skip_in.add(NAP + "mentions")
+            mentioning = [site.ap_of(s) for s in site.subjects(NAP + "mentions", node)]
+            if any(ap is not None for ap in mentioning):
+                view["aps_mentioning"] = site.ap_items([ap for ap in mentioning if ap is not None], lang)
         if not view.get("kicker"):
             view["kicker"] = self.kicker(node, lang)
-        view["groups"] = site.groups(node, lang, skip_out)
+        view["groups"] = site.groups(node, lang, skip_out | mention_props)
         view["referenced_by"] = site.referenced_by(node, lang, skip_in)
         view["parts"] = [{"anchor": part.value.partition("#")[2], "title": site.label(part, lang),
                           "iri": part.value, "groups": site.groups(part, lang)}
@@ -214,67 +251,60 @@ class Web:
         site = self.site
         number = site.notation(node) or view["ref"]
         view["kicker"] = f"{word('action_point', lang)} {number}"
-        title = site.text(node, DCT + "title", lang)
-        if title:
-            view["title"], view["title_lang"] = title
-        objective = site.text(node, NAP + "objective", lang)
-        responsibilities = []
-        for resp in sorted(site.objects(node, NAP + "responsibility"), key=lambda r: r.value):
-            agent = site.first(resp, PROVNS + "agent")
-            role = site.first(resp, PROVNS + "hadRole")
-            scope = site.text(resp, NAP + "scope", lang)
-            responsibilities.append({"organisation": site.link(agent, lang) if agent is not None else None,
-                                     "short": site.short_name(agent, lang) if agent is not None else "",
-                                     "role": site.link(role, lang) if role is not None else None,
-                                     "scope": scope, "page": site.link(resp, lang)})
-        start, end = site.first(node, NAP + "startYear"), site.first(node, NAP + "endYear")
-        years = format_years(start.value if start is not None else None, end.value if end is not None else None, lang)
-        mentions: dict[str, list] = {}
-        for value in site.objects(node, NAP + "mentions"):
-            group = split_thing(value.value)[0] if split_thing(value.value) else "other"
-            mentions.setdefault(group, []).append(site.link(value, lang))
-        order = ["organisation", "legal-instrument", "document", "programme"]
+        title = site.ap_title(node, lang)
+        if title is not None:
+            view["title"], view["title_lang"], view["title_unofficial"] = title.text, title.lang, title.unofficial
+        view["other_labels"] = []  # "Actiepunt 07" is the kicker already
+        view["crumb"] = site.label(node, lang)
+        entries = [site.entry(sa, lang) for sa in site.entries(node)]
+
+        def linked(prop):
+            value = site.first(node, prop)
+            return site.link(value, lang) if value is not None else None
+
         view["ap"] = {
             "number": number,
-            "objective": objective,
-            "pillar": site.link(site.first(node, NAP + "pillar"), lang) if site.first(node, NAP + "pillar") is not None else None,
-            "theme": site.link(site.first(node, NAP + "theme"), lang) if site.first(node, NAP + "theme") is not None else None,
-            "responsibilities": responsibilities,
-            "scoped": any(r["scope"] for r in responsibilities),
-            "responsibility_text": site.text(node, NAP + "responsibilityText", lang),
-            "timeline": site.text(node, NAP + "timelineText", lang),
-            "years": years,
-            "mentions": [(site.registry_name(g, lang), sorted(mentions[g], key=lambda v: v.text.lower()))
-                         for g in sorted(mentions, key=lambda g: order.index(g) if g in order else 99)],
-            "assessments": [site.assessment(sa, lang) for sa in site.assessments(node)],
-            "status": site.link(site.latest_status(node), lang) if site.latest_status(node) is not None else None,
+            "pillar": linked(NAP + "pillar"),
+            "theme": linked(NAP + "theme"),
+            "plan": linked(DCT + "isPartOf"),
+            "status": entries[-1].status if entries else None,
+            "year": entries[-1].year if entries else "",
+            "entries": entries[::-1],  # the latest report first
+            "frameworks": site.framework_links(node, lang),
+            "relations": site.instrument_relations(node, lang),
         }
-        skip_out |= {DCT + "title", NAP + "objective", NAP + "responsibility", NAP + "responsibilityText",
-                     NAP + "timelineText", NAP + "startYear", NAP + "endYear", NAP + "mentions", NAP + "theme",
-                     NAP + "pillar", SKOS + "notation"}
-        skip_in |= {NAP + "assessedActionPoint"}
+        skip_out |= {NAP + "theme", NAP + "pillar", SKOS + "notation", DCT + "isPartOf", RDFS + "label"}
+        skip_in |= {NAP + "assessedActionPoint", NAP + "actionPoint"}
 
     def view_status_assessment(self, node, lang, view, skip_out, skip_in):
         site = self.site
         ap = site.first(node, NAP + "assessedActionPoint")
-        view["assessment"] = site.assessment(node, lang)
+        view["entry"] = site.entry(node, lang)
         view["assessed"] = site.ap_item(ap, lang) if ap is not None else None
-        skip_out |= {NAP + "explanation", NAP + "footnote", NAP + "status", NAP + "inReport",
-                     NAP + "assessedActionPoint"}
+        skip_out |= {DCT + "title", NAP + "objective", NAP + "responsibilityText", NAP + "responsibility",
+                     NAP + "timelineText", NAP + "startYear", NAP + "endYear", NAP + "explanation", NAP + "footnote",
+                     NAP + "status", NAP + "inReport", NAP + "assessedActionPoint"}
 
     def view_organisation(self, node, lang, view, skip_out, skip_in):
         site = self.site
         rows = []
         for resp in site.subjects(PROVNS + "agent", node):
-            for ap in site.subjects(NAP + "responsibility", resp):
+            for entry in site.subjects(NAP + "responsibility", resp):
+                ap = site.ap_of(entry)
+                if ap is None:
+                    continue
                 role = site.first(resp, PROVNS + "hadRole")
                 rows.append({"ap": site.ap_item(ap, lang), "role": site.link(role, lang) if role is not None else None,
-                             "scope": site.text(resp, NAP + "scope", lang), "page": site.link(resp, lang)})
+                             "scope": site.shown(resp, NAP + "scope", lang), "page": site.link(resp, lang)})
         rows.sort(key=lambda r: r["ap"].number)
         view["responsible_for"] = rows
         alt = [a for a in site.texts(node, SKOS + "altLabel").values() if len(a) <= 12]
         view["kicker"] = " · ".join([self.kicker(node, lang), *sorted(set(alt))])
         skip_in |= {PROVNS + "agent"}
+
+    def view_legal_instrument(self, node, lang, view, skip_out, skip_in):
+        view["instrument_relations"] = self.site.instrument_relations(node, lang)
+        skip_in |= {NAP + "instrument"}
 
     def ap_section(self, node, lang, view, prop):
         view["aps"] = self.site.ap_items(self.site.subjects(prop, node), lang)
@@ -284,9 +314,17 @@ class Web:
         view["kicker"] = f"{word('theme', lang)} {self.site.notation(node)}"
         skip_in |= {NAP + "theme"}
 
-    def view_due_diligence_step(self, node, lang, view, skip_out, skip_in):
-        self.ap_section(node, lang, view, NAP + "dueDiligenceStep")
-        skip_in |= {NAP + "dueDiligenceStep"}
+    def view_framework_element(self, node, lang, view, skip_out, skip_in):
+        """A UNGP principle or section, an OECD chapter, a due diligence step: the action points linked to it
+        (with the basis of each link and their status), what it falls under, and what falls under it."""
+        site = self.site
+        view["linked"] = site.linked_action_points(node, lang)
+        view["broader"] = [(self.kicker(b, lang), site.link(b, lang)) for b in site.broader(node)]
+        view["narrower"] = [site.link(n, lang) for n in site.narrower(node)]
+        skip_out |= {SKOS + "broader", NAP + "pillar"}
+        skip_in |= {SKOS + "broader", NAP + "frameworkElement"}
+
+    view_ungp_principle = view_ungp_section = view_oecd_chapter = view_due_diligence_step = view_framework_element
 
     def view_ungp_pillar(self, node, lang, view, skip_out, skip_in):
         site = self.site
@@ -294,9 +332,10 @@ class Web:
         themes = [s for s in site.subjects(NAP + "pillar", node) if split_thing(s.value)[0] == "theme"]
         view["themes"] = [(site.link(t, lang), site.notation(t), site.ap_items(site.subjects(NAP + "theme", t), lang))
                           for t in sorted(themes, key=lambda t: site.sort_key(t.value))]
-        rest = [s for s in site.subjects(NAP + "pillar", node) if split_thing(s.value)[0] not in ("theme", "action-point")]
+        rest = {s for s in site.subjects(NAP + "pillar", node) + site.narrower(node)
+                if split_thing(s.value) and split_thing(s.value)[0] not in ("theme", "action-point")}
         view["in_pillar"] = sorted((site.link(s, lang) for s in rest), key=lambda v: site.sort_key(v.iri))
-        skip_in |= {NAP + "pillar"}
+        skip_in |= {NAP + "pillar", SKOS + "broader"}
 
     def view_status(self, node, lang, view, skip_out, skip_in):
         site = self.site
@@ -315,9 +354,12 @@ class Web:
         rows = []
         for resp in site.subjects(PROVNS + "hadRole", node):
             agent = site.first(resp, PROVNS + "agent")
-            for ap in site.subjects(NAP + "responsibility", resp):
+            for entry in site.subjects(NAP + "responsibility", resp):
+                ap = site.ap_of(entry)
+                if ap is None:
+                    continue
                 rows.append({"ap": site.ap_item(ap, lang), "organisation": site.link(agent, lang) if agent is not None else None,
-                             "scope": site.text(resp, NAP + "scope", lang)})
+                             "scope": site.shown(resp, NAP + "scope", lang)})
         view["with_role"] = sorted(rows, key=lambda r: (r["ap"].number, r["organisation"].text if r["organisation"] else ""))
         skip_in |= {PROVNS + "hadRole"}
 
@@ -342,11 +384,14 @@ class Web:
         concepts = set(site.subjects(SKOS + "inScheme", node)) | set(site.objects(node, SKOS + "hasTopConcept"))
         rows = []
         for concept in sorted(concepts, key=lambda c: site.sort_key(c.value)):
-            definition = site.text(concept, SKOS + "definition", lang)
-            count = len({ap for p in (NAP + "theme", NAP + "pillar", NAP + "dueDiligenceStep")
-                         for ap in site.subjects(p, concept) if split_thing(ap.value)[0] == "action-point"})
+            definition = site.shown(concept, SKOS + "definition", lang)
+            members = {ap for p in (NAP + "theme", NAP + "pillar") for ap in site.subjects(p, concept)
+                       if split_thing(ap.value)[0] == "action-point"}
+            members |= {site.first(link, NAP + "actionPoint")
+                        for link in site.subjects(NAP + "frameworkElement", concept)}
+            members.discard(None)
             rows.append({"concept": site.link(concept, lang), "notation": site.notation(concept),
-                         "definition": definition, "count": count})
+                         "definition": definition, "count": len(members)})
         view["concepts"] = rows
         view["concepts_counted"] = any(r["count"] for r in rows)
         skip_in |= {SKOS + "inScheme", SKOS + "topConceptOf"}
@@ -358,9 +403,7 @@ class Web:
         site, lang = self.site, page_lang(request)
         pillars = []
         placed = set()
-        for pillar in sorted(site.things.get("ungp-pillar", {}).values(), key=lambda n: site.sort_key(n.value)):
-            if split_thing(pillar.value)[1] == "scheme":
-                continue
+        for pillar in sorted(site.members("ungp-pillar"), key=lambda n: site.sort_key(n.value)):
             themes = [s for s in site.subjects(NAP + "pillar", pillar) if split_thing(s.value)[0] == "theme"]
             rows = []
             for theme in sorted(themes, key=lambda t: site.sort_key(t.value)):
@@ -373,14 +416,14 @@ class Web:
         for kind, names in REGISTRIES.items():
             if kind not in site.things:
                 continue
-            members = [r for r in site.things[kind] if r != "scheme"]
+            members = site.members(kind)
             scheme = site.things[kind].get("scheme")
             registries.append({"name": site.registry_name(kind, lang), "href": with_lang(f"/doc/{kind}", lang),
                                "count": len(members),
                                "scheme": site.link(scheme, lang) if scheme is not None else None})
         plan = site.node("action-plan", "nap-2022")
         report = max(site.things.get("report", {}).values(), key=lambda r: site.year_of(r), default=None)
-        intro = site.text(plan, DCT + "description", lang) if plan is not None else None
+        intro = site.shown(plan, DCT + "description", lang) if plan is not None else None
         return self.html(request, "doc_index.html", pillars=pillars, unplaced=unplaced, registries=registries,
                          graphs=self.graph_list(lang), intro=intro,
                          plan=site.link(plan, lang) if plan is not None else None,
@@ -394,7 +437,7 @@ class Web:
         site, lang = self.site, page_lang(request)
         if kind not in site.things:
             return self.not_found(request, kind)
-        nodes = [n for r, n in site.things[kind].items() if r != "scheme"]
+        nodes = site.members(kind)
         scheme = site.things[kind].get("scheme")
         items, aps = [], []
         if kind == "action-point":
@@ -403,11 +446,13 @@ class Web:
             for n in nodes:
                 value = site.link(n, lang)
                 alt = site.texts(n, SKOS + "altLabel")
-                notation = site.notation(n)
-                items.append({"link": value, "notation": notation,
-                              "alt": alt.get("nl") if alt.get("nl") and alt.get("nl") != value.text else None})
-            ordered = kind in ("theme", "ungp-pillar", "ungp-principle", "oecd-chapter", "due-diligence-step",
-                               "status-assessment", "footnote", "report")
+                # An abbreviation (SZW) is a name; "Pijler 1" is Dutch wording an English page leaves out.
+                alt = alt.get("nl") if lang != "en" or is_name(n.value, SKOS + "altLabel") else alt.get("en")
+                items.append({"link": value, "notation": site.notation(n),
+                              "alt": alt if alt and alt != value.text else None})
+            ordered = kind in ("theme", "ungp-pillar", "ungp-section", "ungp-principle", "oecd-chapter",
+                               "due-diligence-step", "status-assessment", "footnote", "report", "framework-link",
+                               "instrument-relation", "report-column")
             items.sort(key=lambda i: site.sort_key(i["link"].iri) if ordered else i["link"].text.lower())
         return self.html(request, "registry.html", kind=kind, name=site.registry_name(kind, lang), items=items,
                          aps=aps, scheme=site.link(scheme, lang) if scheme is not None else None, active="doc",
@@ -447,31 +492,13 @@ class Web:
         results = []
         for hit in self.index.search(q, lang) if q.strip() else []:
             kind = split_thing(hit.node.value)[0]
-            owner = None
-            if kind == "status-assessment":
-                owner = site.first(hit.node, NAP + "assessedActionPoint")
-            elif kind in ("responsibility", "footnote"):
-                owners = site.subjects(NAP + kind, hit.node)
-                owner = owners[0] if owners else None
-            if owner is not None and split_thing(owner.value)[0] == "status-assessment":
-                owner = site.first(owner, NAP + "assessedActionPoint")
-            context = site.link(owner, lang, text=site.crumb_text(owner, lang).lower()) if owner is not None else None
+            owner = site.ap_of(hit.node) if kind != "action-point" else None
+            context = site.link(owner, lang) if owner is not None else None
             results.append({"link": site.link(hit.node, lang), "kind": self.kicker(hit.node, lang) or
                             site.registry_name(kind, lang),
                             "prop": site.prop_value(hit.prop, lang).text, "before": hit.before, "match": hit.match,
                             "after": hit.after, "lang": hit.lang, "context": context})
         return self.html(request, "search.html", q=q, results=results, searched=bool(q.strip()), active="search")
-
-
-def format_years(start: str | None, end: str | None, lang: str) -> str:
-    en = lang == "en"
-    if start and end:
-        return start if start == end else f"{start}–{end}"
-    if start:
-        return f"from {start}" if en else f"vanaf {start}"
-    if end:
-        return f"by {end}" if en else f"uiterlijk {end}"
-    return ""
 
 
 def split_suffix(ref: str) -> tuple[str, str | None]:

@@ -130,7 +130,7 @@
         "PREFIX ap: <https://w3id.org/nap-bhr/id/action-point/>",
         "",
         "# All triples about action point 17 (EU due diligence legislation).",
-        "DESCRIBE ap:17"
+        "DESCRIBE ap:nap-2022-17"
       ].join("\n")
     }
   ];
