@@ -20,6 +20,7 @@ from browser import browser, require, server  # noqa: F401 (fixtures)
 require()
 from playwright.sync_api import expect  # noqa: E402 (after the skip)
 
+QUERIES = Path(__file__).resolve().parents[1] / "queries"
 LOCAL_HOSTS = {"127.0.0.1"}
 ACTIVE = ".tabPanel.active"
 ROWS = f"{ACTIVE} .yasr table.dataTable tbody tr"
@@ -126,7 +127,11 @@ def test_every_example_runs_on_the_server(visit, server):
             continue
         assert r.status_code == 200, f"{example['name']}: {r.text}"
         if "json" in r.headers["content-type"]:
-            assert r.json()["results"]["bindings"], f"{example['name']} has no results"
+            # An answer may be empty only where the catalogue's recorded answer is (a quality check that
+            # finds nothing, such as texts without English).
+            recorded = json.loads((QUERIES / f"{example['id']}.expected.json").read_text(encoding="utf-8"))
+            expect_rows = bool(recorded["cases"][0]["result"].get("results", {}).get("bindings", True))
+            assert bool(r.json()["results"]["bindings"]) == expect_rows, f"{example['name']}: {len(r.json()['results']['bindings'])} rows"
         else:
             assert r.text.strip(), f"{example['name']} has no triples"
 
@@ -151,7 +156,7 @@ def test_run_example_shows_the_action_points(visit, server):
     expect(page.locator(ROWS).last).to_contain_text(last)
     expect(page.locator(f"{ACTIVE} .yasr")).to_contain_text(f"{len(bindings)} results")
     # IRIs are shown with the graph's prefixes.
-    expect(page.locator(ROWS).first).to_contain_text("ap:" + bindings[0]["notation"]["value"])
+    expect(page.locator(ROWS).first).to_contain_text("ap:nap-2022-" + bindings[0]["notation"]["value"])
     assert not visit.errors, visit.errors
     assert not visit.foreign_requests(), visit.foreign_requests()
 
