@@ -39,10 +39,9 @@ import pyoxigraph as ox
 import yaml
 
 from .guard import inspect
-from .load import ROOT
 from .namespaces import PREFIXES
+from .paths import QUERIES
 
-QUERIES = ROOT / "queries"
 TYPES = ("iri", "string", "integer", "year", "language")
 FEDERATED_TAG = "federated"
 XSD = "http://www.w3.org/2001/XMLSchema#"

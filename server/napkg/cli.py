@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import __version__
 from .build import write_documentation, write_dumps
-from .load import DATA, ROOT, LoadError, load_project
+from .load import LoadError, load_project
+from .paths import BUILD, DATA, shown
 from .pool import WORKER_NICE
 from .validate import FORMATS, validate
 
@@ -373,7 +374,7 @@ def parser() -> argparse.ArgumentParser:
                        description="Load the ontology and the data (default: the project's data/), run the SHACL "
                                    "shapes and queries/checks/*-violation.rq. Exit 0: conforms; 1: violations; "
                                    "2: error (a file that does not parse).")
-    v.add_argument("paths", nargs="*", metavar="PATH", help=f"data files or folders (default: {DATA.relative_to(ROOT)})")
+    v.add_argument("paths", nargs="*", metavar="PATH", help=f"data files or folders (default: {shown(DATA)})")
     v.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     v.add_argument("--lang", choices=["en", "nl"], default="en", help="language of the messages (default: en)")
     v.set_defaults(run=cmd_validate)
@@ -382,7 +383,8 @@ def parser() -> argparse.ArgumentParser:
                        description="Validate, then write nap.ttl, nap.nt, nap.trig and nap.jsonld, and the "
                                    "documentation of the model in docs/ (def.html, model.svg). Writes nothing "
                                    "when validation fails (exit 1).")
-    b.add_argument("--out", default=str(ROOT / "build"), help="output folder (default: build/)")
+    b.add_argument("--out", default=str(BUILD),
+                   help="output folder (default: build/ in the checkout, else in the current folder)")
     b.set_defaults(run=cmd_build)
 
     s = sub.add_parser("serve", help="serve the graph: SPARQL endpoint, query editor",

@@ -1,6 +1,6 @@
 """Outbound links against their registers: does each target exist there, and does its name match ours?
 
-The graph links out only to identifiers that were checked (README, "Outbound links"), and data/links.ttl
+The graph links out only to identifiers that were checked (docs/links.md), and data/links.ttl
 records for every such link the source that confirmed it. This module asks the registers themselves, live
 or from a snapshot file, so a register that renames, merges or withdraws an identifier is noticed:
 
@@ -20,7 +20,8 @@ A register is read through SPARQL (SPARQLWrapper; the target IRIs in VALUES bloc
 such as one `napkg links snapshot` wrote. Exit codes as `napkg validate`: 0 every checked link is fine,
 1 a target is missing or named otherwise, 2 an error (a register that cannot be reached or does not
 answer, a snapshot that does not parse). Links of a register that was not given are reported as not
-checked; they do not fail the check.
+checked; they do not fail the check. A link record must cite a source a reader can open, an http(s) URL or
+a file of the repository: any other citation (a workspace note such as facts.md) fails the check.
 """
 from __future__ import annotations
 
@@ -39,9 +40,10 @@ from pathlib import Path
 import rdflib
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, VOID, XSD
 
-from . import __version__
-from .load import DATA, ROOT, Loaded, load_project, parse_file
+from . import __version__, paths
+from .load import Loaded, load_project, parse_file
 from .namespaces import ELI, NAP, PREFIXES
+from .paths import DATA, shown
 from .validate import _relative, _where, short
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
@@ -174,6 +176,75 @@ def locate(loaded: Loaded, subject: rdflib.URIRef, value: rdflib.term.Node) -> t
 
 def our_labels(graph: rdflib.Graph, subject: rdflib.URIRef) -> list[str]:
     return sorted({str(o) for p in OUR_LABELS for o in graph.objects(subject, p) if isinstance(o, rdflib.Literal)})
+
+
+# --- What a link record cites -------------------------------------------------------------------
+
+#: The properties by which a link record names its source.
+CITATION_PROPERTIES = (DCTERMS.bibliographicCitation, DCTERMS.source)
+_WEB_ADDRESS = re.compile(r"^https?://[^/\s]+\S*$", re.IGNORECASE)
+#: Notes of the workspace the data was made in: no reader of the data can open them.
+_PRIVATE = ("facts.md", "../shared")
+
+
+@dataclass(frozen=True)
+class CitationProblem:
+    """A link record citing something a reader cannot open: not a web address, nor a file of this repository."""
+
+    record: rdflib.URIRef
+    prop: rdflib.URIRef
+    value: str
+    reason: str
+    file: str = ""
+    line: int = 0
+
+    @property
+    def message(self) -> str:
+        return f"{short(self.record)} {short(self.prop)} \"{self.value}\": {self.reason}"
+
+    def as_dict(self) -> dict:
+        return {"record": str(self.record), "property": str(self.prop), "value": self.value,
+                "reason": self.reason, "file": _relative(self.file), "line": self.line}
+
+
+def _repository() -> Path:
+    """Where a cited path is looked up: the checkout, else the files the installed package bundles."""
+    return paths.CHECKOUT or paths.ROOT
+
+
+def citation_problem(value: str, roots: tuple[Path, ...] | None = None) -> str | None:
+    """Why a citation cannot be followed by a reader, or None when it can: an http(s) URL, or a relative
+    path (an optional #fragment aside) to a file or folder inside one of roots (default: the repository)."""
+    roots = roots or (_repository(),)
+    if any(private in value for private in _PRIVATE):
+        return ("cites a note of the workspace the data was made in, which no reader can open; "
+                "cite the public source behind it (its URL) instead")
+    if _WEB_ADDRESS.match(value):
+        return None
+    path = Path(value.split("#", 1)[0])
+    if not value.strip() or path.is_absolute() or ".." in path.parts or "://" in value:
+        return "is neither an http(s) URL nor a path inside the repository"
+    if any((root / path).exists() for root in roots):
+        return None
+    return f"is no file of the repository (looked in {', '.join(_relative(str(r)) or '.' for r in roots)})"
+
+
+def citation_problems(loaded: Loaded, graph: rdflib.Graph | None = None,
+                      roots: tuple[Path, ...] | None = None) -> list[CitationProblem]:
+    """Every dct:bibliographicCitation or dct:source of a link record that is neither an http(s) URL nor a
+    path inside the repository, with the file and line that state it."""
+    graph = loaded.union() if graph is None else graph
+    problems = []
+    for record in sorted(set(graph.subjects(RDF.subject, None)), key=str):
+        if not isinstance(record, rdflib.URIRef):
+            continue
+        for prop in CITATION_PROPERTIES:
+            for value in sorted(graph.objects(record, prop), key=str):
+                reason = citation_problem(str(value), roots)
+                if reason:
+                    file, line = locate(loaded, record, value)
+                    problems.append(CitationProblem(record, prop, str(value), reason, file, line))
+    return sorted(problems, key=lambda c: (c.file, c.line, str(c.record)))
 
 
 # --- Names --------------------------------------------------------------------------------------------
@@ -370,10 +441,11 @@ class Outcome:
     registers: dict[str, RegisterData]
     threshold: float
     findings: list[Finding] = field(default_factory=list)
+    citations: list[CitationProblem] = field(default_factory=list)  # records citing what no reader can open
 
     @property
     def exit_code(self) -> int:
-        return EXIT_PROBLEMS if self.findings else EXIT_OK
+        return EXIT_PROBLEMS if self.findings or self.citations else EXIT_OK
 
     def of(self, name: str) -> list[Link]:
         return [k for k in self.links if k.register == name]
@@ -443,6 +515,9 @@ def _register_lines(outcome: Outcome) -> list[str]:
 def _verdict(outcome: Outcome) -> str:
     checked = sum(r["checked"] for r in outcome.summary().values())
     unchecked = len(outcome.unchecked)
+    if outcome.citations:
+        return (f"{len(outcome.citations)} link record citation(s) are neither an http(s) URL nor a file of the "
+                f"repository; {checked} link(s) checked, {unchecked} not checked.")
     if not checked:
         return (f"No link checked ({unchecked} not checked): give a register with --endpoint NAME=URL or "
                 f"--snapshot FILE.")
@@ -450,8 +525,13 @@ def _verdict(outcome: Outcome) -> str:
     return f"{state}: {checked} link(s) checked, {unchecked} not checked."
 
 
+def _citation_lines(outcome: Outcome) -> list[str]:
+    return [f"{_relative(c.file)}:{c.line}: citation: {c.message}" if c.file else f"citation: {c.message}"
+            for c in outcome.citations]
+
+
 def as_text(outcome: Outcome) -> str:
-    lines = []
+    lines = _citation_lines(outcome)
     for f in outcome.findings:
         where = f"{_relative(f.link.file)}:{f.link.line}: " if f.link.file else ""
         lines.append(f"{where}{f.kind}: {f.link.describe()}: {f.message}")
@@ -459,7 +539,8 @@ def as_text(outcome: Outcome) -> str:
 
 
 def as_json(outcome: Outcome) -> str:
-    return json.dumps({"ok": not outcome.findings, "threshold": outcome.threshold, "registers": outcome.summary(),
+    return json.dumps({"ok": outcome.exit_code == EXIT_OK, "threshold": outcome.threshold,
+                       "registers": outcome.summary(), "citations": [c.as_dict() for c in outcome.citations],
                        "results": [f.as_dict() for f in outcome.findings],
                        "not_checked": [k.as_dict() for k in outcome.unchecked]},
                       indent=2, ensure_ascii=False)
@@ -474,6 +555,9 @@ def as_github(outcome: Outcome) -> str:
         return escape(text).replace(",", "%2C").replace(":", "%3A")
 
     lines = []
+    for c in outcome.citations:
+        where = f" file={prop(_relative(c.file))},line={c.line}," if c.file else " "
+        lines.append(f"::error{where}title=links citation::{escape(c.message)}")
     for f in outcome.findings:
         where = f" file={prop(_relative(f.link.file))},line={f.link.line}," if f.link.file else " "
         lines.append(f"::error{where}title={prop(f'links {f.kind} ({f.link.register})')}::"
@@ -554,6 +638,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"napkg links check: {error}", file=sys.stderr)
         return EXIT_ERROR
     outcome = check(links, registers, graph, args.threshold)
+    outcome.citations = citation_problems(loaded, graph, (_repository(), Path.cwd()) if args.paths else None)
     print(FORMATS[args.format](outcome))
     return outcome.exit_code
 
@@ -585,7 +670,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                          "officielebekendmakingen)",
                            description="Outbound links against the registers they point into: " + names + ".")
     commands = group.add_subparsers(dest="links_command", required=True, metavar="{check,snapshot}")
-    data_help = f"data files or folders (default: {DATA.relative_to(ROOT)})"
+    data_help = f"data files or folders (default: {shown(DATA)})"
 
     c = commands.add_parser(
         "check", help="does every link's target exist in its register, and does its name match ours?",
@@ -594,7 +679,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "ours (accent- and case-insensitive, difflib ratio >= --threshold). Exit 0: every checked "
                     "link is fine; 1: a target is missing or named otherwise; 2: error (a register that cannot be "
                     "reached, a snapshot that does not parse). Links of registers not given are reported as not "
-                    "checked and do not fail.")
+                    "checked and do not fail. A link record that cites (dct:bibliographicCitation, dct:source) "
+                    "anything but an http(s) URL or a file of the repository fails too (exit 1).")
     c.add_argument("paths", nargs="*", metavar="PATH", help=data_help)
     c.add_argument("--endpoint", action="append", default=[], type=_endpoint_option, metavar="NAME=URL",
                    help=f"the SPARQL endpoint of register NAME ({', '.join(REGISTERS)}); repeatable")

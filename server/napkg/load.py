@@ -15,13 +15,8 @@ import rdflib
 from rdflib.namespace import RDF, RDFS
 
 from .namespaces import GRAPH, NAP
+from .paths import CHECKS, DATA, ONTOLOGY, SHAPES  # noqa: F401 (others import these from here too)
 
-#: The repository root: server/napkg/load.py -> ../../
-ROOT = Path(__file__).resolve().parents[2]
-ONTOLOGY = ROOT / "ontology"
-DATA = ROOT / "data"
-SHAPES = ROOT / "shapes"
-CHECKS = ROOT / "queries" / "checks"
 
 _FORMATS = {
     ".ttl": ox.RdfFormat.TURTLE,
