@@ -4,7 +4,7 @@ what the worker processes cost, never a way to serve.
     python benchmarks/inline.py --port 8000 --data nap.nt [--processes 2]
 
 The server runs every query in a worker process because pyoxigraph cannot cancel one and crashes on some
-(facts.md): only a process can be killed at the time limit. Handing a query to a worker and reading its
+(tests/test_limits.py): only a process can be killed at the time limit. Handing a query to a worker and reading its
 answer costs both processes CPU, mostly the kernel waking the other side. This script builds the same
 app (the same HTTP protocol, endpoint and engine) with the pool swapped for the engine in the web process,
 so run.py can show, in the same run, what the cheap queries would reach without that hand-off. Here

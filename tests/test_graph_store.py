@@ -2,9 +2,9 @@
 
 GET and HEAD give a named graph (?graph=IRI), the default graph (?default) or the whole dataset (no
 parameter) in the negotiated format; every write gets 405 and changes nothing. The W3C graph store
-manifests (read from ../shared when it is there) are replayed too: all their requests are writes followed
+manifests (vendored in tests/w3c-sparql11/) are replayed too: all their requests are writes followed
 by reads of what was written, so on a read-only store each write must get 405, and each read must find
-the store as it was (README, "Deviations").
+the store as it was (docs/endpoint.md, "Deviations").
 """
 from __future__ import annotations
 
@@ -138,12 +138,9 @@ def test_served_files_keep_their_own_default_graph(served_files):
 # --- the W3C graph store manifests, on a read-only store -------------------------------------------------
 
 GSP = W3C / "graph-store-protocol"
-GSP_TESTS = [t for m in ("manifest-direct.ttl", "manifest-indirect.ttl") for t in protocol_tests(GSP / m)] \
-    if GSP.is_dir() else []
+GSP_TESTS = [t for m in ("manifest-direct.ttl", "manifest-indirect.ttl") for t in protocol_tests(GSP / m)]
 
 
-@pytest.mark.skipif(not GSP.is_dir(), reason=f"the W3C graph store manifests are read from {GSP}, which is not "
-                                              "shipped with the repository; this checkout does not have it")
 @pytest.mark.parametrize("test", GSP_TESTS, ids=lambda t: t.name)
 def test_w3c_graph_store_manifest_on_a_read_only_store(served_files, test):
     """Every request of the test, in order, on /store for /gsp. Writes get 405; so a read finds what was
@@ -168,8 +165,6 @@ def test_w3c_graph_store_manifest_on_a_read_only_store(served_files, test):
 
 
 def test_w3c_graph_store_manifests_were_read():
-    if not GSP.is_dir():
-        pytest.skip(f"no {GSP}")
     assert len(GSP_TESTS) == 13 and sum(len(t.requests) for t in GSP_TESTS) == 39
 
 

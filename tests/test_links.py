@@ -23,7 +23,7 @@ import rdflib
 from rdflib.namespace import DCTERMS, RDF, VOID
 
 from napkg.cli import main
-from napkg.links import REGISTERS, find_links, normalise, similarity
+from napkg.links import REGISTERS, citation_problem, citation_problems, find_links, normalise, similarity
 from napkg.load import load_project
 from napkg.namespaces import NAP, PREFIXES
 from server import free_port
@@ -295,3 +295,87 @@ def test_every_link_has_a_record_named_after_it_with_its_source():
         kind = "juriconnect" if link.predicate == NAP.juriconnect else link.register
         assert str(record) == f"{PREFIXES['link']}{str(link.subject).rsplit('/', 1)[1]}-{kind}"
         assert link.source and link.file.endswith(".ttl") and link.line > 0
+
+
+# --- What the records cite: public sources, never the workspace -------------------------------------
+
+SOURCE_REPORT = "sources/nap-bhr-voortgangsrapportage-2024.txt"
+
+
+def test_every_record_cites_a_public_source_by_its_url():
+    """Each record names the public page or document that confirms its link, as an http(s) URL, and nothing
+    it cites (dct:bibliographicCitation, dct:source) is outside the repository."""
+    loaded = load_project()
+    graph = loaded.union()
+    records = sorted(set(graph.subjects(RDF.subject, None)), key=str)
+    assert len(records) >= 30
+    assert citation_problems(loaded, graph) == []
+    for record in records:
+        cited = [str(v) for v in graph.objects(record, DCTERMS.bibliographicCitation)]
+        assert cited and all(re.match(r"https?://", c) for c in cited), f"{record}: {cited}"
+
+
+def test_no_file_in_data_names_the_workspace():
+    files = [p for p in (ROOT / "data").rglob("*") if p.is_file()]
+    assert len(files) > 5, "the glob must find the data files"
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for private in ("facts.md", "../shared"):
+            assert private not in text, f"{path.relative_to(ROOT)} names {private}, which no reader can open"
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("https://standaarden.overheid.nl/tooi/waardelijsten/", None),
+    ("http://data.europa.eu/eli/dir/2024/1760/oj", None),
+    (SOURCE_REPORT, None),
+    (SOURCE_REPORT + "#L130", None),
+    ("sources", None),
+    ("facts.md, Organisations (TOOI): SZW, mnre1073", "cites a note of the workspace"),
+    ("../shared/docs/facts.md", "cites a note of the workspace"),
+    ("https://example.org/facts.md", "cites a note of the workspace"),
+    ("../main/data/links.ttl", "neither an http(s) URL nor a path inside the repository"),
+    ("/etc/hostname", "neither an http(s) URL nor a path inside the repository"),
+    ("file:///etc/hostname", "neither an http(s) URL nor a path inside the repository"),
+    ("", "neither an http(s) URL nor a path inside the repository"),
+    ("sources/no-such-file.txt", "is no file of the repository"),
+    ("Kamerstuk 36 547, nr. 4", "is no file of the repository"),
+], ids=lambda v: v if isinstance(v, str) and v else "-")
+def test_what_a_citation_may_be(value, reason):
+    found = citation_problem(value, (ROOT,))
+    assert (found is None) if reason is None else (found is not None and reason in found), found
+
+
+def test_a_record_citing_the_workspace_fails_the_check_with_its_file_and_line(tmp_path, capsys):
+    data = tmp_path / "links.ttl"
+    data.write_text(f"""@prefix link: <https://w3id.org/nap-bhr/id/link/> .
+@prefix organisation: <https://w3id.org/nap-bhr/id/organisation/> .
+@prefix dct: <http://purl.org/dc/terms/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
+@prefix tooimin: <https://identifier.overheid.nl/tooi/id/ministerie/> .
+
+link:szw-tooi a rdf:Statement ;
+    rdf:subject organisation:szw ; rdf:predicate owl:sameAs ; rdf:object tooimin:mnre1073 ;
+    dct:bibliographicCitation "facts.md, Organisations (TOOI): Sociale Zaken en Werkgelegenheid (SZW), mnre1073" ;
+    dct:source <https://identifier.overheid.nl/tooi/id/ministerie/mnre1073> .
+
+link:jenv-tooi a rdf:Statement ;
+    rdf:subject organisation:jenv ; rdf:predicate owl:sameAs ; rdf:object tooimin:mnre1058 ;
+    dct:bibliographicCitation "{SOURCE_REPORT}" ;
+    dct:source "../shared/docs/facts.md" .
+""", encoding="utf-8")
+    code, report = run_json(capsys, "check", str(data))
+    assert code == 1 and report["ok"] is False
+    assert [(c["record"].rsplit("/", 1)[1], c["property"].rsplit("/", 1)[1], c["line"])
+            for c in report["citations"]] == [("szw-tooi", "bibliographicCitation", 10), ("jenv-tooi", "source", 16)]
+    assert all(Path(c["file"]).resolve() == data and "no reader can open" in c["reason"]
+               for c in report["citations"])
+
+    code, out, _ = run(capsys, "check", str(data))
+    assert code == 1
+    assert f'{data}:10: citation: link:szw-tooi dct:bibliographicCitation "facts.md, Organisations' in out
+    assert "cites a note of the workspace the data was made in, which no reader can open" in out
+    assert out.splitlines()[-1].startswith("2 link record citation(s) are neither an http(s) URL nor a file")
+
+    code, out, _ = run(capsys, "check", str(data), "--format", "github")
+    assert code == 1 and out.count("::error file=") == 2 and "title=links citation::" in out

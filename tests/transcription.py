@@ -23,7 +23,8 @@ from rdflib.namespace import DCTERMS, RDF, SKOS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SOURCE = ROOT.parent / "shared" / "source" / "nap-bhr-voortgangsrapportage-2024.txt"
+#: The report's text, kept in the repository (sources/README.md says where it comes from).
+SOURCE = ROOT / "sources" / "nap-bhr-voortgangsrapportage-2024.txt"
 ARTEFACTS = HERE / "pdf-artefacts.txt"
 NAP = rdflib.Namespace("https://w3id.org/nap-bhr/def#")
 #: The report whose text SOURCE is.

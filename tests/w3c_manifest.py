@@ -1,7 +1,8 @@
 """Read the W3C SPARQL 1.1 test manifests (protocol, graph store, service description) into plain Python objects.
 
-The manifests are not shipped with the repository: they are read where they lie, from
-../shared/conformance/w3c-sparql11 next to the repository (see W3C below).
+The manifests the tests use are vendored in tests/w3c-sparql11/ (with their licence, LICENSE.md): the W3C
+SPARQL 1.1 test suite's protocol, service-description and graph-store-protocol manifests and the data
+files they name.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
-W3C = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "w3c-sparql11"
+W3C = Path(__file__).resolve().parent / "w3c-sparql11"
 
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 UT = rdflib.Namespace("http://www.w3.org/2009/sparql/tests/test-update#")

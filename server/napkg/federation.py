@@ -1,7 +1,7 @@
 """SERVICE calls the operator allowed, run through the server's own forwarder with a time and size limit.
 
 pyoxigraph calls SERVICE endpoints itself, with no limit on how long it waits or how much it reads
-(facts.md). So the server rewrites each allowed SERVICE IRI to a forwarder route on itself, behind a
+(tests/test_limits.py). So the server rewrites each allowed SERVICE IRI to a forwarder route on itself, behind a
 secret per server start; the forwarder makes the call with a deadline and stops reading at a byte limit,
 and the engine sees an error instead of a hang or a flood. IRIs outside the allow-list never get this far:
 guard.check refuses them.

@@ -1,7 +1,7 @@
 """Checks on a query's text that run before any engine sees it.
 
 pyoxigraph crashes on very deep nesting, calls any URL named in SERVICE and has no switch to stop it
-(facts.md), so the server reads the query itself first: a small lexer that knows SPARQL's comments,
+(tests/test_limits.py), so the server reads the query itself first: a small lexer that knows SPARQL's comments,
 strings and IRIs finds the nesting depth, the SERVICE targets and the operation, without parsing the
 grammar. What it refuses never reaches the engine.
 """

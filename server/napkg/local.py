@@ -4,7 +4,7 @@ No server is needed: the project's files are loaded into an in-memory pyoxigraph
 Only the catalogue's own queries run here (trusted text); the public endpoint never uses this module.
 
 Nothing run here leaves the machine: pyoxigraph would call any SERVICE endpoint with no time or size limit
-(facts.md), so a query with SERVICE is refused (ServiceNotAllowed) and the message says how to run it on a
+(tests/test_limits.py), so a query with SERVICE is refused (ServiceNotAllowed) and the message says how to run it on a
 server that allows the endpoint, whose forwarder bounds the call.
 """
 from __future__ import annotations

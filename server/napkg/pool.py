@@ -1,7 +1,7 @@
 """Worker processes that run queries where a runaway or a crash can be ended.
 
 pyoxigraph cannot cancel a query, crashes its process on some inputs, and its result iterators must be
-read on the thread that ran the query (facts.md). So every query runs in a worker process that loads
+read on the thread that ran the query (tests/test_limits.py shows each). So every query runs in a worker process that loads
 the data itself; the server waits for the answer with a deadline, and when the deadline passes (or the
 worker dies) it kills that worker, which frees its CPU at once, and starts a fresh one in its place.
 Other queries keep running on the other workers meanwhile.
