@@ -20,9 +20,28 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install napkg with its test extras
 
-test: $(STAMP) ## set everything up and run every check
+# The whole suite in parallel, one test file per worker (module-scoped servers start once), then the tests
+# marked serial (they assert times or timers, which a busy machine would break) one at a time.
+test: lint typecheck ## set everything up and run every check: lint, types, then every test
 	$(BIN)/napkg validate
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile -m "not serial"
+	$(BIN)/pytest -m serial
+
+test-fast: $(STAMP) ## the tests that start no server or browser and are not slow (under a minute)
+	$(BIN)/pytest -n auto --dist loadfile -m "not slow and not server and not browser"
+
+SOURCES := server tests benchmarks
+
+lint: $(STAMP) ## ruff: lint and check the formatting
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+
+format: $(STAMP) ## apply ruff's safe fixes and its formatting
+	$(BIN)/ruff check --fix $(SOURCES)
+	$(BIN)/ruff format $(SOURCES)
+
+typecheck: $(STAMP) ## mypy on server/napkg (settings in pyproject.toml)
+	$(BIN)/mypy
 
 validate: $(STAMP) ## validate the data against the shapes
 	$(BIN)/napkg validate
@@ -44,4 +63,4 @@ screenshots: $(STAMP) ## screenshots of the pages (desktop and phone) into build
 clean: ## remove build output and the venv
 	rm -rf build $(VENV) .pytest_cache
 
-.PHONY: help install test validate build serve bench screenshots clean
+.PHONY: help install test test-fast lint format typecheck validate build serve bench screenshots clean

@@ -13,6 +13,7 @@ nothing stops a runaway query and a crash ends the web process: --timeout does n
 With --processes N, N web processes serve the port, so all the cores run queries, as they do for Oxigraph
 server's threads and for napkg's workers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,11 @@ class InlinePool:
         pass  # no worker to start early: start() loads the engine here
 
     def start(self) -> None:
-        self.engine = LocalEngine.from_nquads(self.settings.data, union_default_graph=self.settings.union_default_graph,
-                                              prefixes=dict(self.settings.prefixes))
+        self.engine = LocalEngine.from_nquads(
+            self.settings.data,
+            union_default_graph=self.settings.union_default_graph,
+            prefixes=dict(self.settings.prefixes),
+        )
 
     def statistics(self) -> dict:
         return self.engine.statistics()
@@ -83,8 +87,9 @@ def serve(port: int, data: Path, before_listening) -> None:
     napkg_app.WorkerPool = InlinePool
     front = napkg_app.create_app(napkg_app.ServerConfig(data=[data], cache=False))
     before_listening()
-    uvicorn.Server(uvicorn.Config(front, log_level="warning", access_log=False, proxy_headers=False,
-                                  http=GatheringHttpProtocol)).run(sockets=[listening(port)])
+    uvicorn.Server(
+        uvicorn.Config(front, log_level="warning", access_log=False, proxy_headers=False, http=GatheringHttpProtocol)
+    ).run(sockets=[listening(port)])
 
 
 def main() -> None:
@@ -95,14 +100,22 @@ def main() -> None:
     parser.add_argument("--further", action="store_true", help=argparse.SUPPRESS)  # started by the first
     args = parser.parse_args()
     if args.further:
+
         def ready() -> None:  # say so, and wait for the first process to let every process listen at once
             print("ready", flush=True)
             sys.stdin.readline()
+
         serve(args.port, args.data, ready)
         return
-    others = [subprocess.Popen([sys.executable, __file__, "--port", str(args.port), "--data", str(args.data),
-                                "--further"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-              for _ in range(args.processes - 1)]
+    others = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--port", str(args.port), "--data", str(args.data), "--further"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(args.processes - 1)
+    ]
 
     def all_ready() -> None:
         for other in others:

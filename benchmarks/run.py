@@ -7,6 +7,7 @@ validates a 10x synthetic graph, then starts each server in turn on 127.0.0.1 wi
 its default graph and drives the same queries at it with a fixed number of concurrent connections.
 Prints a Markdown table and writes it to benchmarks/results.md. See benchmarks/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -98,8 +98,9 @@ def take_snapshot(target: Path) -> Path:
             shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     server = target / "server"
     os.environ["PYTHONPATH"] = os.pathsep.join([str(server), *filter(None, [os.environ.get("PYTHONPATH")])])
-    found = subprocess.run([sys.executable, "-c", "import napkg; print(napkg.__file__)"], capture_output=True,
-                           text=True, check=True).stdout.strip()
+    found = subprocess.run(
+        [sys.executable, "-c", "import napkg; print(napkg.__file__)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     if not found.startswith(str(server)):
         sys.exit(f"the snapshot is not what python imports as napkg ({found})")
     return server
@@ -125,7 +126,7 @@ SELECT ?ap ?title ?status WHERE {
   ?sa nap:assessedActionPoint ?ap ; nap:inReport <https://w3id.org/nap-bhr/id/report/2024> ; nap:status ?status .
 } ORDER BY ?ap""",
     "count": "SELECT ?status (COUNT(?ap) AS ?n) WHERE { ?sa <https://w3id.org/nap-bhr/def#assessedActionPoint> ?ap ; "
-             "<https://w3id.org/nap-bhr/def#status> ?status } GROUP BY ?status",
+    "<https://w3id.org/nap-bhr/def#status> ?status } GROUP BY ?status",
 }
 QUERY_TITLES = {
     "count": "GROUP BY count (action points per status)",
@@ -210,11 +211,13 @@ class MemorySampler(threading.Thread):
 
 def cpu_busy(seconds: float = 1.0) -> float:
     """Fraction of all cores busy over `seconds` (from /proc/stat): what else is running on the machine."""
+
     def sample():
         with open("/proc/stat") as f:
             values = [int(v) for v in f.readline().split()[1:]]
         idle = values[3] + values[4]  # idle + iowait
         return sum(values) - idle, sum(values)
+
     busy0, total0 = sample()
     time.sleep(seconds)
     busy1, total1 = sample()
@@ -235,6 +238,7 @@ def wait_idle(sid: int, limit: float = 120.0) -> float:
 
 
 # --- Servers ----------------------------------------------------------------------------------------
+
 
 def get(port: int, path: str, query: str, timeout: float = 300.0) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -274,8 +278,14 @@ class Server:
         # own, which the kernel gives an equal share of the cores against the load generator's group. Measured,
         # that held Oxigraph server's two threads to 35k requests a second where it answers 45k started from
         # a shell; in one session every thread competes on its own, as when a user starts a server.
-        self.process = subprocess.Popen(self.command(data), cwd=workdir, stdout=self.stderr, stderr=self.stderr,
-                                        stdin=subprocess.DEVNULL, process_group=0)
+        self.process = subprocess.Popen(
+            self.command(data),
+            cwd=workdir,
+            stdout=self.stderr,
+            stderr=self.stderr,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+        )
         self.sampler = MemorySampler(self.process.pid)
         self.sampler.start()
         probe = "ASK {}"
@@ -329,8 +339,19 @@ class Ours(Server):
         self.cache, self.workers = cache, workers
 
     def command(self, data: Path) -> list[str]:
-        return [*NAPKG, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data", str(data),
-                "--workers", str(self.workers), *([] if self.cache else ["--no-cache"])]
+        return [
+            *NAPKG,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data",
+            str(data),
+            "--workers",
+            str(self.workers),
+            *([] if self.cache else ["--no-cache"]),
+        ]
 
 
 class OursNap(Ours):
@@ -341,8 +362,17 @@ class OursNap(Ours):
         self.key, self.label = "ours-nap-mode", f"napkg serve, no data options (validates first; {workers} workers)"
 
     def command(self, data: Path) -> list[str]:
-        return [*NAPKG, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--workers", str(self.workers), "--no-cache"]
+        return [
+            *NAPKG,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--no-cache",
+        ]
 
 
 class OursInline(Server):
@@ -350,13 +380,24 @@ class OursInline(Server):
     (benchmarks/inline.py). It shows what the cheap queries would reach without the hand-off to a worker."""
 
     def __init__(self, processes: int):
-        super().__init__("ours-inline", f"napkg, cache off, queries in {processes} web processes, no workers "
-                                        "(unsafe: for comparison)", "/sparql")
+        super().__init__(
+            "ours-inline",
+            f"napkg, cache off, queries in {processes} web processes, no workers (unsafe: for comparison)",
+            "/sparql",
+        )
         self.processes = processes
 
     def command(self, data: Path) -> list[str]:
-        return [sys.executable, str(HERE / "inline.py"), "--port", str(self.port), "--data", str(data),
-                "--processes", str(self.processes)]
+        return [
+            sys.executable,
+            str(HERE / "inline.py"),
+            "--port",
+            str(self.port),
+            "--data",
+            str(data),
+            "--processes",
+            str(self.processes),
+        ]
 
 
 class RdflibEndpoint(Server):
@@ -381,9 +422,12 @@ class Oxigraph(Server):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
         try:
             with open(data, "rb") as body:
-                conn.request("POST", "/store?default", body=body,
-                             headers={"Content-Type": "application/n-triples",
-                                      "Content-Length": str(data.stat().st_size)})
+                conn.request(
+                    "POST",
+                    "/store?default",
+                    body=body,
+                    headers={"Content-Type": "application/n-triples", "Content-Length": str(data.stat().st_size)},
+                )
             response = conn.getresponse()
             response.read()
             if response.status not in (200, 201, 204):
@@ -393,6 +437,7 @@ class Oxigraph(Server):
 
 
 # --- Load generators ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Load:
@@ -414,9 +459,23 @@ def _duration(text: str) -> float:
 
 
 def run_wrk(wrk: str, url: str, connections: int, seconds: float, timeout: float) -> Load:
-    out = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout",
-                          f"{int(timeout)}s", "--latency", "-H", f"Accept: {ACCEPT}", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            f"{int(timeout)}s",
+            "--latency",
+            "-H",
+            f"Accept: {ACCEPT}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return parse_wrk(out)
 
 
@@ -478,8 +537,9 @@ def run_python(port: int, path: str, query: str, connections: int, seconds: floa
         t.start()
     for t in threads:
         t.join(seconds + timeout)
-    load = Load(tool="python", requests=len(latencies), seconds=min(seconds, time.perf_counter() - started),
-                errors=errors[0])
+    load = Load(
+        tool="python", requests=len(latencies), seconds=min(seconds, time.perf_counter() - started), errors=errors[0]
+    )
     load.rps = load.requests / seconds
     if latencies:
         latencies.sort()
@@ -489,6 +549,7 @@ def run_python(port: int, path: str, query: str, connections: int, seconds: floa
 
 
 # --- The run ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Cell:
@@ -559,8 +620,10 @@ def measure(server: Server, dataset: str, args, wrk: str | None, run: Run) -> No
         run.cells.append(cell)
         p50 = f"{load.p50 * 1000:.1f}" if load.p50 is not None else "-"
         per = f"{cell.cpu_per_request * 1000:.2f}" if cell.cpu_per_request else "-"
-        log(f"  {dataset:9} {name:8} {server.key:16} {load.rps:9.1f} req/s  p50 {p50} ms  "
-            f"n={load.requests} errors={load.errors}  single {single * 1000:.1f} ms  cpu/req {per} ms")
+        log(
+            f"  {dataset:9} {name:8} {server.key:16} {load.rps:9.1f} req/s  p50 {p50} ms  "
+            f"n={load.requests} errors={load.errors}  single {single * 1000:.1f} ms  cpu/req {per} ms"
+        )
 
 
 def fmt_rps(load: Load, duration: float) -> str:
@@ -635,9 +698,13 @@ def targets(cells: list[Cell], datasets: list[str]) -> list[Target]:
 
 def report(run: Run, args, meta: dict) -> str:
     order = ["ours", "ours-cache", "ours-inline", "oxigraph", "rdflib-endpoint"]
-    labels = {"ours": "napkg, cache off", "ours-cache": "napkg, cache on",
-              "ours-inline": f"napkg, cache off, no workers ({args.workers} web processes; unsafe)",
-              "oxigraph": "Oxigraph server", "rdflib-endpoint": "rdflib-endpoint"}
+    labels = {
+        "ours": "napkg, cache off",
+        "ours-cache": "napkg, cache on",
+        "ours-inline": f"napkg, cache off, no workers ({args.workers} web processes; unsafe)",
+        "oxigraph": "Oxigraph server",
+        "rdflib-endpoint": "rdflib-endpoint",
+    }
     cells = {(c.dataset, c.query, c.server): c for c in run.cells}
     lines = [
         "# Benchmark: napkg serve vs rdflib-endpoint vs Oxigraph server",
@@ -665,7 +732,8 @@ def report(run: Run, args, meta: dict) -> str:
         "the server's whole process tree (napkg: the web process and its workers), sampled every 0.1 s from "
         "/proc over its whole life. CPU ms/req: CPU time (user + system) of the server's process tree during the "
         "measured window / n; it is less disturbed by other load on the machine than req/s (requests still in "
-        "flight at the end count in the CPU but not in n, so it is left out where n < 8 × connections). ×rdflib / ×Oxigraph: req/s relative to that server "
+        "flight at the end count in the CPU but not in n, so it is left out where n < 8 × connections). ×rdflib / "
+        "×Oxigraph: req/s relative to that server "
         "on the same cell; `≥` where rdflib-endpoint completed no request in the window: it answers one request "
         "at a time, so its rate is at most 1 / its single latency. napkg, no workers: benchmarks/inline.py, the "
         "same app with each query run by its web processes (as many as napkg has workers), where nothing can "
@@ -691,30 +759,47 @@ def report(run: Run, args, meta: dict) -> str:
                     f"| {dataset} | {query} | {labels[key]}{note} | {fmt_rps(c.load, args.duration)} | "
                     f"{fmt_ms(c.load.p50)} | {fmt_ms(c.load.p99)} | {fmt_ms(c.single)} | {c.load.requests} | "
                     f"{c.load.errors} | {fmt_ms(c.cpu_per_request)} | {vs_rdflib} | {vs_oxi} | {server.startup:.1f} | "
-                    f"{server.peak_rss / 2**20:,.0f} |")
+                    f"{server.peak_rss / 2**20:,.0f} |"
+                )
     # Start-up and memory per server.
-    lines += ["", "## Servers: start-up and memory", "",
-              "| dataset | server | start-up s | RSS when ready MiB | peak RSS MiB |", "|---|---|--:|--:|--:|"]
-    for (dataset, key), server in run.servers.items():
-        lines.append(f"| {dataset} | {server.label} | {server.startup:.1f} | {server.ready_rss / 2**20:,.0f} | "
-                     f"{server.peak_rss / 2**20:,.0f} |")
+    lines += [
+        "",
+        "## Servers: start-up and memory",
+        "",
+        "| dataset | server | start-up s | RSS when ready MiB | peak RSS MiB |",
+        "|---|---|--:|--:|--:|",
+    ]
+    for (dataset, _key), server in run.servers.items():
+        lines.append(
+            f"| {dataset} | {server.label} | {server.startup:.1f} | {server.ready_rss / 2**20:,.0f} | "
+            f"{server.peak_rss / 2**20:,.0f} |"
+        )
     # Where napkg's CPU goes: the web process (HTTP, FastAPI, the cache, the hand-off to the pool) and the
     # query workers (query, result writing, the pipe), against Oxigraph's whole process.
-    lines += ["", "## CPU per request: napkg's web process and workers, Oxigraph", "",
-              "CPU ms per completed request in the measured window.", "",
-              "| dataset | query | napkg cache off: web + workers | napkg cache on: web + workers | Oxigraph |",
-              "|---|---|--:|--:|--:|"]
+    lines += [
+        "",
+        "## CPU per request: napkg's web process and workers, Oxigraph",
+        "",
+        "CPU ms per completed request in the measured window.",
+        "",
+        "| dataset | query | napkg cache off: web + workers | napkg cache on: web + workers | Oxigraph |",
+        "|---|---|--:|--:|--:|",
+    ]
     for dataset in meta["datasets"]:
         for query in QUERIES:
-            def split(key):
+
+            def split(key, dataset=dataset, query=query):  # called within this iteration
                 c = cells.get((dataset, query, key))
                 if c is None or c.cpu_per_request is None:
                     return "-"
                 n = c.load.requests
                 return f"{max(0.0, c.cpu_web) / n * 1000:.2f} + {max(0.0, c.cpu - c.cpu_web) / n * 1000:.2f}"
+
             oxi = cells.get((dataset, query, "oxigraph"))
-            lines.append(f"| {dataset} | {query} | {split('ours')} | {split('ours-cache')} | "
-                         f"{fmt_ms(oxi.cpu_per_request) if oxi else '-'} |")
+            lines.append(
+                f"| {dataset} | {query} | {split('ours')} | {split('ours-cache')} | "
+                f"{fmt_ms(oxi.cpu_per_request) if oxi else '-'} |"
+            )
     lines += ["", "## Targets", ""]
     verdicts = targets(run.cells, list(meta["datasets"]))
     for t in verdicts:
@@ -740,20 +825,39 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per cell (default 10)")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per cell (default 2)")
     p.add_argument("--connections", type=int, default=8, help="concurrent connections (default 8)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds before a request counts as timed out (default 60)")
-    p.add_argument("--workers", type=int, default=2, help="napkg serve --workers, and the web processes of ours-inline (default 2)")
-    p.add_argument("--scale", type=float, default=100, help="size of the synthetic graph, x the NAP graph (default 100)")
-    p.add_argument("--validate-scale", type=float, default=10,
-                   help="validate a synthetic graph of this scale with `napkg validate` (0: skip; default 10)")
+    p.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds before a request counts as timed out (default 60)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, help="napkg serve --workers, and the web processes of ours-inline (default 2)"
+    )
+    p.add_argument(
+        "--scale", type=float, default=100, help="size of the synthetic graph, x the NAP graph (default 100)"
+    )
+    p.add_argument(
+        "--validate-scale",
+        type=float,
+        default=10,
+        help="validate a synthetic graph of this scale with `napkg validate` (0: skip; default 10)",
+    )
     p.add_argument("--datasets", default="nap,synthetic", help="comma-separated: nap, synthetic")
-    p.add_argument("--servers", default="ours,ours-cache,ours-inline,oxigraph,rdflib-endpoint",
-                   help="comma-separated: ours, ours-cache, ours-inline (queries in the web processes, unsafe: "
-                        "what the workers cost), oxigraph, rdflib-endpoint")
+    p.add_argument(
+        "--servers",
+        default="ours,ours-cache,ours-inline,oxigraph,rdflib-endpoint",
+        help="comma-separated: ours, ours-cache, ours-inline (queries in the web processes, unsafe: "
+        "what the workers cost), oxigraph, rdflib-endpoint",
+    )
     p.add_argument("--load-generator", choices=["auto", "wrk", "python"], default="auto")
-    p.add_argument("--no-snapshot", dest="snapshot", action="store_false",
-                   help="run napkg from the working tree instead of a copy taken at the start of the run")
+    p.add_argument(
+        "--no-snapshot",
+        dest="snapshot",
+        action="store_false",
+        help="run napkg from the working tree instead of a copy taken at the start of the run",
+    )
     p.add_argument("--workdir", type=Path, help="where data and server logs go (default: a temporary folder)")
-    p.add_argument("--out", type=Path, default=HERE / "results.md", help="Markdown file to write (default benchmarks/results.md)")
+    p.add_argument(
+        "--out", type=Path, default=HERE / "results.md", help="Markdown file to write (default benchmarks/results.md)"
+    )
     args = p.parse_args(argv)
     unknown = sorted(set(args.servers.split(",")) - set(SERVER_KEYS))
     if unknown:
@@ -783,16 +887,39 @@ def main(argv: list[str] | None = None) -> int:
         trig = nap.with_suffix(".trig")
         synthetic = workdir / f"nap-{args.scale:g}x.nt"
         log(f"generating the {args.scale:g}x synthetic graph ...")
-        out = subprocess.run([sys.executable, str(HERE / "synthetic.py"), str(trig), "--scale", str(args.scale),
-                              "--out", str(synthetic)], check=True, capture_output=True, text=True).stdout.strip()
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "synthetic.py"),
+                str(trig),
+                "--scale",
+                str(args.scale),
+                "--out",
+                str(synthetic),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         log(out)
         n_syn = sum(1 for line in open(synthetic, "rb") if line.strip())
         validated = "not validated in this run"
         if args.validate_scale:
             # N-Quads: the checks on graphs (links in their graph, English in translations) need the graphs.
             small = workdir / f"nap-{args.validate_scale:g}x.nq"
-            subprocess.run([sys.executable, str(HERE / "synthetic.py"), str(trig), "--scale", str(args.validate_scale),
-                            "--out", str(small)], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(HERE / "synthetic.py"),
+                    str(trig),
+                    "--scale",
+                    str(args.validate_scale),
+                    "--out",
+                    str(small),
+                ],
+                check=True,
+                capture_output=True,
+            )
             log(f"validating the {args.validate_scale:g}x synthetic graph with napkg validate ...")
             started = time.perf_counter()
             check = subprocess.run([*NAPKG, "validate", str(small)], capture_output=True, text=True)
@@ -800,18 +927,28 @@ def main(argv: list[str] | None = None) -> int:
             verdict = check.stdout.strip().splitlines()[-1] if check.stdout.strip() else check.stderr.strip()[-300:]
             log(f"  {verdict} ({took:.0f} s)")
             if check.returncode != 0:
-                sys.exit(f"the {args.validate_scale:g}x synthetic graph does not pass napkg validate:\n{check.stdout[-3000:]}")
+                sys.exit(
+                    f"the {args.validate_scale:g}x synthetic graph does not pass napkg "
+                    f"validate:\n{check.stdout[-3000:]}"
+                )
             n_small = sum(1 for line in open(small, "rb") if line.strip())
-            validated = (f"the {args.validate_scale:g}x graph ({n_small:,} triples) made by the same code passed "
-                         f"`napkg validate` in this run ({verdict} {took:.0f} s)")
+            validated = (
+                f"the {args.validate_scale:g}x graph ({n_small:,} triples) made by the same code passed "
+                f"`napkg validate` in this run ({verdict} {took:.0f} s)"
+            )
         datasets["synthetic"] = synthetic
-        meta_datasets["synthetic"] = (f"benchmarks/synthetic.py --scale {args.scale:g} → {n_syn:,} triples "
-                                      f"({n_syn / n_nap:.0f}x); {validated}")
+        meta_datasets["synthetic"] = (
+            f"benchmarks/synthetic.py --scale {args.scale:g} → {n_syn:,} triples ({n_syn / n_nap:.0f}x); {validated}"
+        )
     datasets = {k: v for k, v in datasets.items() if k in wanted}
 
-    factories = {"ours": lambda: Ours(False, args.workers), "ours-cache": lambda: Ours(True, args.workers),
-                 "ours-inline": lambda: OursInline(args.workers), "oxigraph": Oxigraph,
-                 "rdflib-endpoint": RdflibEndpoint}
+    factories = {
+        "ours": lambda: Ours(False, args.workers),
+        "ours-cache": lambda: Ours(True, args.workers),
+        "ours-inline": lambda: OursInline(args.workers),
+        "oxigraph": Oxigraph,
+        "rdflib-endpoint": RdflibEndpoint,
+    }
     for dataset, path in datasets.items():
         for key in args.servers.split(","):
             server = factories[key]()
@@ -833,10 +970,13 @@ def main(argv: list[str] | None = None) -> int:
             server.start(nap, workdir)
             status, body = get(server.port, server.path, QUERIES["count"])
             same = status == 200 and normalise(body, "count") == next(
-                (c.answer for c in run.cells if c.dataset == "nap" and c.query == "count" and c.server == "ours"), None)
-            run.notes.append(f"`napkg serve` with no data options (validates with pySHACL, then serves the union of "
-                             f"the named graphs) starts in {server.startup:.1f} s; its count answer "
-                             f"{'equals' if same else 'DIFFERS from'} the one with `--data nap.nt`.")
+                (c.answer for c in run.cells if c.dataset == "nap" and c.query == "count" and c.server == "ours"), None
+            )
+            run.notes.append(
+                f"`napkg serve` with no data options (validates with pySHACL, then serves the union of "
+                f"the named graphs) starts in {server.startup:.1f} s; its count answer "
+                f"{'equals' if same else 'DIFFERS from'} the one with `--data nap.nt`."
+            )
         finally:
             server.stop()
         run.servers[("nap", server.key)] = server
@@ -846,29 +986,46 @@ def main(argv: list[str] | None = None) -> int:
         for query in QUERIES:
             answers = {c.server: c.answer for c in run.cells if c.dataset == dataset and c.query == query}
             if len({json.dumps(a) for a in answers.values()}) > 1:
-                run.notes.append(f"ANSWERS DIFFER on {dataset}/{query}: " +
-                                 "; ".join(f"{k}: {json.dumps(v)[:200]}" for k, v in answers.items()))
+                run.notes.append(
+                    f"ANSWERS DIFFER on {dataset}/{query}: "
+                    + "; ".join(f"{k}: {json.dumps(v)[:200]}" for k, v in answers.items())
+                )
     if not any(n.startswith("ANSWERS DIFFER") for n in run.notes):
-        run.notes.append("Every server gave the same answer to every query on every dataset "
-                         "(limit10: 10 rows each; the rows differ, as LIMIT without ORDER BY allows).")
+        run.notes.append(
+            "Every server gave the same answer to every query on every dataset "
+            "(limit10: 10 rows each; the rows differ, as LIMIT without ORDER BY allows)."
+        )
     if run.background:
         worst = max(run.background)
-        run.notes.append(f"Other load on the machine, sampled for 1 s before each server start while none of ours ran: "
-                         f"{min(run.background):.0%} to {worst:.0%} of the {os.cpu_count()} cores busy"
-                         + (" -- the machine was NOT quiet: treat the numbers with care." if worst > 0.1 else "."))
+        run.notes.append(
+            f"Other load on the machine, sampled for 1 s before each server start while none of ours ran: "
+            f"{min(run.background):.0%} to {worst:.0%} of the {os.cpu_count()} cores busy"
+            + (" -- the machine was NOT quiet: treat the numbers with care." if worst > 0.1 else ".")
+        )
     run.notes.append(f"Server logs and data: {workdir}")
 
     total = time.perf_counter() - run_started
     digest, _ = code_version()
     if digest != code_at_start:
-        run.notes.append(f"The working tree's server/napkg changed during the run (sha256 {code_at_start} at the start, "
-                         f"{digest} at the end)" + (": the run measured the snapshot taken at the start."
-                         if args.snapshot else ": SERVERS STARTED AT DIFFERENT TIMES MAY HAVE RUN DIFFERENT CODE."))
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "total": f"{total / 60:.1f} min",
-            "code": f"server/napkg/*.py sha256 {code_at_start}" + (" (a snapshot taken at the start)" if args.snapshot else ""),
-            "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-            "tool": f"wrk -t1 -c{args.connections}" if wrk else "Python threaded http.client closed loop",
-            "datasets": meta_datasets}
+        run.notes.append(
+            f"The working tree's server/napkg changed during the run (sha256 {code_at_start} at the start, "
+            f"{digest} at the end)"
+            + (
+                ": the run measured the snapshot taken at the start."
+                if args.snapshot
+                else ": SERVERS STARTED AT DIFFERENT TIMES MAY HAVE RUN DIFFERENT CODE."
+            )
+        )
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "total": f"{total / 60:.1f} min",
+        "code": f"server/napkg/*.py sha256 {code_at_start}"
+        + (" (a snapshot taken at the start)" if args.snapshot else ""),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "tool": f"wrk -t1 -c{args.connections}" if wrk else "Python threaded http.client closed loop",
+        "datasets": meta_datasets,
+    }
     text = report(run, args, meta)
     args.out.write_text(text, encoding="utf-8")
     print(text)

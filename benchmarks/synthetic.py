@@ -20,6 +20,7 @@ Reads N-Quads or TriG (as `napkg build` writes nap.trig), or N-Triples (all in t
 N-Quads when --out ends in .nq, graphs kept (what `napkg validate` needs for the checks on graphs);
 otherwise N-Triples, all in the default graph, as the servers in the benchmark load it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,10 +48,14 @@ ACTION_POINTS = 33  # the real plan's: a source without them is not the NAP grap
 _FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".trig": ox.RdfFormat.TRIG, ".nt": ox.RdfFormat.N_TRIPLES}
 _AP = re.compile(re.escape(ID) + r"action-point/nap-[0-9]{4}-[0-9]{2}$")
 # The IRIs a copy renames: (prefix, year, rest), the year being a plan's ("nap-2022...") or a report's.
-_PLAN_YEAR = re.compile("(" + re.escape(ID) + r"(?:action-plan|action-point|framework-link|instrument-relation)/nap-)"
-                        r"([0-9]{4})(-.*|)$")
-_REPORT_YEAR = re.compile("(" + re.escape(ID) + r"(?:report|status-assessment|responsibility|footnote|framework-link)/"
-                          "|" + re.escape(GRAPH) + r"report-)([0-9]{4})(-.*|)$")
+_PLAN_YEAR = re.compile(
+    "(" + re.escape(ID) + r"(?:action-plan|action-point|framework-link|instrument-relation)/nap-)"
+    r"([0-9]{4})(-.*|)$"
+)
+_REPORT_YEAR = re.compile(
+    "(" + re.escape(ID) + r"(?:report|status-assessment|responsibility|footnote|framework-link)/"
+    "|" + re.escape(GRAPH) + r"report-)([0-9]{4})(-.*|)$"
+)
 
 
 def read(path: Path) -> list[ox.Quad]:
@@ -120,7 +125,7 @@ def generate(quads: list[ox.Quad], scale: float) -> list[ox.Quad]:
             sys.exit("out of four-digit years: ask for a smaller scale")
         renamed: dict[str, ox.NamedNode] = {}  # each IRI renamed once per copy
 
-        def term(t):
+        def term(t, renamed=renamed, copier=copier):  # called within this iteration
             if not isinstance(t, ox.NamedNode):
                 return t
             if (new := renamed.get(t.value)) is None:
@@ -164,11 +169,16 @@ def write(quads: list[ox.Quad], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("source", type=Path, help="the real graph as TriG or N-Quads (napkg build writes nap.trig); "
-                                             "N-Triples is read into the default graph")
+    p.add_argument(
+        "source",
+        type=Path,
+        help="the real graph as TriG or N-Quads (napkg build writes nap.trig); "
+        "N-Triples is read into the default graph",
+    )
     p.add_argument("--scale", type=float, default=100, help="size as a multiple of the source's quads (default 100)")
-    p.add_argument("--out", type=Path, required=True,
-                   help="file to write: N-Quads if it ends in .nq (graphs kept), else N-Triples")
+    p.add_argument(
+        "--out", type=Path, required=True, help="file to write: N-Quads if it ends in .nq (graphs kept), else N-Triples"
+    )
     args = p.parse_args(argv)
     started = time.perf_counter()
     source = read(args.source)
@@ -177,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     if unique != len(quads):
         sys.exit(f"internal error: {len(quads) - unique} duplicate quads generated")
     write(quads, args.out)
-    print(f"wrote {args.out}: {len(quads)} statements ({len(quads) / len(source):.1f}x {len(source)}) "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"wrote {args.out}: {len(quads)} statements ({len(quads) / len(source):.1f}x {len(source)}) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     return 0
 
 

@@ -2,6 +2,7 @@
 
 No test tool downloads a browser of its own (there is no network for that here, nor on many users' CI).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,8 +13,16 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 NEED = "browser tests need Debian's chromium at /usr/bin/chromium: apt-get install chromium"
 # Headless, and without the background connections a closed network refuses (they slow every start).
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def require() -> None:

@@ -1,5 +1,6 @@
 """Helpers for test_endpoint.py and test_limits.py: servers started side by side, a canary HTTP listener
 that records every request made to it, and a look at the server's worker processes through /proc."""
+
 from __future__ import annotations
 
 import contextlib
@@ -17,8 +18,10 @@ from server import running_server
 NAP = "https://w3id.org/nap-bhr/def#"
 AP = "https://w3id.org/nap-bhr/id/action-point/"
 GRAPH = "https://w3id.org/nap-bhr/graph/"
-PREFIXES = (f"PREFIX nap: <{NAP}>\nPREFIX dct: <http://purl.org/dc/terms/>\n"
-            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n")
+PREFIXES = (
+    f"PREFIX nap: <{NAP}>\nPREFIX dct: <http://purl.org/dc/terms/>\n"
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+)
 JSON = "application/sparql-results+json"
 
 
@@ -31,7 +34,7 @@ def servers(*arg_lists: tuple[str, ...]):
         with ThreadPoolExecutor(len(managers)) as pool:
             futures = [pool.submit(m.__enter__) for m in managers]
             started, failure = [], None
-            for manager, future in zip(managers, futures):
+            for manager, future in zip(managers, futures, strict=True):
                 try:
                     started.append(future.result(timeout=180))
                     stack.push(manager.__exit__)
@@ -73,7 +76,7 @@ class Canary:
         self.url = f"http://127.0.0.1:{self.port}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
 
-    def __enter__(self) -> "Canary":
+    def __enter__(self) -> Canary:
         self.thread.start()
         return self
 
@@ -117,12 +120,13 @@ def wait_until(predicate, timeout: float, interval: float = 0.1):
 
 # --- processes, through /proc (psutil is not installed) ---
 
+
 def _stat(pid: int) -> list[str] | None:
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
-    return text[text.rindex(")") + 2:].split()  # fields from the state (field 3) on
+    return text[text.rindex(")") + 2 :].split()  # fields from the state (field 3) on
 
 
 def alive(pid: int) -> bool:

@@ -1,5 +1,6 @@
 """Raw HTTP/1.1 over one asyncio connection, for tests that must see a response's exact bytes, send
 requests pipelined, or hang up before the answer; and the ASGI stand-ins around the endpoint they use."""
+
 from __future__ import annotations
 
 import asyncio

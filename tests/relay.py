@@ -1,5 +1,6 @@
 """A recording HTTP relay on 127.0.0.1, in front of a test's second SPARQL server: tests see whether (and
 what) a request reached it, and can make it hang or flood. A form-encoded query is recorded decoded."""
+
 from __future__ import annotations
 
 import contextlib
@@ -25,11 +26,20 @@ class Relay:
             def _handle(self):
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 content_type = self.headers.get("Content-Type", "")
-                form = parse_qs(body.decode("ascii", "replace")) if content_type.startswith(
-                    "application/x-www-form-urlencoded") else {}
-                relay.requests.append({"path": self.path, "body": body.decode("utf-8", "replace"),
-                                       "content_type": content_type, "query": (form.get("query") or [""])[0],
-                                       "user_agent": self.headers.get("User-Agent", "")})
+                form = (
+                    parse_qs(body.decode("ascii", "replace"))
+                    if content_type.startswith("application/x-www-form-urlencoded")
+                    else {}
+                )
+                relay.requests.append(
+                    {
+                        "path": self.path,
+                        "body": body.decode("utf-8", "replace"),
+                        "content_type": content_type,
+                        "query": (form.get("query") or [""])[0],
+                        "user_agent": self.headers.get("User-Agent", ""),
+                    }
+                )
                 if behaviour == "hang":
                     time.sleep(30)
                     return
@@ -43,9 +53,12 @@ class Relay:
                         for _ in range(30_000):  # 30 MB, far over the limit
                             self.wfile.write(row)
                     return
-                request = urllib.request.Request(upstream + self.path, data=body or None, method=self.command,
-                                                 headers={k: v for k, v in self.headers.items()
-                                                          if k.lower() in ("accept", "content-type")})
+                request = urllib.request.Request(
+                    upstream + self.path,
+                    data=body or None,
+                    method=self.command,
+                    headers={k: v for k, v in self.headers.items() if k.lower() in ("accept", "content-type")},
+                )
                 with urllib.request.urlopen(request, timeout=10) as answer:
                     data = answer.read()
                     self.send_response(answer.status)

@@ -5,6 +5,7 @@
 Without --url it starts its own server (napkg serve on a free port) and stops it afterwards. Needs Debian's
 chromium at /usr/bin/chromium and the playwright package (pip install -e '.[test]').
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,9 +18,9 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from browser import ARGS, CHROMIUM  # noqa: E402
 from server import ROOT, running_server  # noqa: E402
 
-from browser import ARGS, CHROMIUM  # noqa: E402
 WIDTHS = {"": (1280, 900), "-phone": (390, 844)}
 #: name -> path; overview only when the server has it.
 PAGES = {
@@ -46,9 +47,12 @@ def shoot(base: str, out: Path) -> list[Path]:
                     print(f"skipped {name}: {path} is not served", file=sys.stderr)
                     continue
                 for suffix, (width, height) in WIDTHS.items():
-                    context = browser.new_context(viewport={"width": width, "height": height},
-                                                  device_scale_factor=1, is_mobile=bool(suffix),
-                                                  has_touch=bool(suffix))
+                    context = browser.new_context(
+                        viewport={"width": width, "height": height},
+                        device_scale_factor=1,
+                        is_mobile=bool(suffix),
+                        has_touch=bool(suffix),
+                    )
                     page = context.new_page()
                     page.goto(base + path, wait_until="networkidle")
                     target = out / f"{name}{suffix}.png"

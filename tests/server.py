@@ -1,4 +1,5 @@
 """Start a real `napkg serve` on 127.0.0.1 for a test, and stop it afterwards."""
+
 from __future__ import annotations
 
 import contextlib
@@ -43,8 +44,9 @@ def running_server(*args: str, start_timeout: float = 120.0, env: dict[str, str]
     folder = tempfile.TemporaryDirectory(prefix="napkg-serve-")
     log_path = Path(folder.name) / "stderr.log"
     err = open(log_path, "wb")
-    process = subprocess.Popen([*NAPKG, "serve", "--port", str(port), *args], cwd=ROOT, stdout=out,
-                               stderr=err, start_new_session=True, env=env)
+    process = subprocess.Popen(
+        [*NAPKG, "serve", "--port", str(port), *args], cwd=ROOT, stdout=out, stderr=err, start_new_session=True, env=env
+    )
     server = Server(process, port, log_path)
     try:
         deadline = time.time() + start_timeout

@@ -2,6 +2,7 @@
 (transport.GatheringHttpProtocol asking app.Front.answer_now), over real sockets to uvicorn: the same bytes
 as the ASGI app sends for every kind of answer and failure, the app never called, pipelined requests in
 order, a client that leaves withdrawn, and every case outside the plain one sent the usual way."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,6 +18,9 @@ from napkg.pool import Crashed, Overloaded, TimedOut
 from napkg.protocol import Endpoint, Settings
 from napkg.transport import GatheringHttpProtocol, Waiting
 from raw_http import Counted, elsewhere, exchange, read_response, undated
+
+# serial: waits for answers that come after the client left; `make test` runs it after the parallel run.
+pytestmark = pytest.mark.serial
 
 ROW = b'{"s":{"type":"literal","value":"x"}}'
 ROWS = b'{"head":{"vars":["s"]},"results":{"bindings":[' + b",".join([ROW] * 60) + b"]}}"
@@ -49,8 +53,9 @@ class Pool:
         ticket = object()
         self.submitted.append((job, ticket))
         answer, failure = self.answer, self.failure
-        asyncio.get_running_loop().call_later(self.delay, lambda: ticket in self.withdrawn or done(
-            None if failure else answer, failure))
+        asyncio.get_running_loop().call_later(
+            self.delay, lambda: ticket in self.withdrawn or done(None if failure else answer, failure)
+        )
         return ticket
 
     def withdraw(self, ticket):
@@ -70,9 +75,18 @@ def serve(conversation, cors: bool = False, max_rows: int = 10_000):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(front, host="127.0.0.1", port=port, http=GatheringHttpProtocol,
-                                           log_level="warning", lifespan="off", proxy_headers=False,
-                                           access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            front,
+            host="127.0.0.1",
+            port=port,
+            http=GatheringHttpProtocol,
+            log_level="warning",
+            lifespan="off",
+            proxy_headers=False,
+            access_log=False,
+        )
+    )
 
     async def main():
         task = asyncio.create_task(server.serve())
@@ -146,6 +160,7 @@ def test_a_pool_that_does_not_answer_gets_the_apps_error(failure, status):
 def test_with_cors_on_the_protocol_says_what_the_cors_middleware_would(failure):
     """Starlette's CORS middleware adds Origin to Vary even for a request without an Origin (the answer to
     one with it differs); the protocol's own answer must too."""
+
     async def conversation(port, pool, server):
         first = await exchange(port, get())
         pool.failure = failure
@@ -161,9 +176,12 @@ def test_with_cors_on_the_protocol_says_what_the_cors_middleware_would(failure):
 def test_other_forms_of_the_same_request_target_are_answered_the_same(target):
     """The protocol splits a plain origin-form target itself; an absolute-form one is parsed, and a
     percent-encoded path decoded, as uvicorn does for the app."""
+
     async def conversation(port, pool, server):
         first = await exchange(port, get())
-        return first + await exchange(port, get(path=target)) + await exchange(port, get(path=target, extra=THROUGH_APP))
+        return (
+            first + await exchange(port, get(path=target)) + await exchange(port, get(path=target, extra=THROUGH_APP))
+        )
 
     (first, ours, apps), pool, outer = serve(conversation)
     assert len(pool.submitted) == 1 and outer.calls == 2
@@ -185,6 +203,7 @@ def test_a_matching_etag_is_answered_without_the_app_or_the_pool():
 def test_pipelined_requests_are_answered_in_order():
     """The first request's answer is slow and comes from the protocol's own path; the two pipelined behind
     it wait for it (uvicorn queues them behind the stand-in cycle) and go through the app, in order."""
+
     async def conversation(port, pool, server):
         await exchange(port, get())  # makes the reading
         pool.delay, pool.tell_apart = 0.2, True
@@ -235,12 +254,15 @@ def test_at_shutdown_a_waiting_answer_is_sent_and_the_connection_closed():
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(ROWS) and rest == b""
 
 
-@pytest.mark.parametrize("extra, why", [
-    (b"Accept-Encoding: gzip\r\n", "the compression middleware would write it"),
-    (b"Origin: https://example.org\r\n", "the CORS middleware would add to it"),
-    (b"X-Forwarded-Proto: https\r\n", "a proxy's header changes the scope"),
-    (b"Content-Length: 0\r\n", "a body"),
-])
+@pytest.mark.parametrize(
+    "extra, why",
+    [
+        (b"Accept-Encoding: gzip\r\n", "the compression middleware would write it"),
+        (b"Origin: https://example.org\r\n", "the CORS middleware would add to it"),
+        (b"X-Forwarded-Proto: https\r\n", "a proxy's header changes the scope"),
+        (b"Content-Length: 0\r\n", "a body"),
+    ],
+)
 def test_the_other_cases_go_through_the_app(extra, why):
     async def conversation(port, pool, server):
         await exchange(port, get())
@@ -261,11 +283,13 @@ def test_only_a_front_with_the_response_cache_off_and_an_endpoint_is_asked():
         import uvicorn
         from uvicorn.server import ServerState
 
-        config = uvicorn.Config(front, http=GatheringHttpProtocol, lifespan="off", access_log=False,
-                                proxy_headers=proxy_headers)
+        config = uvicorn.Config(
+            front, http=GatheringHttpProtocol, lifespan="off", access_log=False, proxy_headers=proxy_headers
+        )
 
         async def make():
             return GatheringHttpProtocol(config=config, server_state=ServerState(), app_state={})
+
         return asyncio.run(make())
 
     pool = Pool()
@@ -277,6 +301,7 @@ def test_only_a_front_with_the_response_cache_off_and_an_endpoint_is_asked():
     assert protocol(Front(elsewhere, endpoint, None, endpoint=endpoint), proxy_headers=True)._now is None
     # With the response cache on, its replay is asked instead, and misses go through the app to be recorded.
     from napkg.protocol import ResponseCache
+
     assert protocol(Front(elsewhere, endpoint, ResponseCache(endpoint), endpoint=endpoint))._now is None
 
 

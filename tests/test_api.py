@@ -1,6 +1,7 @@
 """The catalogue's REST API (/api/queries) against a real `napkg serve` whose catalogue is the test one in
 tests/fixtures/queries (NAPKG_QUERIES): listing, running, negotiation, paging, errors, parameter injection,
 the OpenAPI description, and schemathesis over that description."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,9 +16,9 @@ import httpx
 import pytest
 import rdflib
 import schemathesis
-from schemathesis import GenerationMode
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from napkg import api
@@ -72,11 +73,14 @@ def bindings(response: httpx.Response) -> list[dict]:
 
 def triple_count(server) -> int:
     # A new comment each time: a new text, so the result cache cannot answer.
-    r = httpx.post(server.sparql, data={"query": f"# {uuid.uuid4()}\n{COUNT_ALL}"}, headers={"Accept": JSON}, timeout=30)
+    r = httpx.post(
+        server.sparql, data={"query": f"# {uuid.uuid4()}\n{COUNT_ALL}"}, headers={"Accept": JSON}, timeout=30
+    )
     return int(r.json()["results"]["bindings"][0]["n"]["value"])
 
 
 # --- listing ---
+
 
 def test_listing_describes_every_query(server, fixtures):
     r = httpx.get(server.url + "/api/queries", timeout=30)
@@ -86,21 +90,36 @@ def test_listing_describes_every_query(server, fixtures):
     for name, query in fixtures.items():
         entry = listed[name]
         assert entry["url"] == f"{server.url}/api/queries/{name}"
-        assert (entry["summary"], entry["summary_nl"], entry["description"]) == \
-               (query.summary, query.summary_nl, query.description)
+        assert (entry["summary"], entry["summary_nl"], entry["description"]) == (
+            query.summary,
+            query.summary_nl,
+            query.description,
+        )
         assert entry["tags"] == list(query.tags) and entry["operation"] == query.operation
         assert [p["name"] for p in entry["parameters"]] == [p.name for p in query.params]
     titles = listed["titles"]["parameters"][0]
-    assert titles == {"name": "lang", "type": "language", "description": "The language of the titles.",
-                      "default": "nl", "enum": ["nl", "en"], "required": False}
-    assert {p["name"]: p["type"] for p in listed["echo"]["parameters"]} == \
-           {"text": "string", "iri": "iri", "n": "integer", "year": "year", "lang": "language"}
+    assert titles == {
+        "name": "lang",
+        "type": "language",
+        "description": "The language of the titles.",
+        "default": "nl",
+        "enum": ["nl", "en"],
+        "required": False,
+    }
+    assert {p["name"]: p["type"] for p in listed["echo"]["parameters"]} == {
+        "text": "string",
+        "iri": "iri",
+        "n": "integer",
+        "year": "year",
+        "lang": "language",
+    }
     assert [p["required"] for p in listed["started-in"]["parameters"]] == [True, False]
     assert listed["titles"]["listable"] and not listed["first-three"]["listable"]
     assert listed["title-graph"]["operation"] == "CONSTRUCT" and listed["has-title"]["operation"] == "ASK"
 
 
 # --- running ---
+
 
 def test_run_a_select_with_defaults_and_values(server):
     rows = bindings(get(server, "titles"))
@@ -112,8 +131,11 @@ def test_run_a_select_with_defaults_and_values(server):
 
     started = bindings(get(server, "started-in", {"year": "2022", "minimum": "30"}))
     assert [r["notation"]["value"] for r in started] == ["31", "32", "33"]
-    assert started[0]["_year"] == {"type": "literal", "value": "2022",
-                                   "datatype": "http://www.w3.org/2001/XMLSchema#gYear"}
+    assert started[0]["_year"] == {
+        "type": "literal",
+        "value": "2022",
+        "datatype": "http://www.w3.org/2001/XMLSchema#gYear",
+    }
     assert started[0]["_minimum"]["datatype"] == "http://www.w3.org/2001/XMLSchema#integer"
 
 
@@ -126,19 +148,23 @@ def test_ask_and_construct(server):
     graph = rdflib.Graph().parse(data=r.text, format="turtle")
     assert {(str(s), str(p)) for s, p, _ in graph} == {(AP + "17", "http://purl.org/dc/terms/title")}
     assert len(graph) == 2
-    other = rdflib.Graph().parse(data=get(server, "title-graph", {"action_point": AP + "03", "format": "nt"}).text,
-                                 format="nt")
+    other = rdflib.Graph().parse(
+        data=get(server, "title-graph", {"action_point": AP + "03", "format": "nt"}).text, format="nt"
+    )
     assert {str(s) for s in other.subjects()} == {AP + "03"}
 
 
-@pytest.mark.parametrize("accept, format_, media", [
-    ("text/csv", None, "text/csv"),
-    (None, "tsv", "text/tab-separated-values"),
-    ("application/sparql-results+xml", None, "application/sparql-results+xml"),
-    (None, "xml", "application/sparql-results+xml"),
-    ("text/csv;q=0.5, application/sparql-results+json", None, JSON),
-    (None, None, JSON),
-])
+@pytest.mark.parametrize(
+    "accept, format_, media",
+    [
+        ("text/csv", None, "text/csv"),
+        (None, "tsv", "text/tab-separated-values"),
+        ("application/sparql-results+xml", None, "application/sparql-results+xml"),
+        (None, "xml", "application/sparql-results+xml"),
+        ("text/csv;q=0.5, application/sparql-results+json", None, JSON),
+        (None, None, JSON),
+    ],
+)
 def test_negotiation_of_a_select(server, accept, format_, media):
     headers = {"Accept": accept} if accept else {}
     r = get(server, "titles", {"format": format_} if format_ else None, headers=headers)
@@ -150,21 +176,28 @@ def test_negotiation_of_a_select(server, accept, format_, media):
         assert rows[0] == ["action_point", "notation", "title", "_lang"] and len(rows) == 34
 
 
-@pytest.mark.parametrize("accept, format_, media", [
-    ("text/turtle", None, "text/turtle"),
-    (None, "nt", "application/n-triples"),
-    (None, "jsonld", "application/ld+json"),
-    ("application/rdf+xml", None, "application/rdf+xml"),
-    (None, "xml", "application/rdf+xml"),
-    ("application/json", None, "application/ld+json"),
-])
+@pytest.mark.parametrize(
+    "accept, format_, media",
+    [
+        ("text/turtle", None, "text/turtle"),
+        (None, "nt", "application/n-triples"),
+        (None, "jsonld", "application/ld+json"),
+        ("application/rdf+xml", None, "application/rdf+xml"),
+        (None, "xml", "application/rdf+xml"),
+        ("application/json", None, "application/ld+json"),
+    ],
+)
 def test_negotiation_of_a_construct(server, accept, format_, media):
     headers = {"Accept": accept} if accept else {}
     r = get(server, "title-graph", {"format": format_} if format_ else None, headers=headers)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].split(";")[0] == media
-    rdf_format = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
-                  "application/rdf+xml": "xml"}[media]
+    rdf_format = {
+        "text/turtle": "turtle",
+        "application/n-triples": "nt",
+        "application/ld+json": "json-ld",
+        "application/rdf+xml": "xml",
+    }[media]
     assert len(rdflib.Graph().parse(data=r.text, format=rdf_format)) == 2
 
 
@@ -186,6 +219,7 @@ def test_head_etag_and_not_modified(server):
 
 # --- paging ---
 
+
 def test_pages_follow_each_other(server):
     everything = bindings(get(server, "titles"))
     page1 = bindings(get(server, "titles", {"limit": "10"}))
@@ -197,16 +231,19 @@ def test_pages_follow_each_other(server):
     assert bindings(get(server, "titles", {"offset": "40"})) == []
 
 
-@pytest.mark.parametrize("name, params, named", [
-    ("titles", {"limit": "-1"}, "limit"),
-    ("titles", {"limit": str(MAX_ROWS + 1)}, "limit"),
-    ("titles", {"limit": "ten"}, "limit"),
-    ("titles", {"limit": "1.5"}, "limit"),
-    ("titles", {"offset": "-3"}, "offset"),
-    ("titles", {"offset": "1e3"}, "offset"),
-    ("first-three", {"limit": "1"}, "limit"),
-    ("title-graph", {"offset": "1"}, "offset"),
-])
+@pytest.mark.parametrize(
+    "name, params, named",
+    [
+        ("titles", {"limit": "-1"}, "limit"),
+        ("titles", {"limit": str(MAX_ROWS + 1)}, "limit"),
+        ("titles", {"limit": "ten"}, "limit"),
+        ("titles", {"limit": "1.5"}, "limit"),
+        ("titles", {"offset": "-3"}, "offset"),
+        ("titles", {"offset": "1e3"}, "offset"),
+        ("first-three", {"limit": "1"}, "limit"),
+        ("title-graph", {"offset": "1"}, "offset"),
+    ],
+)
 def test_bad_paging_is_refused_naming_the_parameter(server, name, params, named):
     r = get(server, name, params)
     assert r.status_code == 422, r.text
@@ -215,27 +252,31 @@ def test_bad_paging_is_refused_naming_the_parameter(server, name, params, named)
 
 # --- errors ---
 
+
 def test_unknown_query_is_404(server):
     r = get(server, "no-such-query")
     assert r.status_code == 404
     assert "no-such-query" in r.text and "titles" in r.text
 
 
-@pytest.mark.parametrize("name, params, named", [
-    ("echo", {"n": "12x"}, "n"),
-    ("echo", {"n": "1 } ; DROP ALL #"}, "n"),
-    ("echo", {"n": "1" * 30}, "n"),
-    ("echo", {"year": "20245"}, "year"),
-    ("echo", {"year": '2024"^^<x> } #'}, "year"),
-    ("echo", {"iri": "not an iri"}, "iri"),
-    ("echo", {"lang": "en } #"}, "lang"),
-    ("echo", {"text": "x" * 1001}, "text"),
-    ("titles", {"lang": "fr"}, "lang"),
-    ("titles", {"colour": "red"}, "colour"),
-    ("started-in", {}, "year"),
-    ("started-in", {"year": ""}, "year"),
-    ("has-title", {"resource": "https://example.org/a b"}, "resource"),
-])
+@pytest.mark.parametrize(
+    "name, params, named",
+    [
+        ("echo", {"n": "12x"}, "n"),
+        ("echo", {"n": "1 } ; DROP ALL #"}, "n"),
+        ("echo", {"n": "1" * 30}, "n"),
+        ("echo", {"year": "20245"}, "year"),
+        ("echo", {"year": '2024"^^<x> } #'}, "year"),
+        ("echo", {"iri": "not an iri"}, "iri"),
+        ("echo", {"lang": "en } #"}, "lang"),
+        ("echo", {"text": "x" * 1001}, "text"),
+        ("titles", {"lang": "fr"}, "lang"),
+        ("titles", {"colour": "red"}, "colour"),
+        ("started-in", {}, "year"),
+        ("started-in", {"year": ""}, "year"),
+        ("has-title", {"resource": "https://example.org/a b"}, "resource"),
+    ],
+)
 def test_bad_values_are_refused_naming_the_parameter(server, name, params, named):
     r = get(server, name, params)
     assert r.status_code == 422, r.text
@@ -306,6 +347,7 @@ def test_iri_parameters_are_iris_or_refused(server):
 
 # --- OpenAPI ---
 
+
 def operations(document: dict) -> dict[str, dict]:
     return {op["operationId"]: op for path in document["paths"].values() for op in path.values()}
 
@@ -353,8 +395,7 @@ def test_the_docs_page_loads_only_the_servers_own_files(server):
 
 def test_openapi_of_the_project_catalogue_has_every_query():
     """Whatever queries/ holds: each is an operation, named after it (no server needed for the document)."""
-    context = Context(pool=None, settings=Settings(), config=None, store=None, union_default_graph=True,
-                      fingerprint="")
+    context = Context(pool=None, settings=Settings(), config=None, store=None, union_default_graph=True, fingerprint="")
     app = FastAPI()
     app.include_router(api.make_router(context, api.QUERIES))
     ops = operations(app.openapi())
@@ -370,8 +411,12 @@ def test_editor_examples_come_from_the_catalogue(server, fixtures):
     assert [e["name"] for e in config["examples"]] == [q.summary for q in fixtures.values()]
     for example in config["examples"]:
         assert "#+" not in example["query"]
-        r = httpx.post(server.sparql, data={"query": example["query"]}, timeout=30,
-                       headers={"Accept": "application/sparql-results+json, text/turtle;q=0.9"})
+        r = httpx.post(
+            server.sparql,
+            data={"query": example["query"]},
+            timeout=30,
+            headers={"Accept": "application/sparql-results+json, text/turtle;q=0.9"},
+        )
         assert r.status_code == 200, (example["id"], r.text)
     titles = next(e for e in config["examples"] if e["id"] == "titles")
     assert 'VALUES (?_lang) { ("nl") }' in titles["query"]
@@ -389,13 +434,18 @@ def api_schema(server):
     return schemathesis.openapi.from_url(server.url + "/openapi.json")
 
 
-CASES = [pytest.param(path, "GET", mode, id=f"{path}-{mode.value}") for path in OPERATIONS
-         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-         if path != "/api/queries" or mode == GenerationMode.POSITIVE]  # the listing takes no input to get wrong
+CASES = [
+    pytest.param(path, "GET", mode, id=f"{path}-{mode.value}")
+    for path in OPERATIONS
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if path != "/api/queries" or mode == GenerationMode.POSITIVE
+]  # the listing takes no input to get wrong
 # The endpoint and the graph store, described beside the catalogue (protocol.openapi_path, graphstore.py).
-CASES += [pytest.param(path, method, mode, id=f"{method} {path}-{mode.value}")
-          for path, method in (("/sparql", "GET"), ("/sparql", "POST"), ("/store", "GET"))
-          for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)]
+CASES += [
+    pytest.param(path, method, mode, id=f"{method} {path}-{mode.value}")
+    for path, method in (("/sparql", "GET"), ("/sparql", "POST"), ("/store", "GET"))
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+]
 
 
 def test_the_endpoint_and_the_graph_store_are_described(api_schema):

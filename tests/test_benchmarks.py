@@ -2,6 +2,7 @@
 test what it builds and how it reads and judges what it measures: the synthetic graph passes the shapes,
 wrk's report is read right, the servers' answers are compared fairly, and each target is judged as the
 issue words it."""
+
 from __future__ import annotations
 
 import http.server
@@ -18,11 +19,11 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
-from server import free_port
 
 from napkg.engine import Job
 from napkg.pool import PoolSettings
 from napkg.validate import validate_paths
+from server import free_port
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -51,9 +52,11 @@ RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 @pytest.fixture(scope="module")
 def source(project, tmp_path_factory) -> Path:
     """The NAP graph as `napkg build` writes nap.trig: the ontology and the data, each part its named graph."""
-    quads = [ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(name))
-             for name, graph in project.graphs.items()
-             for q in ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)]
+    quads = [
+        ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(name))
+        for name, graph in project.graphs.items()
+        for q in ox.parse(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    ]
     path = tmp_path_factory.mktemp("bench") / "nap.nq"
     synthetic.write(quads, path)
     return path
@@ -65,11 +68,15 @@ def _graphs(quads, subject: str) -> set[str]:
 
 def _editorial(real, kind: str) -> str:
     """The first editorial link of this kind in the real graph, as its copy onto plan nap-2025 is named."""
-    first = min(q.subject.value for q in real if q.graph_name.value == GRAPH + "editorial"
-                and q.subject.value.startswith(f"{ID}{kind}/nap-2022-"))
+    first = min(
+        q.subject.value
+        for q in real
+        if q.graph_name.value == GRAPH + "editorial" and q.subject.value.startswith(f"{ID}{kind}/nap-2022-")
+    )
     return first.replace("/nap-2022-", "/nap-2025-").removeprefix(ID)
 
 
+@pytest.mark.slow
 def test_synthetic_graph_passes_the_shapes_and_checks(source, tmp_path):
     real = synthetic.read(source)
     quads = synthetic.generate(real, 3)
@@ -112,11 +119,18 @@ def test_what_the_shapes_and_checks_refuse_in_a_synthetic_copy(source, tmp_path)
     the test above would fail if the generator grew a plan past 99 or mixed up the graphs."""
     real = synthetic.read(source)
     quads = synthetic.generate(real, 1.2)  # the real graph and one copy, plan nap-2025
-    hundredth = [ox.Quad(ox.NamedNode(ID + "action-point/nap-2025-100"), q.predicate, q.object, q.graph_name)
-                 for q in quads if q.subject.value == ID + "action-point/nap-2025-33"]
+    hundredth = [
+        ox.Quad(ox.NamedNode(ID + "action-point/nap-2025-100"), q.predicate, q.object, q.graph_name)
+        for q in quads
+        if q.subject.value == ID + "action-point/nap-2025-33"
+    ]
     link = ID + _editorial(real, "framework-link")
-    moved = [ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(GRAPH + "report-2027"))
-             if q.subject.value == link and q.graph_name.value == GRAPH + "editorial" else q for q in quads]
+    moved = [
+        ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(GRAPH + "report-2027"))
+        if q.subject.value == link and q.graph_name.value == GRAPH + "editorial"
+        else q
+        for q in quads
+    ]
     path = tmp_path / "broken.nq"
     synthetic.write(moved + hundredth, path)
     report = validate_paths([path])
@@ -206,13 +220,15 @@ def test_wrk_counts_socket_errors_and_no_latency_without_requests():
     assert load.p50 is None and load.p99 is None  # wrk prints 0.00us; that is not a latency
 
 
-@pytest.mark.parametrize("text, seconds", [("546.00us", 546e-6), ("1.85ms", 1.85e-3), ("2.31s", 2.31),
-                                           ("1.50m", 90.0), ("8.00s", 8.0)])
+@pytest.mark.parametrize(
+    "text, seconds", [("546.00us", 546e-6), ("1.85ms", 1.85e-3), ("2.31s", 2.31), ("1.50m", 90.0), ("8.00s", 8.0)]
+)
 def test_wrk_durations(text, seconds):
     assert bench._duration(text) == pytest.approx(seconds)
 
 
 # --- The Python load generator (when there is no wrk) -------------------------------------------------
+
 
 @pytest.fixture
 def little_server():
@@ -251,14 +267,19 @@ def test_python_load_generator_counts_errors_not_requests(little_server):
 
 # --- Comparing answers ---------------------------------------------------------------------------------
 
+
 def _answer(*rows) -> bytes:
     return json.dumps({"head": {"vars": ["ap", "n"]}, "results": {"bindings": list(rows)}}).encode()
 
 
-ROW_A = {"ap": {"type": "uri", "value": ID + "action-point/nap-2022-01"},
-         "n": {"type": "literal", "value": "3", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}
-ROW_B = {"ap": {"type": "uri", "value": ID + "action-point/nap-2022-02"},
-         "n": {"type": "literal", "value": "5", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}
+ROW_A = {
+    "ap": {"type": "uri", "value": ID + "action-point/nap-2022-01"},
+    "n": {"type": "literal", "value": "3", "datatype": "http://www.w3.org/2001/XMLSchema#integer"},
+}
+ROW_B = {
+    "ap": {"type": "uri", "value": ID + "action-point/nap-2022-02"},
+    "n": {"type": "literal", "value": "5", "datatype": "http://www.w3.org/2001/XMLSchema#integer"},
+}
 
 
 def test_answers_compare_as_multisets_of_rows():
@@ -278,7 +299,8 @@ def test_limit_10_answers_compare_by_their_number_of_rows():
 
 # --- Judging the targets -------------------------------------------------------------------------------
 
-def _cell(server: str, rps: float, query: str = "limit10", single: float = 0.001) -> "bench.Cell":
+
+def _cell(server: str, rps: float, query: str = "limit10", single: float = 0.001) -> bench.Cell:
     requests = int(rps * 10)
     return bench.Cell("nap", query, server, bench.Load(requests=requests, seconds=10.0, rps=requests / 10), single)
 
@@ -313,8 +335,14 @@ def test_a_peer_that_completed_nothing_gives_a_lower_bound():
 
 
 def test_each_target_is_judged_per_query_and_only_where_both_were_measured():
-    cells = [_cell("ours", 1000), _cell("ours-cache", 9000), _cell("oxigraph", 3000), _cell("rdflib-endpoint", 50),
-             _cell("ours", 10, query="count"), _cell("oxigraph", 100, query="count")]
+    cells = [
+        _cell("ours", 1000),
+        _cell("ours-cache", 9000),
+        _cell("oxigraph", 3000),
+        _cell("rdflib-endpoint", 50),
+        _cell("ours", 10, query="count"),
+        _cell("oxigraph", 100, query="count"),
+    ]
     verdicts = {(t.query, t.title): t.met for t in bench.targets(cells, ["nap"])}
     assert verdicts == {
         ("limit10", "≥ 10× rdflib-endpoint (cache off)"): True,
@@ -327,6 +355,7 @@ def test_each_target_is_judged_per_query_and_only_where_both_were_measured():
 
 # --- The no-workers comparison server (benchmarks/inline.py) -------------------------------------------
 
+
 def test_the_no_workers_server_serves_the_app_with_queries_in_its_web_processes(tmp_path):
     """It starts napkg's own app with the pool swapped for an engine in each web process: it must keep up
     with what create_app asks of a pool, or `make bench` stops at its rows."""
@@ -335,17 +364,33 @@ def test_the_no_workers_server_serves_the_app_with_queries_in_its_web_processes(
     port = free_port()
     log = tmp_path / "inline.log"
     with open(log, "wb") as err:
-        process = subprocess.Popen([sys.executable, str(BENCHMARKS / "inline.py"), "--port", str(port), "--data",
-                                    str(data), "--processes", "2"], stdout=err, stderr=err, start_new_session=True)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(BENCHMARKS / "inline.py"),
+                "--port",
+                str(port),
+                "--data",
+                str(data),
+                "--processes",
+                "2",
+            ],
+            stdout=err,
+            stderr=err,
+            start_new_session=True,
+        )
     try:
         deadline, answer = time.time() + 120, None
         while answer is None:
             assert process.poll() is None, f"inline.py exited with {process.returncode}: {log.read_text()[-2000:]}"
             assert time.time() < deadline, "inline.py did not start in time"
             try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/sparql", timeout=5,
-                                   params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"},
-                                   headers={"Accept": "application/sparql-results+json"})
+                answer = httpx.get(
+                    f"http://127.0.0.1:{port}/sparql",
+                    timeout=5,
+                    params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"},
+                    headers={"Accept": "application/sparql-results+json"},
+                )
             except httpx.HTTPError:
                 time.sleep(0.2)
         assert answer.status_code == 200, answer.text
@@ -367,26 +412,52 @@ def test_the_no_workers_pool_answers_the_protocols_own_path_at_once(tmp_path):
     pool = inline.InlinePool(PoolSettings(data=data))
     pool.start()
     called = []
-    taken = pool.submit(Job(query="SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
-                            media_types=("application/sparql-results+json",)), lambda *got: called.append(got))
+    taken = pool.submit(
+        Job(query="SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", media_types=("application/sparql-results+json",)),
+        lambda *got: called.append(got),
+    )
     assert taken is True  # answered before submit returns: answer_now has no ticket to keep
     [(answer, failure)] = called
     assert failure is None and answer.status == 200
     assert json.loads(answer.body)["results"]["bindings"][0]["n"]["value"] == "5"
 
 
+@pytest.mark.slow
+@pytest.mark.server  # benchmarks/run.py starts the servers
 def test_a_short_run_of_our_own_servers_measures_and_writes_every_cell(tmp_path):
     """`benchmarks/run.py` end to end, as `make bench` runs it but short and without the peers (which it
     then does not install): each of our servers starts, answers every query, and gets its rows."""
     out = tmp_path / "results.md"
-    done = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--servers", "ours,ours-cache,ours-inline",
-                           "--datasets", "nap", "--validate-scale", "0", "--load-generator", "python",
-                           "--duration", "0.5", "--warmup", "0.2", "--no-snapshot", "--workdir", str(tmp_path / "work"),
-                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "run.py"),
+            "--servers",
+            "ours,ours-cache,ours-inline",
+            "--datasets",
+            "nap",
+            "--validate-scale",
+            "0",
+            "--load-generator",
+            "python",
+            "--duration",
+            "0.5",
+            "--warmup",
+            "0.2",
+            "--no-snapshot",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "installing the bench extra" not in done.stderr
     text = out.read_text()
-    table = text[text.index("| dataset | query | server | req/s"):].split("\n\n")[0]  # the main table
+    table = text[text.index("| dataset | query | server | req/s") :].split("\n\n")[0]  # the main table
     rows = [line.split("|") for line in table.splitlines() if line.startswith("| nap |")]
     labels = {"napkg, cache off", "napkg, cache on", "napkg, cache off, no workers (2 web processes; unsafe)"}
     assert {(row[2].strip(), row[3].strip()) for row in rows} == {(q, s) for q in bench.QUERIES for s in labels}
@@ -397,7 +468,11 @@ def test_a_short_run_of_our_own_servers_measures_and_writes_every_cell(tmp_path)
 
 
 def test_an_unknown_server_is_refused_before_anything_runs(tmp_path):
-    done = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--servers", "ours,fuseki",
-                           "--out", str(tmp_path / "results.md")], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), "--servers", "ours,fuseki", "--out", str(tmp_path / "results.md")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "unknown server fuseki" in done.stderr
     assert not (tmp_path / "results.md").exists()

@@ -4,6 +4,7 @@ Checks what a person would do: open the page, pick an example, press run, read t
 results; run a catalogue query from the API's /docs page; and that no page fetches anything from any host
 but the server's own.
 """
+
 from __future__ import annotations
 
 import csv
@@ -71,8 +72,9 @@ def visit(browser, server):
 
 def select(server, query: str) -> dict:
     """The server's own answer to a query, as SPARQL JSON."""
-    r = httpx.post(server.sparql, data={"query": query}, headers={"Accept": "application/sparql-results+json"},
-                   timeout=30)
+    r = httpx.post(
+        server.sparql, data={"query": query}, headers={"Accept": "application/sparql-results+json"}, timeout=30
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -118,8 +120,12 @@ def test_every_example_runs_on_the_server(visit, server):
     names = [e["name"] for e in found]
     expect(page.locator("#examples button")).to_have_text(names)
     for example in found:
-        r = httpx.post(server.sparql, data={"query": example["query"]}, timeout=30,
-                       headers={"Accept": "application/sparql-results+json, text/turtle;q=0.9"})
+        r = httpx.post(
+            server.sparql,
+            data={"query": example["query"]},
+            timeout=30,
+            headers={"Accept": "application/sparql-results+json, text/turtle;q=0.9"},
+        )
         if example.get("endpoints"):
             # A federated example needs endpoints this server does not allow: refused, naming them.
             assert r.status_code == 400, f"{example['name']}: {r.status_code} {r.text}"
@@ -131,7 +137,9 @@ def test_every_example_runs_on_the_server(visit, server):
             # finds nothing, such as texts without English).
             recorded = json.loads((QUERIES / f"{example['id']}.expected.json").read_text(encoding="utf-8"))
             expect_rows = bool(recorded["cases"][0]["result"].get("results", {}).get("bindings", True))
-            assert bool(r.json()["results"]["bindings"]) == expect_rows, f"{example['name']}: {len(r.json()['results']['bindings'])} rows"
+            assert bool(r.json()["results"]["bindings"]) == expect_rows, (
+                f"{example['name']}: {len(r.json()['results']['bindings'])} rows"
+            )
         else:
             assert r.text.strip(), f"{example['name']} has no triples"
 
@@ -141,8 +149,11 @@ def test_run_example_shows_the_action_points(visit, server):
     example = next(e for e in examples(page) if "status" in e["name"] and "2024" in e["name"])
     answer = select(server, example["query"])
     bindings = answer["results"]["bindings"]
-    count = select(server, "PREFIX nap: <https://w3id.org/nap-bhr/def#> "
-                           "SELECT (COUNT(DISTINCT ?ap) AS ?n) WHERE { ?ap a nap:ActionPoint }")
+    count = select(
+        server,
+        "PREFIX nap: <https://w3id.org/nap-bhr/def#> "
+        "SELECT (COUNT(DISTINCT ?ap) AS ?n) WHERE { ?ap a nap:ActionPoint }",
+    )
     assert len(bindings) == int(count["results"]["bindings"][0]["n"]["value"]) == 33
 
     run_example(page, example["name"])
@@ -232,22 +243,24 @@ def test_api_docs_work_offline_and_run_a_query(visit, server):
     page = visit.page
     page.goto(server.url + "/docs")
     # The query is listed under each of its tags; the first will do.
-    operation = page.locator(".opblock").filter(
-        has=page.locator('[data-path="/api/queries/delayed-action-points"]')).first
+    operation = (
+        page.locator(".opblock").filter(has=page.locator('[data-path="/api/queries/delayed-action-points"]')).first
+    )
     expect(operation).to_be_visible()
     operation.locator(".opblock-summary").click()
     operation.locator(".try-out__btn").click()
     operation.locator(".execute").click()
     status = operation.locator(".live-responses-table tr.response .response-col_status").first
     expect(status).to_have_text("200")
-    expected = select(server, (Path(__file__).resolve().parent.parent / "queries" / "delayed-action-points.rq")
-                      .read_text(encoding="utf-8"))["results"]["bindings"]
+    expected = select(
+        server,
+        (Path(__file__).resolve().parent.parent / "queries" / "delayed-action-points.rq").read_text(encoding="utf-8"),
+    )["results"]["bindings"]
     assert expected
     body = operation.locator(".live-responses-table tr.response .response-col_description pre").first.inner_text()
     assert expected[0]["action_point"]["value"] in body
     assert not visit.foreign_requests(), visit.foreign_requests()
     assert not visit.errors, visit.errors
-
 
 
 def test_api_docs_run_a_sparql_query(visit, server):
@@ -262,7 +275,10 @@ def test_api_docs_run_a_sparql_query(visit, server):
     operation.locator(".execute").click()
     expect(operation.locator(".live-responses-table tr.response .response-col_status").first).to_have_text("200")
     expected = select(server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")["results"]["bindings"][0]["n"]["value"]
-    assert expected in operation.locator(".live-responses-table tr.response .response-col_description pre").first.inner_text()
+    assert (
+        expected
+        in operation.locator(".live-responses-table tr.response .response-col_description pre").first.inner_text()
+    )
     assert not visit.foreign_requests(), visit.foreign_requests()
 
 
@@ -270,8 +286,9 @@ def test_a_query_error_is_shown_with_the_servers_message(visit, server):
     """A pasted query without its PREFIX lines: the editor shows the server's 400, which names the prefix and
     gives the line to add."""
     page = visit.open()
-    page.evaluate("() => window.napEditor.yasgui.getTab().getYasqe().setValue("
-                  "'SELECT ?t WHERE { ?ap dct:title ?t } LIMIT 1')")
+    page.evaluate(
+        "() => window.napEditor.yasgui.getTab().getYasqe().setValue('SELECT ?t WHERE { ?ap dct:title ?t } LIMIT 1')"
+    )
     page.locator(f"{ACTIVE} .yasqe_queryButton").click()
     error = page.locator(f"{ACTIVE} .yasr")
     expect(error).to_contain_text("the prefix dct: is used but not declared")

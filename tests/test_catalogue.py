@@ -1,6 +1,7 @@
 """The query catalogue refuses what it must: malformed headers (CatalogueError, naming the file and the
 problem) and bad parameter values (ParameterError, naming the parameter); and a value is always bound as an
 RDF term, never pasted into the query text, so no value can change what a query does."""
+
 from __future__ import annotations
 
 import json
@@ -74,13 +75,19 @@ def good(tmp_path) -> NamedQuery:
 
 # --- Headers -------------------------------------------------------------------------------------------
 
+
 def test_a_good_header_parses(good):
     assert good.name == "good-query"
     assert good.summary == "Objects of one subject" and good.summary_nl == "Objecten van één onderwerp"
     assert good.description == "Every object of the subject."
     assert good.tags == ("test",)
     assert [(p.name, p.type) for p in good.params] == [
-        ("subject", "iri"), ("limit", "integer"), ("year", "year"), ("lang", "language"), ("colour", "string")]
+        ("subject", "iri"),
+        ("limit", "integer"),
+        ("year", "year"),
+        ("lang", "language"),
+        ("colour", "string"),
+    ]
     assert good.operation == "SELECT"
 
 
@@ -93,13 +100,14 @@ def test_a_missing_key_is_refused(tmp_path, key):
 
 @pytest.mark.parametrize("key", ["summary", "summary_nl", "description"])
 def test_an_empty_key_is_refused(tmp_path, key):
-    text = re.sub(rf"^#\+ {key}:.*\n(#\+   .*\n)*", f"#+ {key}: \"  \"\n", GOOD_HEADER, flags=re.M)
+    text = re.sub(rf"^#\+ {key}:.*\n(#\+   .*\n)*", f'#+ {key}: "  "\n', GOOD_HEADER, flags=re.M)
     refused(tmp_path, text + GOOD_BODY, f"'{key}'")
 
 
 def test_invalid_yaml_is_refused(tmp_path):
-    refused(tmp_path, "#+ summary: [not closed\n#+ summary_nl: x\n#+ description: x\nSELECT * WHERE {}\n",
-            "not valid YAML")
+    refused(
+        tmp_path, "#+ summary: [not closed\n#+ summary_nl: x\n#+ description: x\nSELECT * WHERE {}\n", "not valid YAML"
+    )
 
 
 def test_a_header_that_is_not_a_mapping_is_refused(tmp_path):
@@ -115,12 +123,15 @@ def test_an_unknown_type_is_refused(tmp_path):
     refused(tmp_path, GOOD_HEADER.replace("type: integer", "type: float") + GOOD_BODY, "'limit'", "'float'")
 
 
-@pytest.mark.parametrize("old,new,param", [
-    ("default: 3", "default: abc", "limit"),
-    ("default: 2024", "default: 20x4", "year"),
-    ("default: https://w3id.org/nap-bhr/id/action-point/nap-2022-17", "default: not an iri", "subject"),
-    ("default: nl", "default: nl_NL!", "lang"),
-])
+@pytest.mark.parametrize(
+    "old,new,param",
+    [
+        ("default: 3", "default: abc", "limit"),
+        ("default: 2024", "default: 20x4", "year"),
+        ("default: https://w3id.org/nap-bhr/id/action-point/nap-2022-17", "default: not an iri", "subject"),
+        ("default: nl", "default: nl_NL!", "lang"),
+    ],
+)
 def test_a_bad_default_is_refused(tmp_path, old, new, param):
     refused(tmp_path, GOOD_HEADER.replace(old, new) + GOOD_BODY, "default", f"'{param}'")
 
@@ -146,24 +157,28 @@ def test_catalogue_stops_at_a_bad_file(tmp_path):
 
 # --- Parameter values ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("param,value", [
-    ("limit", "abc"),
-    ("limit", "1.5"),
-    ("limit", "1e3"),
-    ("year", "20x4"),
-    ("year", "24"),
-    ("year", "2024-01-01"),
-    ("subject", "not an iri"),
-    ("subject", "action-point/nap-2022-17"),
-    ("subject", "http://example.org/a>b"),
-    ("subject", "http://example.org/<a>"),
-    ("subject", 'http://example.org/"a"'),
-    ("subject", IRI_INJECTION),
-    ("lang", "nl_NL!"),
-    ("lang", 'nl" } #'),
-    ("colour", "blue"),
-    ("colour", INJECTION),
-])
+
+@pytest.mark.parametrize(
+    "param,value",
+    [
+        ("limit", "abc"),
+        ("limit", "1.5"),
+        ("limit", "1e3"),
+        ("year", "20x4"),
+        ("year", "24"),
+        ("year", "2024-01-01"),
+        ("subject", "not an iri"),
+        ("subject", "action-point/nap-2022-17"),
+        ("subject", "http://example.org/a>b"),
+        ("subject", "http://example.org/<a>"),
+        ("subject", 'http://example.org/"a"'),
+        ("subject", IRI_INJECTION),
+        ("lang", "nl_NL!"),
+        ("lang", 'nl" } #'),
+        ("colour", "blue"),
+        ("colour", INJECTION),
+    ],
+)
 def test_a_bad_value_is_refused_naming_the_parameter(good, param, value):
     with pytest.raises(ParameterError) as caught:
         good.substitutions({param: value})
@@ -214,6 +229,7 @@ def test_napkg_query_refuses_bad_values_too():
 
 # --- Injection -----------------------------------------------------------------------------------------
 
+
 def triples() -> int:
     return len(local.engine().store)
 
@@ -227,14 +243,17 @@ def rows_of(name: str, **params) -> list:
     return json.loads(answer.body)["results"]["bindings"]
 
 
-@pytest.mark.parametrize("value", [
-    INJECTION,
-    '"} INSERT DATA { <urn:a> <urn:b> <urn:c> } #',
-    "\\\" } ; DROP ALL #",
-    "') } ; CLEAR DEFAULT ; #",
-    "?o } UNION { ?s ?p ?o",
-    "x\n} ; DROP ALL\n#",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        INJECTION,
+        '"} INSERT DATA { <urn:a> <urn:b> <urn:c> } #',
+        '\\" } ; DROP ALL #',
+        "') } ; CLEAR DEFAULT ; #",
+        "?o } UNION { ?s ?p ?o",
+        "x\n} ; DROP ALL\n#",
+    ],
+)
 def test_a_string_cannot_change_the_query(value):
     before = triples()
     assert rows_of("search", word=value) == []
@@ -250,14 +269,17 @@ def test_the_string_is_bound_as_one_literal():
     assert dict(job.substitutions) == {"_word": '"\\" } ; DROP ALL #"'}
 
 
-@pytest.mark.parametrize("name,param", [
-    ("action-point", "action_point"),
-    ("action-point-neighbourhood", "action_point"),
-    ("action-points-mentioning-instrument", "instrument"),
-    ("organisation-involvement", "organisation"),
-    ("status-counts", "report"),
-    ("overdue-action-points", "year"),
-])
+@pytest.mark.parametrize(
+    "name,param",
+    [
+        ("action-point", "action_point"),
+        ("action-point-neighbourhood", "action_point"),
+        ("action-points-mentioning-instrument", "instrument"),
+        ("organisation-involvement", "organisation"),
+        ("status-counts", "report"),
+        ("overdue-action-points", "year"),
+    ],
+)
 def test_an_injected_iri_is_refused(name, param):
     before = triples()
     with pytest.raises(ParameterError) as caught:
@@ -274,6 +296,7 @@ def test_an_unknown_but_valid_iri_finds_nothing():
 
 
 # --- Empty values and prefixed names ------------------------------------------------------------------
+
 
 def test_an_empty_value_falls_back_to_the_default():
     """An empty form field must not leave ?_action_point free (it would match everything)."""

@@ -7,6 +7,7 @@ this working tree (the files git would commit), as pre-commit and GitHub install
 needs the package index and takes a while; the others run the action's validation step with the napkg of the
 environment running the tests.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,6 +38,7 @@ NAPKG = Path(sys.executable).with_name("napkg")  # the napkg of the environment 
 
 
 # --- A user's data ----------------------------------------------------------------------------------
+
 
 def fixture_header(path: Path) -> dict[str, str]:
     """The `# key: value` lines an invalid fixture opens with (focus, path, rule, severity)."""
@@ -70,8 +72,12 @@ def write_data(workspace: Path, update: str | None = None, folder: str = "data")
     data.mkdir(parents=True, exist_ok=True)
     for name, triples in user_graphs(update).items():
         assert name.startswith(GRAPH), name
-        ox.serialize(sorted(triples, key=str), str(data / f"{name.removeprefix(GRAPH)}.ttl"),
-                     ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+        ox.serialize(
+            sorted(triples, key=str),
+            str(data / f"{name.removeprefix(GRAPH)}.ttl"),
+            ox.RdfFormat.TURTLE,
+            prefixes=PREFIXES,
+        )
     return data
 
 
@@ -93,20 +99,34 @@ def broken_finding(folder: str = "data") -> tuple[str, str, str]:
 
 # --- git and pre-commit, free of the caller's configuration -----------------------------------------
 
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment without GIT_* (set when the tests run from a git hook) and with a neutral git identity
     and configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
-    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1",
-               GIT_AUTHOR_NAME="Test", GIT_AUTHOR_EMAIL="test@example.org",
-               GIT_COMMITTER_NAME="Test", GIT_COMMITTER_EMAIL="test@example.org", **extra)
+    env.update(
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Test",
+        GIT_AUTHOR_EMAIL="test@example.org",
+        GIT_COMMITTER_NAME="Test",
+        GIT_COMMITTER_EMAIL="test@example.org",
+        **extra,
+    )
     return env
 
 
 def run(args: list[str | Path], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run a command; stdout and stderr together in .stdout."""
-    return subprocess.run([str(a) for a in args], cwd=cwd, env=env or clean_env(), text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    return subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env or clean_env(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=600,
+    )
 
 
 def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -119,8 +139,13 @@ def repo_commit(tmp_path_factory) -> tuple[Path, str]:
     not ignored), so the hook and the action are tested as they stand, committed or not. pre-commit's own
     try-repo would not do: it sees only changes to tracked files, not a new .pre-commit-hooks.yaml."""
     root = tmp_path_factory.mktemp("napkg-repo")
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            env=clean_env(), capture_output=True, check=True).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     for name in filter(None, listed.split("\0")):
         source = REPO / name
         if source.is_file():  # a tracked file deleted in the working tree is listed too
@@ -133,6 +158,7 @@ def repo_commit(tmp_path_factory) -> tuple[Path, str]:
 
 
 # --- The pre-commit hook ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def pre_commit_home(tmp_path_factory) -> Path:
@@ -154,8 +180,9 @@ def user_repo(tmp_path, repo_commit, pre_commit_home):
     env = clean_env(PRE_COMMIT_HOME=str(pre_commit_home))
     assert git(repo, "init", "-q").returncode == 0
     (repo / ".pre-commit-config.yaml").write_text(
-        f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n  hooks:\n  - id: napkg-validate\n"
-        f"    args: [{USER_DATA}/]\n", encoding="utf-8")
+        f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n  hooks:\n  - id: napkg-validate\n    args: [{USER_DATA}/]\n",
+        encoding="utf-8",
+    )
     installed = run([sys.executable, "-m", "pre_commit", "install"], repo, env)
     assert installed.returncode == 0, installed.stdout
     write_data(repo, folder=USER_DATA)
@@ -183,8 +210,9 @@ def test_the_hook_refuses_a_commit_that_breaks_a_rule_and_names_the_line(user_re
     refused = commit("an action point without a pillar")
     assert refused.returncode != 0
     assert re.search(r"napkg validate.*\.Failed", refused.stdout), refused.stdout
-    assert re.search(rf"^{re.escape(file)}:{line}: Violation: .*\[{re.escape(rule)}\]$", refused.stdout, re.M), \
+    assert re.search(rf"^{re.escape(file)}:{line}: Violation: .*\[{re.escape(rule)}\]$", refused.stdout, re.M), (
         refused.stdout
+    )
     assert commits(repo) == 1
 
 
@@ -195,8 +223,9 @@ def test_the_hook_validates_the_whole_folder_not_only_the_changed_files(user_rep
     fails on the references it cannot see, though the folder conforms."""
     repo, commit = user_repo
     plan_file = repo / USER_DATA / "action-plan.ttl"
-    plan_file.write_text(plan_file.read_text(encoding="utf-8").replace("plan:nap-fixture", "plan:nap-renamed"),
-                         encoding="utf-8")
+    plan_file.write_text(
+        plan_file.read_text(encoding="utf-8").replace("plan:nap-fixture", "plan:nap-renamed"), encoding="utf-8"
+    )
     assert git(repo, "status", "--porcelain").stdout.split() == ["M", f"{USER_DATA}/action-plan.ttl"]
     refused = commit("rename the plan")
     assert refused.returncode != 0
@@ -223,14 +252,16 @@ def test_the_hook_runs_on_each_rdf_syntax_napkg_reads():
 
 # --- The GitHub Action ------------------------------------------------------------------------------
 
+
 def action_steps() -> tuple[dict, list[dict]]:
     action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
     assert action["runs"]["using"] == "composite"
     return action["inputs"], action["runs"]["steps"]
 
 
-def run_action(workspace: Path, action_path: Path, runner_temp: Path, skip: tuple[str, ...] = (),
-               **inputs: str) -> subprocess.CompletedProcess:
+def run_action(
+    workspace: Path, action_path: Path, runner_temp: Path, skip: tuple[str, ...] = (), **inputs: str
+) -> subprocess.CompletedProcess:
     """The action's steps as the runner runs a composite action's bash steps: each script with
     `bash --noprofile --norc -eo pipefail`, in the workspace, with GITHUB_ACTION_PATH and RUNNER_TEMP, and the
     step's env with ${{ inputs.* }} filled in (from the given inputs or the defaults). Stops at the first step
@@ -244,6 +275,7 @@ def run_action(workspace: Path, action_path: Path, runner_temp: Path, skip: tupl
             kind, _, name = match[1].partition(".")
             assert kind == "inputs" and name in values, f"an expression this test cannot fill in: {match[0]}"
             return values[name]
+
         return re.sub(r"\$\{\{\s*(.+?)\s*\}\}", value, str(text))
 
     output = ""
@@ -252,9 +284,12 @@ def run_action(workspace: Path, action_path: Path, runner_temp: Path, skip: tupl
         assert "${{" not in step["run"], "inputs reach the scripts through env, not pasted into them"
         if step.get("name") in skip:
             continue
-        env = clean_env(GITHUB_ACTION_PATH=str(action_path), RUNNER_TEMP=str(runner_temp),
-                        GITHUB_WORKSPACE=str(workspace),
-                        **{key: expand(value) for key, value in step.get("env", {}).items()})
+        env = clean_env(
+            GITHUB_ACTION_PATH=str(action_path),
+            RUNNER_TEMP=str(runner_temp),
+            GITHUB_WORKSPACE=str(workspace),
+            **{key: expand(value) for key, value in step.get("env", {}).items()},
+        )
         done = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], workspace, env)
         output += done.stdout
         if done.returncode:
@@ -312,6 +347,5 @@ def test_the_action_installs_napkg_from_its_own_folder(tmp_path, repo_commit):
     rule, file, focus = broken_finding()
     done = run_action(workspace, action_path, runner_temp)
     assert done.returncode == 1, done.stdout
-    assert re.search(annotation_pattern(file, line_of(workspace / file, focus), rule), done.stdout, re.M), \
-        done.stdout
+    assert re.search(annotation_pattern(file, line_of(workspace / file, focus), rule), done.stdout, re.M), done.stdout
     assert (runner_temp / "napkg-venv" / "bin" / "napkg").is_file()

@@ -1,6 +1,7 @@
 """`napkg query`: the catalogue's named queries (here the test catalogue, tests/fixtures/queries) and query
 files on the project graph, and the same against a running `napkg serve` through --endpoint, where the
 parameters travel in VALUES blocks (api.with_values) instead of substitutions."""
+
 from __future__ import annotations
 
 import csv
@@ -46,6 +47,7 @@ def csv_rows(text: str) -> list[list[str]]:
 
 # --- listing ---
 
+
 def test_list(capsys):
     code, out, _ = napkg(capsys, "--list", *Q)
     assert code == 0
@@ -64,14 +66,14 @@ def test_list_defaults_to_the_project_catalogue(capsys, monkeypatch):
     code, out, _ = napkg(capsys, "--list")
     assert code == 0
     names = list(catalogue(QUERIES))
-    assert [line.split()[0] for line in out.splitlines() if line and not line.startswith(" ")] == \
-           (names or ["(the"])
+    assert [line.split()[0] for line in out.splitlines() if line and not line.startswith(" ")] == (names or ["(the"])
     monkeypatch.setenv("NAPKG_QUERIES", str(FIXTURES))
     code, out, _ = napkg(capsys, "--list", "--format", "json")
     assert [q["name"] for q in json.loads(out)] == list(catalogue(FIXTURES))
 
 
 # --- running on the project graph ---
+
 
 def test_csv_prints_the_rows(capsys):
     code, out, _ = napkg(capsys, "titles", "--format", "csv", *Q)
@@ -109,7 +111,7 @@ def test_table_is_aligned(capsys):
     assert [line.split()[0] for line in body] == ["ap:nap-2022-11", "ap:nap-2022-12", "ap:nap-2022-13"]
     for column in ("notation", "title", "_lang"):  # every column starts where its heading does
         start = lines[0].index(column)
-        assert all(line[start - 2:start] == "  " and line[start] != " " for line in body), column
+        assert all(line[start - 2 : start] == "  " and line[start] != " " for line in body), column
     code, out, _ = napkg(capsys, "has-title", "-p", "resource=https://example.org/none", *Q)
     assert (code, out.strip()) == (0, "false")
 
@@ -121,24 +123,27 @@ def test_string_values_stay_values(capsys):
         assert json.loads(out)["results"]["bindings"] == [{"_text": {"type": "literal", "value": text}}]
 
 
-@pytest.mark.parametrize("args, named", [
-    (["titles", "-p", "lang=fr"], "parameter 'lang'"),
-    (["titles", "-p", "colour=red"], "parameter 'colour'"),
-    (["echo", "-p", "n=12x"], "parameter 'n'"),
-    (["echo", "-p", "iri=http://x> } ; DROP ALL #"], "parameter 'iri'"),
-    (["echo", "-p", "year=24"], "parameter 'year'"),
-    (["echo", "-p", "text=a", "-p", "text=b"], "parameter 'text'"),
-    (["started-in"], "parameter 'year'"),
-    (["titles", "-p", "lang"], "--param 'lang'"),
-    (["no-such-query"], "no-such-query"),
-    (["titles", "--format", "ttl"], "--format ttl"),
-    (["title-graph", "--format", "csv"], "--format csv"),
-    (["first-three", "--limit", "1"], "--limit"),
-    (["titles", "--offset", "-1"], "--offset"),
-    ([], "NAME"),
-    (["titles", "--file", "x.rq"], "NAME"),
-    (["--file", "/nonexistent/x.rq"], "no such file"),
-])
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["titles", "-p", "lang=fr"], "parameter 'lang'"),
+        (["titles", "-p", "colour=red"], "parameter 'colour'"),
+        (["echo", "-p", "n=12x"], "parameter 'n'"),
+        (["echo", "-p", "iri=http://x> } ; DROP ALL #"], "parameter 'iri'"),
+        (["echo", "-p", "year=24"], "parameter 'year'"),
+        (["echo", "-p", "text=a", "-p", "text=b"], "parameter 'text'"),
+        (["started-in"], "parameter 'year'"),
+        (["titles", "-p", "lang"], "--param 'lang'"),
+        (["no-such-query"], "no-such-query"),
+        (["titles", "--format", "ttl"], "--format ttl"),
+        (["title-graph", "--format", "csv"], "--format csv"),
+        (["first-three", "--limit", "1"], "--limit"),
+        (["titles", "--offset", "-1"], "--offset"),
+        ([], "NAME"),
+        (["titles", "--file", "x.rq"], "NAME"),
+        (["--file", "/nonexistent/x.rq"], "no such file"),
+    ],
+)
 def test_usage_and_parameter_errors_exit_2(capsys, args, named):
     code, out, err = napkg(capsys, *args, *Q)
     assert code == 2, (out, err)
@@ -154,11 +159,21 @@ def test_a_query_error_exits_1(capsys, tmp_path):
 
 def test_exit_codes_of_the_command(tmp_path):
     """The command in a process of its own: 2 for a bad parameter, 0 for a listing."""
-    bad = subprocess.run([sys.executable, "-m", "napkg.cli", "query", "titles", "-p", "lang=xx", *Q],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "napkg.cli", "query", "titles", "-p", "lang=xx", *Q],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "parameter 'lang'" in bad.stderr
-    good = subprocess.run([sys.executable, "-m", "napkg.cli", "query", "--list", *Q],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    good = subprocess.run(
+        [sys.executable, "-m", "napkg.cli", "query", "--list", *Q],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert good.returncode == 0 and "first-three" in good.stdout
 
 
@@ -166,7 +181,9 @@ def test_a_file_with_or_without_header(capsys, tmp_path):
     plain = tmp_path / "plain.rq"
     plain.write_text("SELECT ?_thing WHERE { }\n")
     code, out, _ = napkg(capsys, "--file", str(plain), "-p", "thing=<https://example.org/a>", "--format", "json")
-    assert code == 0 and json.loads(out)["results"]["bindings"] == [{"_thing": {"type": "uri", "value": "https://example.org/a"}}]
+    assert code == 0 and json.loads(out)["results"]["bindings"] == [
+        {"_thing": {"type": "uri", "value": "https://example.org/a"}}
+    ]
     code, out, _ = napkg(capsys, "--file", str(plain), "-p", "thing=https://example.org/a", "--format", "json")
     assert json.loads(out)["results"]["bindings"] == [{"_thing": {"type": "literal", "value": "https://example.org/a"}}]
     code, _, err = napkg(capsys, "--file", str(plain), "-p", "other=1")
@@ -182,19 +199,34 @@ def test_a_file_with_or_without_header(capsys, tmp_path):
 
 # --- against a running server: --endpoint ---
 
-@pytest.mark.parametrize("args", [
-    ["titles"],
-    ["titles", "-p", "lang=en", "--limit", "5", "--offset", "7"],
-    ["started-in", "-p", "year=2022", "-p", "minimum=20"],
-    ["started-count"],
-    ["started-count", "-p", "year=2021"],
-    ["first-three"],
-    ["echo", "-p", 'text=" } ; DROP ALL #', "-p", "iri=http://x/?_other", "-p", "n=-5", "-p", "year=1999",
-     "-p", "lang=nl-BE"],
-    ["echo", "-p", "text=x\n} UNION { ?s ?p ?o } #"],
-    ["echo", "-p", "text=\\u0022 } ; DROP ALL #"],
-    ["has-title", "-p", f"resource={AP}17"],
-])
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["titles"],
+        ["titles", "-p", "lang=en", "--limit", "5", "--offset", "7"],
+        ["started-in", "-p", "year=2022", "-p", "minimum=20"],
+        ["started-count"],
+        ["started-count", "-p", "year=2021"],
+        ["first-three"],
+        [
+            "echo",
+            "-p",
+            'text=" } ; DROP ALL #',
+            "-p",
+            "iri=http://x/?_other",
+            "-p",
+            "n=-5",
+            "-p",
+            "year=1999",
+            "-p",
+            "lang=nl-BE",
+        ],
+        ["echo", "-p", "text=x\n} UNION { ?s ?p ?o } #"],
+        ["echo", "-p", "text=\\u0022 } ; DROP ALL #"],
+        ["has-title", "-p", f"resource={AP}17"],
+    ],
+)
 def test_endpoint_prints_the_same_rows(capsys, server, args):
     _, local_out, _ = napkg(capsys, *args, "--format", "csv", *Q)
     code, remote_out, err = napkg(capsys, *args, "--format", "csv", "--endpoint", server.sparql, *Q)
@@ -207,8 +239,9 @@ def test_endpoint_prints_the_same_rows(capsys, server, args):
 
 def test_endpoint_graph_results(capsys, server):
     _, local_out, _ = napkg(capsys, "title-graph", "-p", f"action_point={AP}05", "--format", "nt", *Q)
-    code, remote_out, _ = napkg(capsys, "title-graph", "-p", f"action_point={AP}05", "--format", "nt",
-                                "--endpoint", server.sparql, *Q)
+    code, remote_out, _ = napkg(
+        capsys, "title-graph", "-p", f"action_point={AP}05", "--format", "nt", "--endpoint", server.sparql, *Q
+    )
     assert code == 0 and sorted(remote_out.splitlines()) == sorted(local_out.splitlines())
     assert len(remote_out.splitlines()) == 2
 
@@ -229,6 +262,7 @@ def test_endpoint_errors_exit_1(capsys, server, tmp_path):
 
 
 # --- VALUES blocks against substitutions ---
+
 
 def canonical(result):
     if isinstance(result, ox.QueryBoolean):
@@ -253,8 +287,9 @@ def test_values_blocks_give_the_rows_of_substitutions(query):
     """For the test catalogue and whatever the project's catalogue holds: the query with its parameters
     (defaults, or a value for a required one) in VALUES blocks gives what the substitutions give."""
     samples = {"iri": AP + "17", "year": "2022", "integer": "1", "string": "x", "language": "nl"}
-    values = {p.name: (p.enum[0] if p.enum else samples[p.type]) for p in query.params
-              if p.required and p.default is None}
+    values = {
+        p.name: (p.enum[0] if p.enum else samples[p.type]) for p in query.params if p.required and p.default is None
+    }
     bound = query.substitutions(values)
     store = local.engine().store
     expected = canonical(store.query(query.text, use_default_graph_as_union=True, substitutions=bound))
@@ -265,17 +300,30 @@ def test_values_blocks_give_the_rows_of_substitutions(query):
     assert canonical(store.query(text, use_default_graph_as_union=True)) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("SELECT ?_a WHERE { }", 'SELECT ?_a WHERE {\n  VALUES (?_a) { ("v") } }'),
-    ("ASK { ?s ?p ?_a }", 'ASK {\n  VALUES (?_a) { ("v") } ?s ?p ?_a }'),
-    ('SELECT * WHERE { # { in a comment\n ?s ?p "}" }', 'SELECT * WHERE {\n  VALUES (?_a) { ("v") } # { in a comment\n ?s ?p "}" }'),
-    ("CONSTRUCT { ?_a ?p ?o } WHERE { ?_a ?p ?o }", 'CONSTRUCT { ?_a ?p ?o } WHERE {\n  VALUES (?_a) { ("v") } ?_a ?p ?o }'),
-    ("SELECT * WHERE { ?s ?p ?o OPTIONAL { ?s ?q ?_a } }",
-     'SELECT * WHERE {\n  VALUES (?_a) { ("v") } ?s ?p ?o OPTIONAL {\n  VALUES (?_a) { ("v") } ?s ?q ?_a } }'),
-    ("SELECT * WHERE { { SELECT ?s WHERE { ?s ?p ?_a } } }",  # not projected: its own ?_a
-     'SELECT * WHERE {\n  VALUES (?_a) { ("v") } { SELECT ?s WHERE { ?s ?p ?_a } } }'),
-    ("SELECT * WHERE { VALUES ?x { 1 } }", 'SELECT * WHERE {\n  VALUES (?_a) { ("v") } VALUES ?x { 1 } }'),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("SELECT ?_a WHERE { }", 'SELECT ?_a WHERE {\n  VALUES (?_a) { ("v") } }'),
+        ("ASK { ?s ?p ?_a }", 'ASK {\n  VALUES (?_a) { ("v") } ?s ?p ?_a }'),
+        (
+            'SELECT * WHERE { # { in a comment\n ?s ?p "}" }',
+            'SELECT * WHERE {\n  VALUES (?_a) { ("v") } # { in a comment\n ?s ?p "}" }',
+        ),
+        (
+            "CONSTRUCT { ?_a ?p ?o } WHERE { ?_a ?p ?o }",
+            'CONSTRUCT { ?_a ?p ?o } WHERE {\n  VALUES (?_a) { ("v") } ?_a ?p ?o }',
+        ),
+        (
+            "SELECT * WHERE { ?s ?p ?o OPTIONAL { ?s ?q ?_a } }",
+            'SELECT * WHERE {\n  VALUES (?_a) { ("v") } ?s ?p ?o OPTIONAL {\n  VALUES (?_a) { ("v") } ?s ?q ?_a } }',
+        ),
+        (
+            "SELECT * WHERE { { SELECT ?s WHERE { ?s ?p ?_a } } }",  # not projected: its own ?_a
+            'SELECT * WHERE {\n  VALUES (?_a) { ("v") } { SELECT ?s WHERE { ?s ?p ?_a } } }',
+        ),
+        ("SELECT * WHERE { VALUES ?x { 1 } }", 'SELECT * WHERE {\n  VALUES (?_a) { ("v") } VALUES ?x { 1 } }'),
+    ],
+)
 def test_where_the_values_blocks_go(text, expected):
     assert api.with_values(text, {ox.Variable("_a"): ox.Literal("v")}) == expected
 

@@ -5,6 +5,7 @@ recounted from the source text itself (sources/). Statuses and responsibilities 
 report says, so they are counted on the entries of the 2024 report (nap:StatusAssessment, nap:inReport):
 a later report adds entries and must not change these numbers.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,44 +32,78 @@ def test_action_points(graph):
 
 @pytest.mark.parametrize("pillar, expected", [("1", 16), ("2", 6), ("3", 11)])
 def test_action_points_per_pillar(graph, pillar, expected):
-    assert count(graph, f"?x a nap:ActionPoint ; nap:pillar <https://w3id.org/nap-bhr/id/ungp-pillar/{pillar}>") == expected
+    assert (
+        count(graph, f"?x a nap:ActionPoint ; nap:pillar <https://w3id.org/nap-bhr/id/ungp-pillar/{pillar}>")
+        == expected
+    )
 
 
-@pytest.mark.parametrize("cls, scheme, expected", [
-    ("nap:Theme", "theme", 16),
-    ("nap:UNGPPillar", "ungp-pillar", 3),
-    ("nap:UNGPPrinciple", "ungp-principle", 31),
-    ("nap:Status", "status", 7),
-    ("nap:OECDGuidelinesChapter", "oecd-chapter", 11),
-    ("nap:DueDiligenceStep", "due-diligence-step", 6),
-])
+@pytest.mark.parametrize(
+    "cls, scheme, expected",
+    [
+        ("nap:Theme", "theme", 16),
+        ("nap:UNGPPillar", "ungp-pillar", 3),
+        ("nap:UNGPPrinciple", "ungp-principle", 31),
+        ("nap:Status", "status", 7),
+        ("nap:OECDGuidelinesChapter", "oecd-chapter", 11),
+        ("nap:DueDiligenceStep", "due-diligence-step", 6),
+    ],
+)
 def test_concept_schemes(graph, cls, scheme, expected):
     assert count(graph, f"?x a {cls} ; skos:inScheme <https://w3id.org/nap-bhr/id/{scheme}/scheme>") == expected
 
 
 @pytest.mark.parametrize("pillar, first, last", [("1", 1, 10), ("2", 11, 24), ("3", 25, 31)])
 def test_principles_in_their_pillar(graph, pillar, first, last):
-    found = {int(row[0]) for row in graph.query(PREFIXES + f"""
+    found = {
+        int(row[0])
+        for row in graph.query(
+            PREFIXES
+            + f"""
         SELECT ?n WHERE {{ ?p a nap:UNGPPrinciple ; skos:notation ?n ;
-                           nap:pillar <https://w3id.org/nap-bhr/id/ungp-pillar/{pillar}> }}""")}
+                           nap:pillar <https://w3id.org/nap-bhr/id/ungp-pillar/{pillar}> }}"""
+        )
+    }
     assert found == set(range(first, last + 1))
 
 
 def test_themes_per_pillar(graph):
-    rows = graph.query(PREFIXES + """
-        SELECT ?pillar (COUNT(?t) AS ?n) WHERE { ?t a nap:Theme ; nap:pillar ?pillar } GROUP BY ?pillar""")
+    rows = graph.query(
+        PREFIXES
+        + """
+        SELECT ?pillar (COUNT(?t) AS ?n) WHERE { ?t a nap:Theme ; nap:pillar ?pillar } GROUP BY ?pillar"""
+    )
     assert sorted(int(n) for _, n in rows) == [3, 5, 8]
 
 
 #: Action points per theme (the report's table, theme by theme).
-THEME_COUNTS = {"01": 2, "02": 2, "03": 2, "04": 2, "05": 2, "06": 2, "07": 2, "08": 2, "09": 3, "10": 1, "11": 2,
-                "12": 3, "13": 2, "14": 1, "15": 1, "16": 4}
+THEME_COUNTS = {
+    "01": 2,
+    "02": 2,
+    "03": 2,
+    "04": 2,
+    "05": 2,
+    "06": 2,
+    "07": 2,
+    "08": 2,
+    "09": 3,
+    "10": 1,
+    "11": 2,
+    "12": 3,
+    "13": 2,
+    "14": 1,
+    "15": 1,
+    "16": 4,
+}
 
 
 def test_action_points_per_theme(graph):
-    rows = graph.query(PREFIXES + """
+    rows = graph.query(
+        PREFIXES
+        + """
         SELECT ?theme (COUNT(DISTINCT ?x) AS ?n) WHERE { ?x a nap:ActionPoint ; nap:theme/skos:notation ?theme }
-        GROUP BY ?theme""")
+        GROUP BY ?theme"""
+    )
     assert {str(theme): int(n) for theme, n in rows} == THEME_COUNTS
     assert sum(THEME_COUNTS.values()) == 33
 
@@ -85,11 +120,14 @@ STATUS_COUNTS = {
 
 
 def status_counts(graph) -> dict[str, int]:
-    rows = graph.query(PREFIXES + """
+    rows = graph.query(
+        PREFIXES
+        + """
         SELECT ?label (COUNT(DISTINCT ?x) AS ?n) WHERE {
           ?a a nap:StatusAssessment ; nap:inReport report:2024 ; nap:assessedActionPoint ?x ;
              nap:status/skos:prefLabel ?label . FILTER(lang(?label) = "nl")
-        } GROUP BY ?label""")
+        } GROUP BY ?label"""
+    )
     return {str(label): int(n) for label, n in rows}
 
 
@@ -100,24 +138,40 @@ def test_status_counts(graph):
 
 #: Action points each organisation of the registry is responsible for in the 2024 report, in any role.
 #: (The groups BZ works with on 12, recorded since issue 24 as prov:Agent, are no organisations: not here.)
-ORGANISATION_COUNTS = {"bz": 21, "jenv": 6, "szw": 4, "ezk": 2, "ienw": 2, "rvo": 2, "fin": 1, "rivm": 1,
-                       "interdepartementaal-projectteam-arbeidsmigranten": 1, "raad-voor-rechtsbijstand": 1}
+ORGANISATION_COUNTS = {
+    "bz": 21,
+    "jenv": 6,
+    "szw": 4,
+    "ezk": 2,
+    "ienw": 2,
+    "rvo": 2,
+    "fin": 1,
+    "rivm": 1,
+    "interdepartementaal-projectteam-arbeidsmigranten": 1,
+    "raad-voor-rechtsbijstand": 1,
+}
 
 
 def test_responsible_organisations(graph):
-    rows = graph.query(PREFIXES + """
+    rows = graph.query(
+        PREFIXES
+        + """
         SELECT ?organisation (COUNT(DISTINCT ?x) AS ?n) WHERE {
           ?a nap:inReport report:2024 ; nap:assessedActionPoint ?x ; nap:responsibility/prov:agent ?organisation .
           ?organisation a nap:Organisation .
-        } GROUP BY ?organisation""")
+        } GROUP BY ?organisation"""
+    )
     assert {str(o).rsplit("/", 1)[1]: int(n) for o, n in rows} == ORGANISATION_COUNTS
 
 
 def test_every_action_point_has_one_entry_in_the_2024_report(graph):
-    rows = graph.query(PREFIXES + """
+    rows = graph.query(
+        PREFIXES
+        + """
         SELECT ?x (COUNT(?a) AS ?n) WHERE {
           ?x a nap:ActionPoint . OPTIONAL { ?a nap:assessedActionPoint ?x ; nap:inReport report:2024 }
-        } GROUP BY ?x""")
+        } GROUP BY ?x"""
+    )
     assert sorted(int(n) for _, n in rows) == [1] * 33
 
 

@@ -1,5 +1,6 @@
 """Crawl the site as a visitor would: from the query editor, the overview and the index of pages, follow every
 link and source on this server (href and src), each URL once, and find no broken link and no server error."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -32,8 +33,9 @@ def links_of(html: str) -> list[str]:
     return parser.found
 
 
-def crawl(base: str, starts: list[str], limit: int = LIMIT, threads: int = 8
-          ) -> tuple[dict[str, int], list[tuple[str, int, str]]]:
+def crawl(
+    base: str, starts: list[str], limit: int = LIMIT, threads: int = 8
+) -> tuple[dict[str, int], list[tuple[str, int, str]]]:
     """{url: status} of every internal URL reached, and the failures as (url, status, the page linking it).
     Breadth first, a level at a time, the URLs of a level fetched in parallel."""
     host = urlsplit(base).netloc
@@ -48,14 +50,17 @@ def crawl(base: str, starts: list[str], limit: int = LIMIT, threads: int = 8
 
     def fetch(url):
         response = client.get(url)
-        html = response.text if response.status_code < 400 and \
-            response.headers.get("content-type", "").startswith("text/html") else None
+        html = (
+            response.text
+            if response.status_code < 400 and response.headers.get("content-type", "").startswith("text/html")
+            else None
+        )
         return url, response.status_code, str(response.url), html
 
     with httpx.Client(timeout=60, follow_redirects=True) as client, ThreadPoolExecutor(threads) as pool:
         while level and len(seen) < limit:
             following = []
-            for url, status, final, html in pool.map(fetch, level[:limit - len(seen)]):
+            for url, status, final, html in pool.map(fetch, level[: limit - len(seen)]):
                 seen[url] = status
                 if status >= 400:
                     failures.append((url, status, referrer.get(url, "?")))
@@ -91,13 +96,25 @@ def test_no_broken_links(crawled):
     seen, failures = crawled
     assert len(seen) < LIMIT, f"the crawl stopped at {LIMIT} URLs: raise LIMIT or find the link trap"
     assert not failures, "broken links (url, status, linked from):\n" + "\n".join(
-        f"{url} {status} <- {ref}" for url, status, ref in failures[:50])
+        f"{url} {status} <- {ref}" for url, status, ref in failures[:50]
+    )
     assert not [u for u, s in seen.items() if s >= 500]
     # It reached every kind of page.
     paths = {urlsplit(u).path for u in seen}
-    for expected in ("/doc/action-point/nap-2022-02", "/doc/organisation/szw", "/doc/theme/scheme", "/doc/status/delayed",
-                     "/doc/footnote/2024-1", "/doc/action-point/nap-2022-02.ttl", "/doc/action-point/nap-2022-02.jsonld",
-                     "/graph/action-points", "/sparql", "/def", "/download/", "/static/site.css"):
+    for expected in (
+        "/doc/action-point/nap-2022-02",
+        "/doc/organisation/szw",
+        "/doc/theme/scheme",
+        "/doc/status/delayed",
+        "/doc/footnote/2024-1",
+        "/doc/action-point/nap-2022-02.ttl",
+        "/doc/action-point/nap-2022-02.jsonld",
+        "/graph/action-points",
+        "/sparql",
+        "/def",
+        "/download/",
+        "/static/site.css",
+    ):
         assert expected in paths, f"the crawl never reached {expected}"
 
 
@@ -107,6 +124,6 @@ def test_every_resource_is_linked_from_some_page(crawled, graph):
 
     seen, _ = crawled
     paths = {urlsplit(u).path for u in seen}
-    things = {"/doc/" + str(s)[len(ID):].partition("#")[0] for s in graph.subjects() if str(s).startswith(ID)}
+    things = {"/doc/" + str(s)[len(ID) :].partition("#")[0] for s in graph.subjects() if str(s).startswith(ID)}
     missing = sorted(things - paths)
     assert not missing, f"{len(missing)} resources not linked from any page, e.g. {missing[:10]}"

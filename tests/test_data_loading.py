@@ -5,6 +5,7 @@ what happens to a file it cannot read (engine.build_store, and the exit of `napk
 --graph puts everything in the file into the named graph. A file that does not parse stops the server
 before it serves anything, with the file, line and column.
 """
+
 from __future__ import annotations
 
 import pyoxigraph as ox
@@ -23,14 +24,19 @@ TARGET = ox.NamedNode("http://example.org/target")
 FILES = {
     "data.ttl": '@prefix ex: <http://example.org/> .\nex:a ex:p "one" .\n<rel> ex:p "two" .\n',
     "data.nt": f'<{EX}a> <{EX}p> "one" .\n<{EX}rel> <{EX}p> "two" .\n',
-    "data.rdf": ('<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
-                 f'xmlns:ex="{EX}">\n<rdf:Description rdf:about="{EX}a"><ex:p>one</ex:p></rdf:Description>\n'
-                 '<rdf:Description rdf:about="rel"><ex:p>two</ex:p></rdf:Description>\n</rdf:RDF>\n'),
-    "data.jsonld": ('{"@context": {"ex": "http://example.org/"}, "@graph": [{"@id": "ex:a", "ex:p": "one"}, '
-                    '{"@id": "rel", "ex:p": "two"}]}'),
+    "data.rdf": (
+        '<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        f'xmlns:ex="{EX}">\n<rdf:Description rdf:about="{EX}a"><ex:p>one</ex:p></rdf:Description>\n'
+        '<rdf:Description rdf:about="rel"><ex:p>two</ex:p></rdf:Description>\n</rdf:RDF>\n'
+    ),
+    "data.jsonld": (
+        '{"@context": {"ex": "http://example.org/"}, "@graph": [{"@id": "ex:a", "ex:p": "one"}, '
+        '{"@id": "rel", "ex:p": "two"}]}'
+    ),
     "data.nq": f'<{EX}a> <{EX}p> "one" .\n<{EX}rel> <{EX}p> "two" .\n<{EX}b> <{EX}p> "three" <{EX}g> .\n',
-    "data.trig": ('@prefix ex: <http://example.org/> .\nex:a ex:p "one" .\n<rel> ex:p "two" .\n'
-                  'ex:g { ex:b ex:p "three" }\n'),
+    "data.trig": (
+        '@prefix ex: <http://example.org/> .\nex:a ex:p "one" .\n<rel> ex:p "two" .\nex:g { ex:b ex:p "three" }\n'
+    ),
 }
 QUADS = ("data.nq", "data.trig")
 ABSOLUTE = ("data.nt", "data.nq")  # N-Triples and N-Quads have no relative IRIs
@@ -73,8 +79,7 @@ def test_a_named_graph_gets_everything_in_its_file(tmp_path, name):
 
 
 def test_json_ld_graphs_are_merged_into_the_target(tmp_path):
-    text = ('{"@context": {"ex": "http://example.org/"}, "@id": "ex:g", "@graph": [{"@id": "ex:b", '
-            '"ex:p": "three"}]}')
+    text = '{"@context": {"ex": "http://example.org/"}, "@id": "ex:g", "@graph": [{"@id": "ex:b", "ex:p": "three"}]}'
     store = build_store(Dataset(default=[written(tmp_path, "data.jsonld", text)]))
     assert in_graph(store, ox.DefaultGraph()) == {(EX + "b", "three")}
 
@@ -86,13 +91,20 @@ def test_several_files_and_graphs_together(tmp_path):
     assert len(in_graph(store, G)) == 1 and len(in_graph(store, TARGET)) == 2
 
 
-@pytest.mark.parametrize("name, bad, line", [
-    ("data.ttl", '@prefix ex: <http://example.org/> .\nex:a ex:p "one" .\nex:b ex:p .\n', 3),
-    ("data.nt", f'<{EX}a> <{EX}p> "one" .\n<{EX}b> <{EX}p> oops .\n', 2),
-    ("data.nq", f'<{EX}a> <{EX}p> "one" <{EX}g> .\n<{EX}b> <{EX}p> "two" <{EX}g>\n', 3),  # the dot missing
-    ("data.trig", '@prefix ex: <http://example.org/> .\nex:g {\n ex:b ex:p "three" \n', None),
-    ("data.rdf", '<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n<oops', None),
-])
+@pytest.mark.parametrize(
+    "name, bad, line",
+    [
+        ("data.ttl", '@prefix ex: <http://example.org/> .\nex:a ex:p "one" .\nex:b ex:p .\n', 3),
+        ("data.nt", f'<{EX}a> <{EX}p> "one" .\n<{EX}b> <{EX}p> oops .\n', 2),
+        ("data.nq", f'<{EX}a> <{EX}p> "one" <{EX}g> .\n<{EX}b> <{EX}p> "two" <{EX}g>\n', 3),  # the dot missing
+        ("data.trig", '@prefix ex: <http://example.org/> .\nex:g {\n ex:b ex:p "three" \n', None),
+        (
+            "data.rdf",
+            '<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n<oops',
+            None,
+        ),
+    ],
+)
 @pytest.mark.parametrize("where", ["default", "named"])
 def test_a_file_that_does_not_parse_names_itself_and_its_line(tmp_path, name, bad, line, where):
     path = written(tmp_path, name, bad)
@@ -115,20 +127,34 @@ def test_unknown_and_missing_files_are_refused(tmp_path):
 
 @pytest.mark.parametrize("option, value", [("--data", "{path}"), ("--graph", "http://example.org/target={path}")])
 def test_serve_exits_with_the_error_before_serving(tmp_path, capsys, option, value):
-    path = written(tmp_path, "data.nt", f'<{EX}a> <{EX}p> oops .\n')
+    path = written(tmp_path, "data.nt", f"<{EX}a> <{EX}p> oops .\n")
     assert cli.main(["serve", option, value.format(path=path)]) == cli.EXIT_ERROR
     assert f"napkg serve: {path}:1:" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("option, value, says", [
-    ("--workers", "0", "at least 1"), ("--workers", "x", "expected a number"), ("--queue", "-1", "at least 0"),
-    ("--max-rows", "0", "at least 1"), ("--max-body", "0", "at least 1"), ("--max-depth", "0", "at least 1"),
-    ("--max-query-length", "0", "at least 1"), ("--memory-limit", "-1", "at least 0"),
-    ("--service-max-bytes", "0", "at least 1"), ("--port", "65536", "port from 0 to 65535"),
-    ("--timeout", "0", "above 0"), ("--timeout", "-5", "above 0"), ("--timeout", "nan", "above 0"),
-    ("--timeout", "inf", "above 0"), ("--request-timeout", "0", "above 0"), ("--service-timeout", "-1", "above 0"),
-    ("--worker-nice", "-1", "at least 0"), ("--worker-nice", "20", "from 0 to 19"),
-])
+@pytest.mark.parametrize(
+    "option, value, says",
+    [
+        ("--workers", "0", "at least 1"),
+        ("--workers", "x", "expected a number"),
+        ("--queue", "-1", "at least 0"),
+        ("--max-rows", "0", "at least 1"),
+        ("--max-body", "0", "at least 1"),
+        ("--max-depth", "0", "at least 1"),
+        ("--max-query-length", "0", "at least 1"),
+        ("--memory-limit", "-1", "at least 0"),
+        ("--service-max-bytes", "0", "at least 1"),
+        ("--port", "65536", "port from 0 to 65535"),
+        ("--timeout", "0", "above 0"),
+        ("--timeout", "-5", "above 0"),
+        ("--timeout", "nan", "above 0"),
+        ("--timeout", "inf", "above 0"),
+        ("--request-timeout", "0", "above 0"),
+        ("--service-timeout", "-1", "above 0"),
+        ("--worker-nice", "-1", "at least 0"),
+        ("--worker-nice", "20", "from 0 to 19"),
+    ],
+)
 def test_serve_refuses_a_limit_that_means_nothing(capsys, option, value, says):
     """--workers 0 ended in a StopIteration traceback; --timeout -5 served with no time limit that worked."""
     with pytest.raises(SystemExit) as exit:
@@ -138,9 +164,19 @@ def test_serve_refuses_a_limit_that_means_nothing(capsys, option, value, says):
     assert f"argument {option}: " in err and says in err, err
 
 
-@pytest.mark.parametrize("option, value", [("--workers", "1"), ("--queue", "0"), ("--timeout", "0.5"),
-                                           ("--port", "0"), ("--memory-limit", "0"), ("--request-timeout", "1e3"),
-                                           ("--worker-nice", "0"), ("--worker-nice", "19")])
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--workers", "1"),
+        ("--queue", "0"),
+        ("--timeout", "0.5"),
+        ("--port", "0"),
+        ("--memory-limit", "0"),
+        ("--request-timeout", "1e3"),
+        ("--worker-nice", "0"),
+        ("--worker-nice", "19"),
+    ],
+)
 def test_serve_accepts_the_smallest_limits_that_mean_something(option, value):
     args = cli.parser().parse_args(["serve", option, value])
     assert getattr(args, option[2:].replace("-", "_")) == (float(value) if "." in value or "e" in value else int(value))

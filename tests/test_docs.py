@@ -4,6 +4,7 @@ The page is checked against the ontology file itself: every class and property o
 be on it, anchored at #Term (the fragment of its IRI) with its Dutch and English labels, its domain and
 range linked.
 """
+
 from __future__ import annotations
 
 import html
@@ -41,7 +42,7 @@ def terms(ontology: rdflib.Graph, kind) -> list[rdflib.URIRef]:
 
 
 def name(iri) -> str:
-    return str(iri)[len(str(NAP)):]
+    return str(iri)[len(str(NAP)) :]
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +66,15 @@ def label(ontology, term, lang) -> str:
 
 # --- Every term, anchored, with both labels --------------------------------------------------------
 
+
 def test_the_ontology_has_terms(ontology):
     assert len(terms(ontology, OWL.Class)) >= 20
     assert len(terms(ontology, OWL.ObjectProperty)) >= 10 and len(terms(ontology, OWL.DatatypeProperty)) >= 5
 
 
-@pytest.mark.parametrize("kind", [OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty], ids=["class", "object", "datatype"])
+@pytest.mark.parametrize(
+    "kind", [OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty], ids=["class", "object", "datatype"]
+)
 def test_every_term_is_anchored_with_both_labels_and_a_definition(ontology, page, kind):
     for term in terms(ontology, kind):
         body = article(page, name(term))
@@ -83,8 +87,11 @@ def test_every_term_is_anchored_with_both_labels_and_a_definition(ontology, page
 def test_domain_range_and_superproperties_are_linked(ontology, page):
     for prop in terms(ontology, OWL.ObjectProperty) + terms(ontology, OWL.DatatypeProperty):
         body = article(page, name(prop))
-        for target in list(ontology.objects(prop, RDFS.domain)) + list(ontology.objects(prop, RDFS.range)) + \
-                list(ontology.objects(prop, RDFS.subPropertyOf)):
+        for target in (
+            list(ontology.objects(prop, RDFS.domain))
+            + list(ontology.objects(prop, RDFS.range))
+            + list(ontology.objects(prop, RDFS.subPropertyOf))
+        ):
             href = "#" + name(target) if str(target).startswith(str(NAP)) else str(target)
             assert f'href="{href}"' in body, f"{prop}: no link to {target}"
 
@@ -108,7 +115,11 @@ def test_individuals_and_concept_schemes(page):
         assert f'id="{individual.name}"' in page
     graph = docs.stated_graph()
     schemes = set(graph.subjects(RDF.type, SKOS.ConceptScheme))
-    assert len(schemes) == 12  # statuses, themes, pillars, sections, principles, chapters, steps, roles; link bases, confidences, relation types, report columns
+    assert (
+        # statuses, themes, pillars, sections, principles, chapters, steps, roles; link bases, confidences,
+        # relation types, report columns
+        len(schemes) == 12
+    )
     for scheme in schemes:
         assert str(scheme) in page
         for concept in graph.subjects(SKOS.inScheme, scheme):
@@ -123,6 +134,7 @@ def test_the_page_in_english(server, ontology):
 
 
 # --- The diagram ------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def svg(server) -> ET.Element:
@@ -145,13 +157,20 @@ def test_the_diagram_names_every_class(svg, ontology):
 def test_the_diagram_draws_each_property_with_domain_and_range_and_each_subclass_edge(svg, ontology):
     drawn = [p.get("data-property") for p in svg.iter(SVG_NS + "path") if "property" in (p.get("class") or "")]
     # An arrow joins two boxes: a property whose domain and range are both our (different) classes.
-    expected = [name(p) for p in terms(ontology, OWL.ObjectProperty)
-                for d in ontology.objects(p, RDFS.domain) for r in ontology.objects(p, RDFS.range)
-                if str(d).startswith(str(NAP)) and str(r).startswith(str(NAP)) and d != r]
+    expected = [
+        name(p)
+        for p in terms(ontology, OWL.ObjectProperty)
+        for d in ontology.objects(p, RDFS.domain)
+        for r in ontology.objects(p, RDFS.range)
+        if str(d).startswith(str(NAP)) and str(r).startswith(str(NAP)) and d != r
+    ]
     assert sorted(drawn) == sorted(expected)
     subclass = [p for p in svg.iter(SVG_NS + "path") if "subclass" in (p.get("class") or "")]
-    internal = [(s, o) for s, o in ontology.subject_objects(RDFS.subClassOf)
-                if str(s).startswith(str(NAP)) and str(o).startswith(str(NAP))]
+    internal = [
+        (s, o)
+        for s, o in ontology.subject_objects(RDFS.subClassOf)
+        if str(s).startswith(str(NAP)) and str(o).startswith(str(NAP))
+    ]
     assert len(subclass) == len(internal) > 0
 
 
@@ -159,24 +178,30 @@ def test_the_layout_has_no_overlapping_boxes():
     layout = docs.Layout(docs.model(), "nl")
     boxes = [(n.x - n.width / 2, n.y, n.x + n.width / 2, n.y + n.height) for n in layout.nodes.values() if not n.dummy]
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), f"boxes overlap: {a} {b}"
     assert layout.crossings <= 2, "the ordering should keep arrows from crossing"
 
 
 # --- Negotiation --------------------------------------------------------------------------------------
 
-FORMATS = {"text/turtle": ("turtle", "ttl"), "application/ld+json": ("json-ld", "jsonld"),
-           "application/rdf+xml": ("xml", "rdf"), "application/n-triples": ("nt", "nt")}
+FORMATS = {
+    "text/turtle": ("turtle", "ttl"),
+    "application/ld+json": ("json-ld", "jsonld"),
+    "application/rdf+xml": ("xml", "rdf"),
+    "application/n-triples": ("nt", "nt"),
+}
 
 
 @pytest.mark.parametrize("media", list(FORMATS))
 def test_def_negotiates_rdf(server, media):
     fmt, ext = FORMATS[media]
     expected = len(docs.stated_graph())
-    for response in (httpx.get(server.url + "/def", headers={"Accept": media}, timeout=30),
-                     httpx.get(server.url + f"/def.{ext}", timeout=30),
-                     httpx.get(server.url + f"/def?format={ext}", headers={"Accept": "text/html"}, timeout=30)):
+    for response in (
+        httpx.get(server.url + "/def", headers={"Accept": media}, timeout=30),
+        httpx.get(server.url + f"/def.{ext}", timeout=30),
+        httpx.get(server.url + f"/def?format={ext}", headers={"Accept": "text/html"}, timeout=30),
+    ):
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].split(";")[0] == media
         graph = rdflib.Graph().parse(data=response.content, format=fmt)
@@ -194,6 +219,7 @@ def test_def_negotiation_edges(server):
 
 
 # --- napkg build writes the documentation -----------------------------------------------------------
+
 
 def test_build_writes_the_docs(tmp_path):
     assert cli.main(["build", "--out", str(tmp_path)]) == 0

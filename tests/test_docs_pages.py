@@ -42,8 +42,9 @@ def prose(text: str) -> list[tuple[int, str]]:
 
 def links(path: Path) -> list[tuple[int, str]]:
     """(line, target) of every Markdown link in the file's prose."""
-    return [(number, m.group(1)) for number, line in prose(path.read_text(encoding="utf-8"))
-            for m in LINK.finditer(line)]
+    return [
+        (number, m.group(1)) for number, line in prose(path.read_text(encoding="utf-8")) for m in LINK.finditer(line)
+    ]
 
 
 def slug(heading: str) -> str:
@@ -84,8 +85,7 @@ def relative_links(path: Path) -> list[tuple[int, str, Path, str]]:
 def test_the_pages_are_there():
     # a guard, so that the parametrised tests below cannot pass by matching nothing
     assert README.exists()
-    assert {p.name for p in PAGES} >= {"endpoint.md", "operations.md", "model.md", "queries.md", "links.md",
-                                       "data.md"}
+    assert {p.name for p in PAGES} >= {"endpoint.md", "operations.md", "model.md", "queries.md", "links.md", "data.md"}
     assert links(README), "no link found in the README: the link pattern is broken"
 
 
@@ -116,14 +116,17 @@ def test_relative_links_resolve(page):
         elif not resolved.is_relative_to(ROOT):
             broken.append(f"{page.name}:{number}: {target}: outside the repository")
         elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
-            broken.append(f"{page.name}:{number}: {target}: no heading with the anchor #{anchor} "
-                          f"in {resolved.relative_to(ROOT)}")
+            broken.append(
+                f"{page.name}:{number}: {target}: no heading with the anchor #{anchor} in {resolved.relative_to(ROOT)}"
+            )
     assert not broken, "\n".join(broken)
 
 
 def test_slug_is_githubs():
-    assert slug("Joining the registers live: the federated examples") == \
-        "joining-the-registers-live-the-federated-examples"
+    assert (
+        slug("Joining the registers live: the federated examples")
+        == "joining-the-registers-live-the-federated-examples"
+    )
     assert slug("`napkg validate` and `napkg build`") == "napkg-validate-and-napkg-build"
     assert slug("Safety: why the server has this shape") == "safety-why-the-server-has-this-shape"
     assert slug("Offline, in your own CI: `napkg links snapshot`") == "offline-in-your-own-ci-napkg-links-snapshot"

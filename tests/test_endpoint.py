@@ -1,6 +1,7 @@
 """The SPARQL endpoint against real clients: SPARQLWrapper, raw HTTP (httpx) and a second SPARQL engine
 (pyoxigraph) that federates into it. Every expected value is computed from the project's data
 (napkg.load.load_project), never written down here."""
+
 from __future__ import annotations
 
 import csv
@@ -16,12 +17,11 @@ import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
-from rdflib.namespace import RDF
-from rdflib.namespace import RDFS
+from rdflib.namespace import RDF, RDFS
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from napkg.app import forwarded
 from endpoint_support import AP, GRAPH, NAP, PREFIXES, Canary, count, healthz, select, servers
+from napkg.app import forwarded
 
 MAX_BODY = 200_000
 ORIGIN = "https://example.org"
@@ -31,7 +31,9 @@ DCT_TITLE = rdflib.URIRef("http://purl.org/dc/terms/title")
 
 SELECT_APS = PREFIXES + "SELECT ?ap WHERE { ?ap a nap:ActionPoint }"
 # Titles are what a report says: on the report's entry, constructed here onto the action point.
-CONSTRUCT_TITLES = PREFIXES + "CONSTRUCT { ?ap dct:title ?t } WHERE { ?entry nap:assessedActionPoint ?ap ; dct:title ?t }"
+CONSTRUCT_TITLES = (
+    PREFIXES + "CONSTRUCT { ?ap dct:title ?t } WHERE { ?entry nap:assessedActionPoint ?ap ; dct:title ?t }"
+)
 DESCRIBE_AP17 = f"DESCRIBE <{AP17}>"
 
 
@@ -128,8 +130,12 @@ def boolean(result, fmt) -> bool:
     return value == "true"
 
 
-RDFLIB_FORMATS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
-                  "application/rdf+xml": "xml"}
+RDFLIB_FORMATS = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+}
 
 
 def triples(result) -> set:
@@ -155,8 +161,9 @@ def test_sparqlwrapper_select(server, action_points, fmt, only_conneg):
 def test_sparqlwrapper_ask(server, union, fmt, only_conneg):
     assert (rdflib.URIRef(AP17), RDF.type, rdflib.URIRef(NAP + "ActionPoint")) in union
     assert boolean(sparqlwrapper(server, PREFIXES + f"ASK {{ <{AP17}> a nap:ActionPoint }}", fmt, only_conneg), fmt)
-    assert not boolean(sparqlwrapper(server, PREFIXES + f"ASK {{ <{AP}no-such-point> a nap:ActionPoint }}", fmt,
-                                     only_conneg), fmt)
+    assert not boolean(
+        sparqlwrapper(server, PREFIXES + f"ASK {{ <{AP}no-such-point> a nap:ActionPoint }}", fmt, only_conneg), fmt
+    )
 
 
 GRAPH_FORMATS = [
@@ -199,6 +206,7 @@ def test_construct_as_json_ld_is_compacted_with_the_graphs_prefixes(server, unio
 
 # --- raw HTTP: each status code the endpoint promises ---
 
+
 def test_200_select_counts_the_data(server, action_points):
     query = PREFIXES + "SELECT (COUNT(DISTINCT ?ap) AS ?n) WHERE { ?ap a nap:ActionPoint }"
     response = httpx.get(server.sparql, params={"query": query}, headers={"Accept": "application/sparql-results+json"})
@@ -217,8 +225,9 @@ def test_304_with_etag(server):
     assert again.content == b""
     assert again.headers["etag"] == etag
     # Another format is another representation: no 304 for it.
-    other = httpx.get(server.sparql, params=params, headers={"Accept": "application/sparql-results+xml",
-                                                               "If-None-Match": etag})
+    other = httpx.get(
+        server.sparql, params=params, headers={"Accept": "application/sparql-results+xml", "If-None-Match": etag}
+    )
     assert other.status_code == 200
 
 
@@ -235,8 +244,11 @@ def test_etags_are_weak_and_compared_weakly(request, which):
     assert etag.startswith('W/"') and zipped.headers["etag"] == etag
     for tags in (etag, etag[2:], f'"other", {etag[2:]}', "*"):
         for encoding in ("identity", "gzip"):
-            again = httpx.get(endpoint.sparql, params=params, headers={
-                "Accept": "text/csv", "Accept-Encoding": encoding, "If-None-Match": tags})
+            again = httpx.get(
+                endpoint.sparql,
+                params=params,
+                headers={"Accept": "text/csv", "Accept-Encoding": encoding, "If-None-Match": tags},
+            )
             assert again.status_code == 304 and again.headers["etag"] == etag, (tags, encoding)
     other = httpx.get(endpoint.sparql, params=params, headers={"Accept": "text/csv", "If-None-Match": 'W/"other"'})
     assert other.status_code == 200
@@ -272,12 +284,17 @@ def test_400_percent_encoded_bytes_that_are_not_utf8(server):
     url = httpx.URL(server.sparql)
     response = httpx.get(url.copy_with(raw_path=url.raw_path + b"?query=ASK%20%7B%7D%23%FF"))
     assert response.status_code == 400 and "query string is not valid UTF-8 once percent-decoded" in response.text
-    response = httpx.post(server.sparql, content=b"query=ASK%20%7B%7D%23%FF",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = httpx.post(
+        server.sparql,
+        content=b"query=ASK%20%7B%7D%23%FF",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 400 and "form body is not valid UTF-8 once percent-decoded" in response.text
     # A comment with é, percent-encoded as UTF-8, is fine.
-    ok = httpx.get(url.copy_with(raw_path=url.raw_path + b"?query=ASK%20%7B%7D%23%C3%A9"),
-                   headers={"Accept": "application/sparql-results+json"})
+    ok = httpx.get(
+        url.copy_with(raw_path=url.raw_path + b"?query=ASK%20%7B%7D%23%C3%A9"),
+        headers={"Accept": "application/sparql-results+json"},
+    )
     assert ok.status_code == 200 and ok.json()["boolean"] is True
 
 
@@ -344,6 +361,7 @@ def test_413_declared_body(server):
 
 def test_413_streamed_body(server):
     """No Content-Length (chunked): the server counts what it reads."""
+
     def chunks():
         yield b"ASK {}"
         for _ in range(MAX_BODY // 10_000 + 2):
@@ -374,7 +392,9 @@ def test_414_url_too_long_names_post(request, which):
     assert status == 414
     assert "65,535" in text and "POST" in text
     # The same query by POST is answered, and so is a GET just under the URL limit.
-    assert httpx.post(endpoint.sparql, data={"query": query}, headers={"Accept": "application/sparql-results+json"}).json()["boolean"]
+    assert httpx.post(
+        endpoint.sparql, data={"query": query}, headers={"Accept": "application/sparql-results+json"}
+    ).json()["boolean"]
     under = f"{url.path}?query=ASK%7B%7D%23" + "x" * (65_535 - len(url.path) - 19)
     assert len(under) == 65_535
     status, text = get(under)
@@ -395,8 +415,11 @@ def test_415_no_content_type(server):
 
 
 def test_format_parameter(server, action_points):
-    response = httpx.get(server.sparql, params={"query": SELECT_APS, "format": "csv"},
-                         headers={"Accept": "application/sparql-results+json"})
+    response = httpx.get(
+        server.sparql,
+        params={"query": SELECT_APS, "format": "csv"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
@@ -405,8 +428,9 @@ def test_format_parameter(server, action_points):
 
 
 def test_q_values(server):
-    response = httpx.get(server.sparql, params={"query": "ASK {}"},
-                         headers={"Accept": "text/csv;q=0.5, application/sparql-results+xml"})
+    response = httpx.get(
+        server.sparql, params={"query": "ASK {}"}, headers={"Accept": "text/csv;q=0.5, application/sparql-results+xml"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/sparql-results+xml")
     assert "<boolean>true</boolean>" in response.text
@@ -438,8 +462,11 @@ def test_head_service_description(server):
 def test_gzip_large_result(server, union):
     query = "SELECT * WHERE { ?s ?p ?o } LIMIT 500"
     with httpx.Client() as client:
-        response = client.get(server.sparql, params={"query": query},
-                              headers={"Accept": "application/sparql-results+json", "Accept-Encoding": "gzip"})
+        response = client.get(
+            server.sparql,
+            params={"query": query},
+            headers={"Accept": "application/sparql-results+json", "Accept-Encoding": "gzip"},
+        )
     assert response.status_code == 200
     assert response.headers.get("content-encoding") == "gzip"
     assert len(response.json()["results"]["bindings"]) == min(500, len(union))  # httpx decoded it
@@ -454,8 +481,12 @@ def test_gzip_not_for_tiny_result(server):
 
 def test_gzip_body_really_is_gzip(server):
     query = "SELECT * WHERE { ?s ?p ?o } LIMIT 500"
-    with httpx.Client() as client, client.stream("GET", server.sparql, params={"query": query},
-                                                  headers={"Accept": "text/csv", "Accept-Encoding": "gzip"}) as r:
+    with (
+        httpx.Client() as client,
+        client.stream(
+            "GET", server.sparql, params={"query": query}, headers={"Accept": "text/csv", "Accept-Encoding": "gzip"}
+        ) as r,
+    ):
         raw = b"".join(r.iter_raw())
     assert r.headers.get("content-encoding") == "gzip"
     assert gzip.decompress(raw).count(b"\r\n") == 501  # the header and 500 rows
@@ -469,8 +500,14 @@ def test_cors_allowed_origin(server):
 
 
 def test_cors_preflight(server):
-    response = httpx.options(server.sparql, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-                                                     "Access-Control-Request-Headers": "Content-Type"})
+    response = httpx.options(
+        server.sparql,
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type",
+        },
+    )
     assert response.status_code == 200
     assert response.headers.get("access-control-allow-origin") == ORIGIN
     assert "access-control-allow-credentials" not in response.headers
@@ -485,10 +522,11 @@ def test_cors_other_origin(server):
 
 # --- the dataset ---
 
+
 def test_default_dataset_is_the_union(server, project, union):
     """One ASK, without GRAPH, over a triple that is in exactly one named graph, for every named graph."""
     patterns = []
-    for name, graph in sorted(project.graphs.items()):
+    for _name, graph in sorted(project.graphs.items()):
         triple = next(t for t in sorted(graph) if sum(t in g for g in project.graphs.values()) == 1)
         patterns.append(" ".join(term.n3() for term in triple) + " .")
     assert len(patterns) >= 2
@@ -500,15 +538,19 @@ def test_default_dataset_is_the_union(server, project, union):
 
 def test_default_graph_uri_selects_a_local_graph(server, project):
     ontology = project.graphs[ONTOLOGY]
-    assert count(server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", **{"default-graph-uri": ONTOLOGY}) \
-        == len(ontology)
+    assert count(server, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", **{"default-graph-uri": ONTOLOGY}) == len(
+        ontology
+    )
     response = select(server, PREFIXES + "ASK { ?ap a nap:ActionPoint }", **{"default-graph-uri": ONTOLOGY})
     assert response.status_code == 200 and response.json()["boolean"] is False
 
 
 def test_named_graph_uri_selects_a_local_graph(server, project):
-    response = select(server, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
-                      **{"named-graph-uri": ONTOLOGY})
+    response = select(
+        server,
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+        **{"named-graph-uri": ONTOLOGY},
+    )
     assert response.status_code == 200
     rows = {b["g"]["value"]: int(b["n"]["value"]) for b in response.json()["results"]["bindings"]}
     assert rows == {ONTOLOGY: len(project.graphs[ONTOLOGY])}
@@ -523,8 +565,11 @@ def test_from_selects_a_local_graph(server, project):
 @pytest.mark.parametrize("parameter", ["named-graph-uri", "default-graph-uri"])
 def test_graph_uri_of_a_url_is_never_fetched(server, canary, parameter):
     token = f"{parameter}-{uuid.uuid4().hex[:8]}"
-    response = select(server, "SELECT * WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } } LIMIT 5",
-                      **{parameter: canary.url + token})
+    response = select(
+        server,
+        "SELECT * WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } } LIMIT 5",
+        **{parameter: canary.url + token},
+    )
     assert canary.seen(token) == []
     if response.status_code == 200:
         assert response.json()["results"]["bindings"] == []
@@ -553,20 +598,27 @@ def test_behind_a_local_tls_proxy_the_endpoint_is_https(server):
     graph = rdflib.Graph().parse(data=response.text, format="turtle")
     sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
     assert (rdflib.URIRef(https), sd.endpoint, rdflib.URIRef(https)) in graph
+
     def base(proto: str) -> str:
-        response = httpx.post(server.sparql, data={"query": unique("SELECT (<x> AS ?iri) WHERE {}")},
-                              headers={"Accept": "application/sparql-results+json", "X-Forwarded-Proto": proto})
+        response = httpx.post(
+            server.sparql,
+            data={"query": unique("SELECT (<x> AS ?iri) WHERE {}")},
+            headers={"Accept": "application/sparql-results+json", "X-Forwarded-Proto": proto},
+        )
         return response.json()["results"]["bindings"][0]["iri"]["value"]
 
     assert base("https") == https.rsplit("/", 1)[0] + "/x"
     assert base("gopher").startswith("http://")  # not a scheme a proxy may set
 
 
-@pytest.mark.parametrize("header, client", [
-    (b"203.0.113.9", "203.0.113.9"),
-    (b"203.0.113.9, 198.51.100.2", "198.51.100.2"),  # the nearest hop is the client the proxy saw
-    (b"203.0.113.9, 127.0.0.1", "203.0.113.9"),  # a proxy in front of our proxy is skipped
-])
+@pytest.mark.parametrize(
+    "header, client",
+    [
+        (b"203.0.113.9", "203.0.113.9"),
+        (b"203.0.113.9, 198.51.100.2", "198.51.100.2"),  # the nearest hop is the client the proxy saw
+        (b"203.0.113.9, 127.0.0.1", "203.0.113.9"),  # a proxy in front of our proxy is skipped
+    ],
+)
 def test_forwarded_for_names_the_client(header, client):
     scope = {"scheme": "http", "client": ("127.0.0.1", 5000), "headers": [(b"x-forwarded-for", header)]}
     forwarded(scope)
@@ -588,6 +640,7 @@ def test_service_description_html_for_a_browser(server):
 
 # --- federation into us ---
 
+
 def test_federation_from_another_engine(server, union):
     """pyoxigraph, in this process, joins its own triples with ours through SERVICE."""
     store = ox.Store()
@@ -596,8 +649,10 @@ def test_federation_from_another_engine(server, union):
     for i, iri in enumerate(points):
         store.add(ox.Quad(ox.NamedNode(iri), note, ox.Literal(f"note {i}")))
     store.add(ox.Quad(ox.NamedNode("http://example.org/not-ours"), note, ox.Literal("stray")))
-    query = ("SELECT ?ap ?n ?title WHERE { ?ap <http://example.org/note> ?n . "
-             f"SERVICE <{server.sparql}> {{ ?ap <http://www.w3.org/2000/01/rdf-schema#label> ?title }} }}")
+    query = (
+        "SELECT ?ap ?n ?title WHERE { ?ap <http://example.org/note> ?n . "
+        f"SERVICE <{server.sparql}> {{ ?ap <http://www.w3.org/2000/01/rdf-schema#label> ?title }} }}"
+    )
     found = {(s["ap"].value, s["title"].value, s["title"].language) for s in store.query(query)}
     expected = {(iri, str(t), t.language) for iri in points for t in union.objects(rdflib.URIRef(iri), RDFS.label)}
     assert expected
@@ -605,6 +660,7 @@ def test_federation_from_another_engine(server, union):
 
 
 # --- the result cache ---
+
 
 def test_healthz_reports_version_uptime_and_counters(server):
     from napkg import __version__
@@ -633,10 +689,15 @@ def test_no_cache(nocache):
     assert healthz(nocache)["cache_hits"] == before == 0
 
 
-@pytest.mark.parametrize("method, accept, encoding", [
-    ("GET", "application/sparql-results+json", None), ("GET", "text/csv", None), ("HEAD", "text/csv", None),
-    ("GET", "application/sparql-results+xml", "gzip"),  # through the app each time (compressed there)
-])
+@pytest.mark.parametrize(
+    "method, accept, encoding",
+    [
+        ("GET", "application/sparql-results+json", None),
+        ("GET", "text/csv", None),
+        ("HEAD", "text/csv", None),
+        ("GET", "application/sparql-results+xml", "gzip"),  # through the app each time (compressed there)
+    ],
+)
 def test_without_the_caches_a_repeated_get_gets_the_same_answer(nocache, method, accept, encoding):
     """The first GET of a query goes through the app, which remembers its reading; with the caches off a
     repeat goes from the HTTP protocol straight to the workers (transport.py). The client must not see

@@ -11,6 +11,7 @@ text and `napkg query --endpoint` on a server started with --allow-service for i
 front of each register shows what reached it. The live registers are never called: the tests have no
 network.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,14 +45,18 @@ EXAMPLES = {
 FEDERATED = {name: q for name, q in catalogue(QUERIES).items() if q.endpoints}
 JSON = "application/sparql-results+json"
 
-needs_oxigraph = pytest.mark.skipif(not OXIGRAPH.exists(), reason="the oxigraph CLI is not installed "
-                                    "(pip install oxigraph, or pip install -e '.[bench]')")
+needs_oxigraph = pytest.mark.skipif(
+    not OXIGRAPH.exists(),
+    reason="the oxigraph CLI is not installed (pip install oxigraph, or pip install -e '.[bench]')",
+)
 
 
 def values(results: dict) -> list[dict]:
     """SPARQL JSON results as {variable: value}; a date is written value^^date, so its type is checked too."""
-    return [{k: v["value"] + ("^^date" if v.get("datatype", "").endswith("#date") else "") for k, v in b.items()}
-            for b in results["results"]["bindings"]]
+    return [
+        {k: v["value"] + ("^^date" if v.get("datatype", "").endswith("#date") else "") for k, v in b.items()}
+        for b in results["results"]["bindings"]
+    ]
 
 
 def rows(response: httpx.Response) -> list[dict]:
@@ -72,6 +77,7 @@ def environment(**settings: str):
 
 
 # --- the examples declare themselves --------------------------------------------------------------------
+
 
 def test_the_examples_are_there():
     """A guard against globs that match nothing: the three examples are in the catalogue, and nothing else
@@ -116,20 +122,31 @@ def test_the_parameters_reach_the_other_register(name):
 SERVICE_BODY = "SELECT ?s WHERE { ?s ?p ?o SERVICE <https://example.org/sparql> { ?s ?q ?r } }\n"
 
 
-@pytest.mark.parametrize("header,body,fragment", [
-    ("#+ tags: [federated]\n#+ endpoints: [https://example.org/other]\n", SERVICE_BODY,
-     "SERVICE <https://example.org/sparql> is not listed"),
-    ("#+ tags: [test]\n", SERVICE_BODY, "SERVICE <https://example.org/sparql> is not listed"),
-    ("#+ tags: [federated]\n#+ endpoints: [https://example.org/sparql, https://example.org/unused]\n",
-     SERVICE_BODY, "<https://example.org/unused> is listed"),
-    ("#+ tags: [test]\n#+ endpoints: [https://example.org/sparql]\n", SERVICE_BODY, "must be tagged 'federated'"),
-    ("#+ tags: [federated]\n", "SELECT ?s WHERE { ?s ?p ?o }\n", "lists no 'endpoints'"),
-    ("#+ tags: [federated]\n#+ endpoints: [https://example.org/sparql]\n",
-     "SELECT ?s WHERE { ?s ?p ?e SERVICE ?e { ?s ?q ?r } SERVICE <https://example.org/sparql> {} }\n",
-     "names no endpoint"),
-    ("#+ tags: [federated]\n#+ endpoints: [not an iri]\n", SERVICE_BODY, "not an absolute http(s) IRI"),
-    ("#+ tags: [federated]\n#+ endpoints: {a: b}\n", SERVICE_BODY, "must be a list"),
-])
+@pytest.mark.parametrize(
+    "header,body,fragment",
+    [
+        (
+            "#+ tags: [federated]\n#+ endpoints: [https://example.org/other]\n",
+            SERVICE_BODY,
+            "SERVICE <https://example.org/sparql> is not listed",
+        ),
+        ("#+ tags: [test]\n", SERVICE_BODY, "SERVICE <https://example.org/sparql> is not listed"),
+        (
+            "#+ tags: [federated]\n#+ endpoints: [https://example.org/sparql, https://example.org/unused]\n",
+            SERVICE_BODY,
+            "<https://example.org/unused> is listed",
+        ),
+        ("#+ tags: [test]\n#+ endpoints: [https://example.org/sparql]\n", SERVICE_BODY, "must be tagged 'federated'"),
+        ("#+ tags: [federated]\n", "SELECT ?s WHERE { ?s ?p ?o }\n", "lists no 'endpoints'"),
+        (
+            "#+ tags: [federated]\n#+ endpoints: [https://example.org/sparql]\n",
+            "SELECT ?s WHERE { ?s ?p ?e SERVICE ?e { ?s ?q ?r } SERVICE <https://example.org/sparql> {} }\n",
+            "names no endpoint",
+        ),
+        ("#+ tags: [federated]\n#+ endpoints: [not an iri]\n", SERVICE_BODY, "not an absolute http(s) IRI"),
+        ("#+ tags: [federated]\n#+ endpoints: {a: b}\n", SERVICE_BODY, "must be a list"),
+    ],
+)
 def test_a_header_that_does_not_match_the_service_calls_is_refused(tmp_path, header, body, fragment):
     path = tmp_path / "bad-query.rq"
     path.write_text("#+ summary: s\n#+ summary_nl: s nl\n#+ description: d\n" + header + body, encoding="utf-8")
@@ -140,13 +157,17 @@ def test_a_header_that_does_not_match_the_service_calls_is_refused(tmp_path, hea
 
 def test_a_prefixed_service_iri_counts_as_written_out(tmp_path):
     path = tmp_path / "good-query.rq"
-    path.write_text("#+ summary: s\n#+ summary_nl: s nl\n#+ description: d\n#+ tags: [federated]\n"
-                    "#+ endpoints: [https://example.org/sparql]\nPREFIX ex: <https://example.org/>\n"
-                    "SELECT ?s WHERE { SERVICE ex:sparql { ?s ?p ?o } }\n", encoding="utf-8")
+    path.write_text(
+        "#+ summary: s\n#+ summary_nl: s nl\n#+ description: d\n#+ tags: [federated]\n"
+        "#+ endpoints: [https://example.org/sparql]\nPREFIX ex: <https://example.org/>\n"
+        "SELECT ?s WHERE { SERVICE ex:sparql { ?s ?p ?o } }\n",
+        encoding="utf-8",
+    )
     assert parse(path).endpoints == ("https://example.org/sparql",)
 
 
 # --- refused where the endpoints are not allowed ------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def refusing():
@@ -184,6 +205,7 @@ def test_the_listing_and_the_openapi_say_which_endpoints(refusing):
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_napkg_query_refuses_it_on_the_project_graph(capsys, monkeypatch, name):
     """Exit 1 and a message naming the endpoint, before any engine runs (so nothing is called)."""
+
     def no_engine():
         raise AssertionError("the engine was asked to run a federated query")
 
@@ -207,6 +229,7 @@ def test_napkg_query_refuses_a_query_file_that_calls_service(capsys, tmp_path, m
 
 # --- the joins, against local registers of the same shape ----------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def registers(tmp_path_factory):
     """name -> (the local register's SPARQL URL, behind a relay; the relay)."""
@@ -229,8 +252,9 @@ def local_catalogue(registers, tmp_path_factory):
         text = (QUERIES / f"{name}.rq").read_text(encoding="utf-8")
         assert text.count(endpoint) >= 2  # the header's endpoints and the SERVICE
         (folder / f"{name}.rq").write_text(text.replace(endpoint, registers[name][0]), encoding="utf-8")
-    (folder / "as-published.rq").write_text((QUERIES / "instrument-in-cellar.rq").read_text(encoding="utf-8"),
-                                            encoding="utf-8")
+    (folder / "as-published.rq").write_text(
+        (QUERIES / "instrument-in-cellar.rq").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     assert sorted(q.name for q in catalogue(folder).values() if q.endpoints) == sorted([*EXAMPLES, "as-published"])
     return folder
 
@@ -245,8 +269,7 @@ def allowing(registers, local_catalogue):
 
 
 def run(server, name: str, **params) -> list[dict]:
-    return rows(httpx.get(f"{server.url}/api/queries/{name}", params=params, timeout=60,
-                          headers={"Accept": JSON}))
+    return rows(httpx.get(f"{server.url}/api/queries/{name}", params=params, timeout=60, headers={"Accept": JSON}))
 
 
 def last_request(registers, name: str) -> dict:
@@ -257,16 +280,18 @@ def last_request(registers, name: str) -> dict:
 
 @needs_oxigraph
 def test_our_csddd_joined_with_its_cellar_work(allowing, registers):
-    assert run(allowing, "instrument-in-cellar") == [{
-        "_celex": "32024L1760",
-        "instrument": ID + "legal-instrument/csddd",
-        "label_nl": "Richtlijn (EU) 2024/1760 inzake passende zorgvuldigheid in het bedrijfsleven op het gebied "
-                    "van duurzaamheid",
-        "eli": "http://data.europa.eu/eli/dir/2024/1760/oj",
-        "work": "https://example.org/cellar/work/1",
-        "date_document": "2001-02-03^^date",
-        "title_nl": "Testtitel van werk 1 (Nederlands)",  # the Dutch expression's, not the English one's
-    }]
+    assert run(allowing, "instrument-in-cellar") == [
+        {
+            "_celex": "32024L1760",
+            "instrument": ID + "legal-instrument/csddd",
+            "label_nl": "Richtlijn (EU) 2024/1760 inzake passende zorgvuldigheid in het bedrijfsleven op het gebied "
+            "van duurzaamheid",
+            "eli": "http://data.europa.eu/eli/dir/2024/1760/oj",
+            "work": "https://example.org/cellar/work/1",
+            "date_document": "2001-02-03^^date",
+            "title_nl": "Testtitel van werk 1 (Nederlands)",  # the Dutch expression's, not the English one's
+        }
+    ]
     request = last_request(registers, "instrument-in-cellar")
     # The query reaches the register as a form (the POST every endpoint takes), with its VALUES block.
     assert request["content_type"] == "application/x-www-form-urlencoded"
@@ -283,40 +308,46 @@ def test_a_celex_number_the_register_has_but_we_do_not_joins_nothing(allowing, r
 
 @needs_oxigraph
 def test_our_csddd_joined_with_its_wikidata_item_by_celex_number(allowing, registers):
-    assert run(allowing, "instrument-in-wikidata") == [{
-        "_celex": "32024L1760",
-        "instrument": ID + "legal-instrument/csddd",
-        "label_nl": "Richtlijn (EU) 2024/1760 inzake passende zorgvuldigheid in het bedrijfsleven op het gebied "
-                    "van duurzaamheid",
-        "item": "https://example.org/wikidata/item/1",
-        "item_label_nl": "Testlabel van item 1",
-        "item_label_en": "Test label of item 1",
-    }]
+    assert run(allowing, "instrument-in-wikidata") == [
+        {
+            "_celex": "32024L1760",
+            "instrument": ID + "legal-instrument/csddd",
+            "label_nl": "Richtlijn (EU) 2024/1760 inzake passende zorgvuldigheid in het bedrijfsleven op het gebied "
+            "van duurzaamheid",
+            "item": "https://example.org/wikidata/item/1",
+            "item_label_nl": "Testlabel van item 1",
+            "item_label_en": "Test label of item 1",
+        }
+    ]
     assert '"32024L1760"' in last_request(registers, "instrument-in-wikidata")["query"]
 
 
 @needs_oxigraph
 def test_our_organisations_joined_with_their_tooi_records(allowing, registers):
     tooimin = "https://identifier.overheid.nl/tooi/id/ministerie/"
-    assert run(allowing, "organisation-in-tooi") == [{
-        "_tooi": tooimin + "mnre1073",
-        "organisation": ID + "organisation/szw",
-        "label_nl": "Ministerie van Sociale Zaken en Werkgelegenheid",
-        "tooi_label": "ministerie van Sociale Zaken en Werkgelegenheid (test)",
-        "official_name": "ministerie van Sociale Zaken en Werkgelegenheid (testnaam)",
-        "abbreviation": "SZW-test",
-        "start_date": "2001-02-03^^date",
-    }]
+    assert run(allowing, "organisation-in-tooi") == [
+        {
+            "_tooi": tooimin + "mnre1073",
+            "organisation": ID + "organisation/szw",
+            "label_nl": "Ministerie van Sociale Zaken en Werkgelegenheid",
+            "tooi_label": "ministerie van Sociale Zaken en Werkgelegenheid (test)",
+            "official_name": "ministerie van Sociale Zaken en Werkgelegenheid (testnaam)",
+            "abbreviation": "SZW-test",
+            "start_date": "2001-02-03^^date",
+        }
+    ]
     assert f"<{tooimin}mnre1073>" in last_request(registers, "organisation-in-tooi")["query"]
     # A value other than the default reaches the register too. EZ is owl:sameAs mnre1045; EZK only
     # rdfs:seeAlso, so it does not join. Fields the record lacks stay unbound.
-    assert run(allowing, "organisation-in-tooi", tooi="tooimin:mnre1045") == [{
-        "_tooi": tooimin + "mnre1045",
-        "organisation": ID + "organisation/ez",
-        "label_nl": "Ministerie van Economische Zaken",
-        "tooi_label": "ministerie van Economische Zaken (test)",
-        "end_date": "2099-12-31^^date",
-    }]
+    assert run(allowing, "organisation-in-tooi", tooi="tooimin:mnre1045") == [
+        {
+            "_tooi": tooimin + "mnre1045",
+            "organisation": ID + "organisation/ez",
+            "label_nl": "Ministerie van Economische Zaken",
+            "tooi_label": "ministerie van Economische Zaken (test)",
+            "end_date": "2099-12-31^^date",
+        }
+    ]
     assert f"<{tooimin}mnre1045>" in last_request(registers, "organisation-in-tooi")["query"]
 
 
@@ -326,11 +357,14 @@ def test_the_editor_example_and_napkg_query_endpoint_give_the_same_rows(allowing
     expected = run(allowing, name)
     assert expected
     example = next(e for e in api.examples(local_catalogue) if e["id"] == name)
-    assert rows(httpx.post(allowing.sparql, data={"query": example["query"]}, timeout=60,
-                           headers={"Accept": JSON})) == expected
+    assert (
+        rows(httpx.post(allowing.sparql, data={"query": example["query"]}, timeout=60, headers={"Accept": JSON}))
+        == expected
+    )
     capsys.readouterr()
-    assert main(["query", name, "--queries", str(local_catalogue), "--endpoint", allowing.sparql,
-                 "--format", "json"]) == 0
+    assert (
+        main(["query", name, "--queries", str(local_catalogue), "--endpoint", allowing.sparql, "--format", "json"]) == 0
+    )
     assert values(json.loads(capsys.readouterr().out)) == expected
 
 

@@ -3,6 +3,7 @@
 The second SPARQL server is a real Oxigraph server (from PyPI), started here on 127.0.0.1 with a small
 graph of its own, behind a recording relay so the test can see whether any request reached it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,22 +24,26 @@ OXIGRAPH = shutil.which("oxigraph") or str(Path(os.sys.executable).parent / "oxi
 AP17 = "https://w3id.org/nap-bhr/id/action-point/nap-2022-17"
 REMOTE = f'<{AP17}> <http://example.org/note> "noted in the second register" .\n'
 
-pytestmark = pytest.mark.skipif(not Path(OXIGRAPH).exists(), reason="the oxigraph server (pip install oxigraph) is not installed")
+pytestmark = pytest.mark.skipif(
+    not Path(OXIGRAPH).exists(), reason="the oxigraph server (pip install oxigraph) is not installed"
+)
 
 
 @pytest.fixture(scope="module")
 def oxigraph(tmp_path_factory):
     """A real Oxigraph server in memory with one triple about our action point 17."""
     port = free_port()
-    process = subprocess.Popen([OXIGRAPH, "serve", "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [OXIGRAPH, "serve", "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 30
         while True:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.post(url + "/store?default", content=REMOTE, headers={"Content-Type": "application/n-triples"},
-                              timeout=2).status_code in (200, 201, 204):
+                if httpx.post(
+                    url + "/store?default", content=REMOTE, headers={"Content-Type": "application/n-triples"}, timeout=2
+                ).status_code in (200, 201, 204):
                     break
             assert time.time() < deadline, "oxigraph did not start"
             time.sleep(0.2)
@@ -58,8 +63,17 @@ def relays(oxigraph):
 
 @pytest.fixture(scope="module")
 def allowing(relays):
-    with running_server("--workers", "2", "--timeout", "20", "--service-timeout", "2", "--service-max-bytes",
-                        str(1024 * 1024), *[a for r in relays.values() for a in ("--allow-service", r.url + "/")]) as s:
+    with running_server(
+        "--workers",
+        "2",
+        "--timeout",
+        "20",
+        "--service-timeout",
+        "2",
+        "--service-max-bytes",
+        str(1024 * 1024),
+        *[a for r in relays.values() for a in ("--allow-service", r.url + "/")],
+    ) as s:
         yield s
 
 

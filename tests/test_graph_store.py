@@ -6,6 +6,7 @@ manifests (vendored in tests/w3c-sparql11/) are replayed too: all their requests
 by reads of what was written, so on a read-only store each write must get 405, and each read must find
 the store as it was (docs/endpoint.md, "Deviations").
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,12 @@ from napkg.namespaces import BASE
 from server import running_server
 from w3c_manifest import W3C, protocol_tests
 
-RDF_FORMATS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
-               "application/rdf+xml": "xml"}
+RDF_FORMATS = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+}
 ORGANISATIONS = f"{BASE}graph/organisations"
 WRITES = ("PUT", "POST", "DELETE", "PATCH")
 
@@ -43,8 +48,9 @@ def files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def served_files(files):
-    with running_server("--workers", "1", "--data", str(files / "default.ttl"),
-                        "--graph", f"http://example.org/g={files / 'named.ttl'}") as s:
+    with running_server(
+        "--workers", "1", "--data", str(files / "default.ttl"), "--graph", f"http://example.org/g={files / 'named.ttl'}"
+    ) as s:
         yield s
 
 
@@ -96,13 +102,16 @@ def test_head_and_etag(nap):
     assert other.status_code == 200
 
 
-@pytest.mark.parametrize("params, status, says", [
-    (f"?graph={quote('http://example.org/none', safe='')}", 404, "no graph <http://example.org/none>"),
-    ("?graph=relative", 400, "absolute IRI"),
-    ("?default&graph=http%3A%2F%2Fexample.org%2F", 400, "Name one graph"),
-    ("?graph=http%3A%2F%2Fa.org%2F&graph=http%3A%2F%2Fb.org%2F", 400, "Name one graph"),
-    ("/person/1.ttl", 404, "names graphs indirectly"),
-])
+@pytest.mark.parametrize(
+    "params, status, says",
+    [
+        (f"?graph={quote('http://example.org/none', safe='')}", 404, "no graph <http://example.org/none>"),
+        ("?graph=relative", 400, "absolute IRI"),
+        ("?default&graph=http%3A%2F%2Fexample.org%2F", 400, "Name one graph"),
+        ("?graph=http%3A%2F%2Fa.org%2F&graph=http%3A%2F%2Fb.org%2F", 400, "Name one graph"),
+        ("/person/1.ttl", 404, "names graphs indirectly"),
+    ],
+)
 def test_errors(nap, params, status, says):
     response = get(nap, params)
     assert response.status_code == status and says in response.text, response.text
@@ -118,8 +127,9 @@ def test_not_acceptable(nap):
 def test_writes_are_refused_and_change_nothing(nap, method, params):
     before = get(nap, accept="application/n-quads").content
     body = "<http://example.org/s> <http://example.org/p> <http://example.org/o> ."
-    response = httpx.request(method, f"{nap.url}/store{params}", content=body,
-                             headers={"Content-Type": "text/turtle"}, timeout=30)
+    response = httpx.request(
+        method, f"{nap.url}/store{params}", content=body, headers={"Content-Type": "text/turtle"}, timeout=30
+    )
     assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
     assert "read-only" in response.text
     assert get(nap, accept="application/n-quads").content == before
@@ -131,8 +141,9 @@ def test_served_files_keep_their_own_default_graph(served_files):
     named = graph_of(get(served_files, f"?graph={quote('http://example.org/g', safe='')}", accept="text/turtle"))
     assert [str(o) for o in named.objects()] == ["in the named graph"]
     quads = list(ox.parse(get(served_files, accept="application/n-quads").content, format=ox.RdfFormat.N_QUADS))
-    assert sorted((q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else "", q.object.value)
-                  for q in quads) == [("", "in the default graph"), ("http://example.org/g", "in the named graph")]
+    assert sorted(
+        (q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else "", q.object.value) for q in quads
+    ) == [("", "in the default graph"), ("http://example.org/g", "in the named graph")]
 
 
 # --- the W3C graph store manifests, on a read-only store -------------------------------------------------
@@ -149,9 +160,10 @@ def test_w3c_graph_store_manifest_on_a_read_only_store(served_files, test):
     before = get(served_files, accept="application/n-quads").content
     default = get(served_files, "?default", accept="text/turtle").content
     for request in test.requests:
-        path = "/store" + request.path[len("/gsp"):]
-        response = httpx.request(request.method, served_files.url + path, content=request.body,
-                                 headers=dict(request.headers), timeout=30)
+        path = "/store" + request.path[len("/gsp") :]
+        response = httpx.request(
+            request.method, served_files.url + path, content=request.body, headers=dict(request.headers), timeout=30
+        )
         what = f"{request.method} {request.path}"
         if request.method in WRITES:
             assert response.status_code == 405, what
@@ -178,11 +190,21 @@ def test_a_graph_larger_than_the_spool_streams_from_disk(monkeypatch):
     from napkg.context import Context
 
     store = ox.Store()
-    store.extend(ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
-                         ox.Literal(f"value {i}"), ox.NamedNode("http://example.org/g")) for i in range(2000))
+    store.extend(
+        ox.Quad(
+            ox.NamedNode(f"http://example.org/s{i}"),
+            ox.NamedNode("http://example.org/p"),
+            ox.Literal(f"value {i}"),
+            ox.NamedNode("http://example.org/g"),
+        )
+        for i in range(2000)
+    )
     app = FastAPI()
-    app.include_router(graphstore.make_router(Context(pool=None, settings=None, config=None, store=store,
-                                                      union_default_graph=False, fingerprint="f")))
+    app.include_router(
+        graphstore.make_router(
+            Context(pool=None, settings=None, config=None, store=store, union_default_graph=False, fingerprint="f")
+        )
+    )
     streams = []
     chunks = graphstore._chunks
     monkeypatch.setattr(graphstore, "_chunks", lambda out: streams.append(out) or chunks(out))
@@ -190,8 +212,9 @@ def test_a_graph_larger_than_the_spool_streams_from_disk(monkeypatch):
     async def fetch(spool: int) -> httpx.Response:
         monkeypatch.setattr(graphstore, "SPOOL", spool)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://napkg.test") as client:
-            return await client.get("/store", params={"graph": "http://example.org/g"},
-                                    headers={"Accept": "application/n-triples"})
+            return await client.get(
+                "/store", params={"graph": "http://example.org/g"}, headers={"Accept": "application/n-triples"}
+            )
 
     whole = asyncio.run(fetch(graphstore.SPOOL))
     assert streams == []  # under SPOOL: one piece from memory

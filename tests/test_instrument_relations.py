@@ -3,6 +3,7 @@
 Every legal instrument a 2024 entry names gets exactly one nap:InstrumentRelation for its action point, typed
 from relation:scheme and justified by a quote that is in the entry's own text and in the source report.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,14 @@ RELATION_SCHEME = rdflib.URIRef(ID + "instrument-relation-type/scheme")
 CONFIDENCE_SCHEME = rdflib.URIRef(ID + "confidence/scheme")
 EDITORIAL = rdflib.URIRef(ID + "basis/editorial")
 MAINTAINERS = rdflib.URIRef(ID + "agent/nap-kg-maintainers")
-MENTIONS_IN = [NAP.mentionsInTitle, NAP.mentionsInObjective, NAP.mentionsInResponsibility,
-               NAP.mentionsInTimeline, NAP.mentionsInExplanation, NAP.mentionsInFootnote]
+MENTIONS_IN = [
+    NAP.mentionsInTitle,
+    NAP.mentionsInObjective,
+    NAP.mentionsInResponsibility,
+    NAP.mentionsInTimeline,
+    NAP.mentionsInExplanation,
+    NAP.mentionsInFootnote,
+]
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +99,7 @@ def test_every_mentioned_law_has_exactly_one_relation(graph, relations):
 def test_the_iri_names_the_action_point_and_the_instrument(graph, relations):
     for relation in relations:
         ap = str(graph.value(relation, NAP.actionPoint)).rsplit("/", 1)[1]
-        law = str(graph.value(relation, NAP.instrument))[len(LAW):]
+        law = str(graph.value(relation, NAP.instrument))[len(LAW) :]
         assert str(relation) == f"{ID}instrument-relation/{ap}-{law}"
 
 
@@ -147,8 +154,7 @@ def test_relations_live_in_the_editorial_graph_only(project, relations):
 
 def test_every_quote_has_its_english_in_the_translations_graph(project, relations):
     translations = project.graphs[GRAPH + "translations"]
-    missing = [str(r) for r in relations
-               if not any(o.language == "en" for o in translations.objects(r, NAP.quote))]
+    missing = [str(r) for r in relations if not any(o.language == "en" for o in translations.objects(r, NAP.quote))]
     assert missing == []
 
 
@@ -174,9 +180,11 @@ def test_a_bill_transposes_and_amends_nothing(graph):
 
 def test_eli_dates_are_dates_with_the_report_as_source(graph):
     report = rdflib.URIRef(ID + "report/2024")
-    for law, prop, day in [("csddd", ELI.first_date_entry_in_force, "2024-07-25"),
-                           ("wamca", ELI.first_date_entry_in_force, "2020-01-01"),
-                           ("subsidiebeleidskader-sectorale-samenwerking", ELI.date_publication, "2024-08-02")]:
+    for law, prop, day in [
+        ("csddd", ELI.first_date_entry_in_force, "2024-07-25"),
+        ("wamca", ELI.first_date_entry_in_force, "2020-01-01"),
+        ("subsidiebeleidskader-sectorale-samenwerking", ELI.date_publication, "2024-08-02"),
+    ]:
         subject = rdflib.URIRef(LAW + law)
         assert graph.value(subject, prop) == rdflib.Literal(day, datatype=XSD.date), law
         assert (subject, DCTERMS.source, report) in graph, law
@@ -190,7 +198,11 @@ def test_legal_instruments_file_holds_no_english(project):
     parsed = rdflib.Graph().parse(INSTRUMENTS_FILE)
     assert [(str(s), str(p)) for s, p, o in parsed if getattr(o, "language", None) == "en"] == []
     translations = project.graphs[GRAPH + "translations"]
-    untranslated = [(str(s), str(p)) for s, p, o in parsed
-                    if p in (RDFS.label, RDFS.comment) and getattr(o, "language", None) == "nl"
-                    and not any(t.language == "en" for t in translations.objects(s, p))]
+    untranslated = [
+        (str(s), str(p))
+        for s, p, o in parsed
+        if p in (RDFS.label, RDFS.comment)
+        and getattr(o, "language", None) == "nl"
+        and not any(t.language == "en" for t in translations.objects(s, p))
+    ]
     assert untranslated == []

@@ -1,6 +1,7 @@
 """joinorder writes a query's triples in the order the store's counts say is cheapest to join, and never
 changes an answer: only runs of triples (with their FILTERs) inside one group move, nothing it cannot
 read moves at all, and the engine falls back on the client's own text when a rewrite will not parse."""
+
 from __future__ import annotations
 
 import random
@@ -34,18 +35,23 @@ def shaped(reports: int, in_first: int, mentioning: int) -> ox.Store:
         for r in range(reports):
             sa = ox.NamedNode(f"{EX}sa{ap}-{r}")
             report = 1 if (r == 0 and ap < in_first) else r + 2
-            quads += [ox.Quad(sa, ox.NamedNode(EX + "of"), a),
-                      ox.Quad(sa, ox.NamedNode(EX + "in"), ox.NamedNode(f"{EX}r{report}")),
-                      ox.Quad(sa, ox.NamedNode(EX + "status"), ox.Literal("done"))]
+            quads += [
+                ox.Quad(sa, ox.NamedNode(EX + "of"), a),
+                ox.Quad(sa, ox.NamedNode(EX + "in"), ox.NamedNode(f"{EX}r{report}")),
+                ox.Quad(sa, ox.NamedNode(EX + "status"), ox.Literal("done")),
+            ]
     store.extend(quads)
     return store
 
 
-CSDDD = PREFIX + """SELECT ?ap ?title ?status WHERE {
+CSDDD = (
+    PREFIX
+    + """SELECT ?ap ?title ?status WHERE {
   ?ap ex:mentions ex:x ; ex:title ?title .
   FILTER (lang(?title) = "nl")
   ?sa ex:of ?ap ; ex:in ex:r1 ; ex:status ?status .
 } ORDER BY ?ap"""
+)
 
 
 def patterns(text: str) -> list[str]:
@@ -80,7 +86,8 @@ def test_the_order_follows_the_counts_not_the_text():
     planned = reorder(CSDDD, Statistics(store))
     assert patterns(planned)[0] == "?ap ex:mentions ex:x ."
     written_last = CSDDD.replace("?ap ex:mentions ex:x ; ex:title ?title .", "").replace(
-        "?status .\n", "?status .\n  ?ap ex:mentions ex:x ; ex:title ?title .\n")
+        "?status .\n", "?status .\n  ?ap ex:mentions ex:x ; ex:title ?title .\n"
+    )
     assert patterns(reorder(written_last, Statistics(store)))[0] == "?ap ex:mentions ex:x ."
 
 
@@ -97,8 +104,9 @@ def test_abbreviations_are_written_out_as_triples():
     store = shaped(reports=40, in_first=3, mentioning=3)
     query = PREFIX + "SELECT * WHERE { ?sa ex:status ?st , ?st2 ; ex:of ?ap ; ; ex:in ex:r1 . }"
     planned = reorder(query, Statistics(store))
-    assert sorted(patterns(planned)) == sorted(["?sa ex:status ?st .", "?sa ex:status ?st2 .", "?sa ex:of ?ap .",
-                                                "?sa ex:in ex:r1 ."])
+    assert sorted(patterns(planned)) == sorted(
+        ["?sa ex:status ?st .", "?sa ex:status ?st2 .", "?sa ex:of ?ap .", "?sa ex:in ex:r1 ."]
+    )
     assert patterns(planned)[0] == "?sa ex:in ex:r1 ."
     assert answers(store, planned) == answers(store, query) != []
 
@@ -107,17 +115,34 @@ def test_terms_are_kept_exactly_as_written():
     store = ox.Store()
     values = '"x"@nl , 1.5 , 2 , -3 , 1e3 , "7"^^xsd:int , \'single\' , "say \\"hi\\"" , true , ex:o.b'
     others = "\n".join(f"ex:e{n} ex:v {values} ." for n in range(30))  # ex:v is common, ex:w ex:d is not
-    store.load(f"""@prefix ex: <{EX}> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+    store.load(
+        f"""@prefix ex: <{EX}> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 ex:a ex:v {values} .
 {others}
-ex:a ex:rare ex:c . ex:c ex:w ex:d ; ex:n "7"^^xsd:int .""", format=ox.RdfFormat.TURTLE)
-    query = (PREFIX + "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\nSELECT * WHERE {\n  ?s ex:v \"x\"@nl , 1.5 , 2 , "
-             "-3 , 1e3 , \"7\"^^xsd:int , \"7\"^^<http://www.w3.org/2001/XMLSchema#int> , 'single' , "
-             "\"\"\"say \"hi\\\"\"\"\" , true , ex:o.b.\n  ?s ex:rare ?c . ?c ex:n \"7\"^^xsd:int. ?c ex:w ex:d }")
+ex:a ex:rare ex:c . ex:c ex:w ex:d ; ex:n "7"^^xsd:int .""",
+        format=ox.RdfFormat.TURTLE,
+    )
+    query = (
+        PREFIX + 'PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\nSELECT * WHERE {\n  ?s ex:v "x"@nl , 1.5 , 2 , '
+        '-3 , 1e3 , "7"^^xsd:int , "7"^^<http://www.w3.org/2001/XMLSchema#int> , \'single\' , '
+        '"""say "hi\\"""" , true , ex:o.b.\n  ?s ex:rare ?c . ?c ex:n "7"^^xsd:int. ?c ex:w ex:d }'
+    )
     planned = reorder(query, Statistics(store))
     assert planned != query
-    for term in ('"x"@nl', "1.5", " 2 .", "-3", "1e3", '"7"^^xsd:int', '"7"^^<http://www.w3.org/2001/XMLSchema#int>',
-                 "'single'", '"""say "hi\\""""', "true", "ex:o.b .", '?c ex:n "7"^^xsd:int .'):
+    for term in (
+        '"x"@nl',
+        "1.5",
+        " 2 .",
+        "-3",
+        "1e3",
+        '"7"^^xsd:int',
+        '"7"^^<http://www.w3.org/2001/XMLSchema#int>',
+        "'single'",
+        '"""say "hi\\""""',
+        "true",
+        "ex:o.b .",
+        '?c ex:n "7"^^xsd:int .',
+    ):
         assert term in planned, term
     assert answers(store, planned) == answers(store, query) != []
 
@@ -154,10 +179,13 @@ def test_triples_never_cross_what_ends_a_run(barrier):
 
 def test_groups_inside_barriers_and_subqueries_are_ordered_too():
     store = shaped(reports=40, in_first=3, mentioning=3)
-    query = PREFIX + """SELECT * WHERE {
+    query = (
+        PREFIX
+        + """SELECT * WHERE {
   OPTIONAL { ?sa ex:of ?ap0 . ?sa ex:in ex:r1 . }
   { SELECT ?ap (COUNT(*) AS ?n) WHERE { ?sb ex:of ?ap . ?sb ex:in ex:r2 . } GROUP BY ?ap HAVING (COUNT(*) > 0) LIMIT 5 }
 }"""
+    )
     planned = reorder(query, Statistics(store))
     assert planned.index("?sa ex:in ex:r1 .") < planned.index("?sa ex:of ?ap0 .")
     assert planned.index("?sb ex:in ex:r2 .") < planned.index("?sb ex:of ?ap .")
@@ -165,16 +193,19 @@ def test_groups_inside_barriers_and_subqueries_are_ordered_too():
     assert answers(store, planned) == answers(store, query) != []
 
 
-@pytest.mark.parametrize("query", [
-    # VALUES blocks hold data, not triples: never read as a group.
-    PREFIX + "SELECT * WHERE { ?sa ex:of ?ap . ?sa ex:in ?r } VALUES (?r ?ap) { (ex:r1 ex:ap1) (ex:r2 UNDEF) }",
-    PREFIX + "SELECT * WHERE { ?sa ex:of ?ap . ?sa ex:in ?r } VALUES ?r { ex:r1 ex:r2 ex:r3 ex:r4 }",
-    # \\u escapes are resolved before the engine parses: offsets read here would not be its own.
-    PREFIX + "SELECT * WHERE { ?sa ex:of ?ap . ?sa ex:in ex:\\u0072\\u0031 }",
-    # What does not parse is not read: the engine reports the client's own text.
-    PREFIX + 'SELECT * WHERE { ?sa ex:of ?ap . ?sa ex:in ex:r1 FILTER (?x = "unterminated) }',
-    PREFIX + "SELECT * WHERE { ?sa ex:of ?ap . ?sa ex:in ex:r1 ?stray }",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        # VALUES blocks hold data, not triples: never read as a group.
+        PREFIX + "SELECT * WHERE { ?sa ex:of ?ap . ?sa ex:in ?r } VALUES (?r ?ap) { (ex:r1 ex:ap1) (ex:r2 UNDEF) }",
+        PREFIX + "SELECT * WHERE { ?sa ex:of ?ap . ?sa ex:in ?r } VALUES ?r { ex:r1 ex:r2 ex:r3 ex:r4 }",
+        # \\u escapes are resolved before the engine parses: offsets read here would not be its own.
+        PREFIX + "SELECT * WHERE { ?sa ex:of ?ap . ?sa ex:in ex:\\u0072\\u0031 }",
+        # What does not parse is not read: the engine reports the client's own text.
+        PREFIX + 'SELECT * WHERE { ?sa ex:of ?ap . ?sa ex:in ex:r1 FILTER (?x = "unterminated) }',
+        PREFIX + "SELECT * WHERE { ?sa ex:of ?ap . ?sa ex:in ex:r1 ?stray }",
+    ],
+)
 def test_what_is_not_read_is_left_as_written(query):
     store = shaped(reports=40, in_first=3, mentioning=3)
     assert reorder(query, Statistics(store)) is query
@@ -188,13 +219,16 @@ def test_substituted_variables_count_as_bound():
     assert reorder(query, stats) is query  # unbound, neither pattern is more selective
 
 
-@pytest.mark.parametrize("wrap, bound_inside", [
-    ("{{ {0} }}", True),
-    ("OPTIONAL {{ {0} }}", True),
-    ("{{ {0} }} UNION {{ ?a ex:of ?t }}", True),
-    ("MINUS {{ {0} }}", False),  # not joined with what comes before it
-    ("{{ SELECT * WHERE {{ {0} }} }}", False),  # a subquery is evaluated on its own
-])
+@pytest.mark.parametrize(
+    "wrap, bound_inside",
+    [
+        ("{{ {0} }}", True),
+        ("OPTIONAL {{ {0} }}", True),
+        ("{{ {0} }} UNION {{ ?a ex:of ?t }}", True),
+        ("MINUS {{ {0} }}", False),  # not joined with what comes before it
+        ("{{ SELECT * WHERE {{ {0} }} }}", False),  # a subquery is evaluated on its own
+    ],
+)
 def test_a_group_counts_what_is_written_before_it_as_bound(wrap, bound_inside):
     # Alone, the 3 mentions are the start; with ?t bound by the pattern before the group, ?a ex:title ?t
     # is 1 row. The engine joins such a group with the rows before it (Oxigraph's "Lateral"), so ordering
@@ -321,6 +355,7 @@ def test_what_the_counts_read_is_bounded_whatever_the_stores_size(monkeypatch):
 
 # --- The answers never change ---------------------------------------------------------------------------
 
+
 def catalogue() -> list[Path]:
     return sorted((ROOT / "queries").glob("*.rq")) + sorted((ROOT / "queries" / "checks").glob("*.rq"))
 
@@ -333,8 +368,9 @@ def test_every_catalogue_query_answers_the_same(project_store):
             continue  # federated: would call the register
         planned = planner(query)
         moved += planned != query
-        assert (answers(project_store, planned, use_default_graph_as_union=True)
-                == answers(project_store, query, use_default_graph_as_union=True)), path.name
+        assert answers(project_store, planned, use_default_graph_as_union=True) == answers(
+            project_store, query, use_default_graph_as_union=True
+        ), path.name
     assert moved >= 20  # the comparison is not vacuous: most catalogue queries are rewritten
 
 
@@ -357,8 +393,9 @@ def random_query(rng: random.Random, triples: list, touching: dict) -> str:
     if names and rng.random() < 0.3:
         lines.insert(rng.randint(0, len(lines)), f"FILTER (!isLiteral({rng.choice(list(names.values()))}))")
     if names and rng.random() < 0.3:
-        lines.append(f"OPTIONAL {{ {rng.choice(list(names.values()))} "
-                     "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
+        lines.append(
+            f"OPTIONAL {{ {rng.choice(list(names.values()))} <http://www.w3.org/2000/01/rdf-schema#label> ?label }}"
+        )
     return "SELECT * WHERE {\n" + "\n".join(lines) + "\n}"
 
 
@@ -380,6 +417,7 @@ def test_random_queries_answer_the_same(project_store):
         planned = planner(query)
         moved += planned != query
         compared += 1
-        assert (answers(project_store, planned, use_default_graph_as_union=True)
-                == answers(project_store, query, use_default_graph_as_union=True)), query
+        assert answers(project_store, planned, use_default_graph_as_union=True) == answers(
+            project_store, query, use_default_graph_as_union=True
+        ), query
     assert compared >= 250 and moved >= 100

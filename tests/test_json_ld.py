@@ -1,6 +1,8 @@
 """JSON-LD of a graph (CONSTRUCT and DESCRIBE results, /doc pages) is written compacted with the graph's
-prefixes and an @context, where pyoxigraph writes full IRIs whatever prefixes it is given. It must read back as exactly the triples written, with pyoxigraph's parser and with
+prefixes and an @context, where pyoxigraph writes full IRIs whatever prefixes it is given. It must read
+back as exactly the triples written, with pyoxigraph's parser and with
 rdflib's, and nothing may be shortened that a JSON-LD processor would read back as another IRI."""
+
 from __future__ import annotations
 
 import json
@@ -48,9 +50,18 @@ def test_the_nap_graph_compacts_to_the_same_triples(nap_triples):
     assert len(ids) == len(set(ids)) == len({t.subject for t in nap_triples})  # one node a subject
     point = next(node for node in document["@graph"] if node["@id"] == "ap:nap-2022-01")
     assert "nap:ActionPoint" in point["@type"] and "rdfs:label" in point
-    iris = [key for node in document["@graph"] for key in node] + \
-           [value["@id"] for node in document["@graph"] for values in node.values() if isinstance(values, list)
-            for value in values if isinstance(value, dict) and "@id" in value] + [node["@id"] for node in document["@graph"]]
+    iris = (
+        [key for node in document["@graph"] for key in node]
+        + [
+            value["@id"]
+            for node in document["@graph"]
+            for values in node.values()
+            if isinstance(values, list)
+            for value in values
+            if isinstance(value, dict) and "@id" in value
+        ]
+        + [node["@id"] for node in document["@graph"]]
+    )
     assert not [iri for iri in iris if iri.startswith(tuple(PREFIXES.values()))]  # none left whole in a known namespace
     assert len(body) < len(ox.serialize(nap_triples, format=ox.RdfFormat.JSON_LD))
 
@@ -69,15 +80,24 @@ def triple(s: str, p: str, o) -> ox.Triple:
     return ox.Triple(subject, ox.NamedNode(p), o)
 
 
-@pytest.mark.parametrize("triples, prefixes, not_used", [
-    # "ex://x" reads as an IRI, not as ex: plus "//x".
-    ([triple(EX + "a", EX + "p", ox.NamedNode(EX + "//x"))], {"ex": EX}, "ex://"),
-    # An IRI left whole whose scheme is a prefix: with "fn" in the context, "fn:odd" would read as fn: + "odd".
-    ([triple(EX + "a", EX + "p", ox.NamedNode("fn:odd")), triple(EX + "b", "http://fn.example/p", ox.Literal("x"))],
-     {"ex": EX, "fn": "http://fn.example/"}, '"fn"'),
-    # A namespace not ending in / # ? [ ] @ or : is no prefix in JSON-LD 1.1; "_" names blank nodes.
-    ([triple(EX + "ab", EX + "p", ox.Literal("x"))], {"ex": EX + "a", "_": EX}, '"ex"'),
-])
+@pytest.mark.parametrize(
+    "triples, prefixes, not_used",
+    [
+        # "ex://x" reads as an IRI, not as ex: plus "//x".
+        ([triple(EX + "a", EX + "p", ox.NamedNode(EX + "//x"))], {"ex": EX}, "ex://"),
+        # An IRI left whole whose scheme is a prefix: with "fn" in the context, "fn:odd" would read as fn: + "odd".
+        (
+            [
+                triple(EX + "a", EX + "p", ox.NamedNode("fn:odd")),
+                triple(EX + "b", "http://fn.example/p", ox.Literal("x")),
+            ],
+            {"ex": EX, "fn": "http://fn.example/"},
+            '"fn"',
+        ),
+        # A namespace not ending in / # ? [ ] @ or : is no prefix in JSON-LD 1.1; "_" names blank nodes.
+        ([triple(EX + "ab", EX + "p", ox.Literal("x"))], {"ex": EX + "a", "_": EX}, '"ex"'),
+    ],
+)
 def test_nothing_is_shortened_that_would_read_back_as_another_iri(triples, prefixes, not_used):
     body = write_graph(triples, JSONLD, prefixes)
     assert not_used not in body.decode()

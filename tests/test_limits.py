@@ -2,6 +2,7 @@
 long queries, SERVICE (a canary listener records any request the server makes), updates and LOAD, body
 size, a full waiting line, the row limit, a query that crashes the engine, and clients that connect and
 never finish sending their request."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,22 @@ import httpx
 import pytest
 import rdflib
 
-from endpoint_support import (JSON, PREFIXES, Canary, alive, count, cpu_ticks, healthz, select, servers,
-                              wait_until, worker_pids)
+from endpoint_support import (
+    JSON,
+    PREFIXES,
+    Canary,
+    alive,
+    count,
+    cpu_ticks,
+    healthz,
+    select,
+    servers,
+    wait_until,
+    worker_pids,
+)
+
+# serial: asserts timeouts and the request-timeout sweep in seconds; `make test` runs it after the parallel run.
+pytestmark = pytest.mark.serial
 
 TIMEOUT = 2  # --timeout of the main server
 REQUEST_TIMEOUT = 1  # --request-timeout of the main server: under TIMEOUT, so answering slowly is not sending slowly
@@ -43,8 +58,20 @@ def canary():
 @pytest.fixture(scope="module")
 def started(canary):
     with servers(
-        ("--workers", "2", "--timeout", str(TIMEOUT), "--max-rows", str(MAX_ROWS), "--max-body", str(MAX_BODY),
-         "--max-query-length", str(MAX_LENGTH), "--request-timeout", str(REQUEST_TIMEOUT)),
+        (
+            "--workers",
+            "2",
+            "--timeout",
+            str(TIMEOUT),
+            "--max-rows",
+            str(MAX_ROWS),
+            "--max-body",
+            str(MAX_BODY),
+            "--max-query-length",
+            str(MAX_LENGTH),
+            "--request-timeout",
+            str(REQUEST_TIMEOUT),
+        ),
         ("--allow-service", canary.url),
         ("--workers", "1", "--queue", "0", "--timeout", "3"),
     ) as all_three:
@@ -78,6 +105,7 @@ def answers(server, expected_aps: int) -> None:
 
 
 # --- a runaway query ---
+
 
 def test_runaway_is_stopped_and_its_worker_killed(main, expected_aps):
     before = healthz(main)
@@ -125,8 +153,10 @@ def test_runaway_is_stopped_and_its_worker_killed(main, expected_aps):
     assert wait_until(lambda: len(worker_pids(main.process.pid)) == 2, 30)
     assert runaway_pid not in worker_pids(main.process.pid)
     # The operator hears of it: the limit, the worker and the query (on one line), never the client's address.
-    told = f"A query ran past its limit of {TIMEOUT:g} s; worker {runaway_pid} was killed and is being replaced. " \
-           f"The query: {' '.join(query.split())}"
+    told = (
+        f"A query ran past its limit of {TIMEOUT:g} s; worker {runaway_pid} was killed and is being replaced. "
+        f"The query: {' '.join(query.split())}"
+    )
     assert wait_until(lambda: told in main.log(), 5), main.log()[-2000:]
     assert not [line for line in main.log().splitlines() if "napkg.pool" in line and "127.0.0.1" in line]
 
@@ -153,8 +183,9 @@ def test_deep_nesting_is_refused_before_the_engine(main, expected_aps, name, how
     if how == "GET":
         response = httpx.get(main.sparql, params={"query": query}, timeout=30)
     else:
-        response = httpx.post(main.sparql, content=query, headers={"Content-Type": "application/sparql-query"},
-                              timeout=30)
+        response = httpx.post(
+            main.sparql, content=query, headers={"Content-Type": "application/sparql-query"}, timeout=30
+        )
     assert response.status_code == 400, response.text[:300]
     assert "nested" in response.text and "deep" in response.text and str(MAX_DEPTH) in response.text
     answers(main, expected_aps)
@@ -174,13 +205,15 @@ def test_query_at_the_length_limit_runs(main):
     query = "ASK {}\n#"
     query += "x" * (MAX_LENGTH - len(query))
     assert len(query) == MAX_LENGTH
-    response = httpx.post(main.sparql, content=query, headers={"Content-Type": "application/sparql-query",
-                                                                "Accept": JSON})
+    response = httpx.post(
+        main.sparql, content=query, headers={"Content-Type": "application/sparql-query", "Accept": JSON}
+    )
     assert response.status_code == 200
     assert response.json()["boolean"] is True
 
 
 # --- SERVICE: the server never calls out, unless allowed ---
+
 
 def _escaped_iri(url: str) -> str:
     """The IRI with each digit of its host written as a \\u codepoint escape."""
@@ -204,9 +237,9 @@ SERVICE_QUERIES = {
     "after-cr-comment": "# a comment\rSELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
     # \' is an escape inside a prefixed name (PN_LOCAL_ESC); a lexer that takes it for a string start
     # does not see the SERVICE that follows.
-    "after-escaped-quote-in-prefixed-name":
-        "PREFIX ex: <http://example.org/>\nSELECT * WHERE {{ {{ ?s ex:a\\' ?o }} UNION "
-        "{{ SERVICE <{url}> {{ ?s ?p ?o }} }} }} VALUES ?z {{ 'x' }}",
+    "after-escaped-quote-in-prefixed-name": "PREFIX ex: <http://example.org/>\n"
+    "SELECT * WHERE {{ {{ ?s ex:a\\' ?o }} UNION "
+    "{{ SERVICE <{url}> {{ ?s ?p ?o }} }} }} VALUES ?z {{ 'x' }}",
 }
 DATASET_QUERIES = {
     "from": ("SELECT * WHERE {{ ?s ?p ?o }} LIMIT 1", "FROM <{url}>"),
@@ -256,8 +289,12 @@ def test_dataset_iris_are_never_fetched(outbound, name):
 
 def test_allowed_service_is_called(federating, canary):
     token = f"allowed-{uuid.uuid4().hex[:8]}"
-    response = httpx.post(federating.sparql, data={"query": f"SELECT * WHERE {{ SERVICE <{canary.url}{token}> "
-                                                            "{ ?s ?p ?o } }"}, headers={"Accept": JSON}, timeout=30)
+    response = httpx.post(
+        federating.sparql,
+        data={"query": f"SELECT * WHERE {{ SERVICE <{canary.url}{token}> {{ ?s ?p ?o }} }}"},
+        headers={"Accept": JSON},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     assert response.json()["results"]["bindings"] == []  # what the canary answered
     assert len(canary.seen(token, wait=0)) >= 1
@@ -277,13 +314,15 @@ def test_allow_list_is_a_prefix_of_the_iri(federating, canary):
     """localhost is the same machine as 127.0.0.1, but not the IRI prefix the operator allowed."""
     token = f"not-allowed-{uuid.uuid4().hex[:8]}"
     other = canary.url.replace("127.0.0.1", "localhost") + token
-    response = httpx.post(federating.sparql, data={"query": f"SELECT * WHERE {{ SERVICE <{other}> {{ ?s ?p ?o }} }}"},
-                          timeout=30)
+    response = httpx.post(
+        federating.sparql, data={"query": f"SELECT * WHERE {{ SERVICE <{other}> {{ ?s ?p ?o }} }}"}, timeout=30
+    )
     assert response.status_code == 400
     assert canary.seen(token) == []
 
 
 # --- updates and LOAD ---
+
 
 def _updates(canary_url: str) -> dict[str, str]:
     return {
@@ -303,10 +342,12 @@ def update_attempts(main, canary):
     for name, update in _updates(canary.url).items():
         results[name, "query-param"] = httpx.get(main.sparql, params={"query": update})
         results[name, "form-update"] = httpx.post(main.sparql, data={"update": update})
-        results[name, "sparql-update"] = httpx.post(main.sparql, content=update,
-                                                    headers={"Content-Type": "application/sparql-update"})
-        results[name, "sparql-query-body"] = httpx.post(main.sparql, content=update,
-                                                        headers={"Content-Type": "application/sparql-query"})
+        results[name, "sparql-update"] = httpx.post(
+            main.sparql, content=update, headers={"Content-Type": "application/sparql-update"}
+        )
+        results[name, "sparql-query-body"] = httpx.post(
+            main.sparql, content=update, headers={"Content-Type": "application/sparql-query"}
+        )
     seen = canary.seen("load-", wait=1.0)
     after = count(main, fresh(COUNT_ALL))
     inserted = select(main, fresh('ASK { ?s ?p "inserted" }')).json()["boolean"]
@@ -330,6 +371,7 @@ def test_updates_change_nothing_and_load_fetches_nothing(update_attempts):
 
 # --- request body ---
 
+
 def test_body_over_the_limit(main):
     query = "ASK {}" + " " * MAX_BODY
     response = httpx.post(main.sparql, content=query, headers={"Content-Type": "application/sparql-query"})
@@ -345,6 +387,7 @@ def test_body_under_the_limit(main):
 
 
 # --- a full waiting line ---
+
 
 def test_queue_full_gives_503(single):
     """--workers 1 --queue 0: while the one worker runs a query, the next request is not queued."""
@@ -366,11 +409,14 @@ def test_queue_full_gives_503(single):
     assert outcome["slow"].status_code == 504
     health = healthz(single)
     assert health["status"] == "ok" and health["overloaded"] == 1 and health["timeouts"] == 1
-    assert "WARNING napkg.pool: Every query worker is busy and the waiting line (0) is full: 1 request(s) answered 503" \
-        in single.log(), single.log()[-2000:]
+    assert (
+        "WARNING napkg.pool: Every query worker is busy and the waiting line (0) is full: 1 request(s) answered 503"
+        in single.log()
+    ), single.log()[-2000:]
 
 
 # --- the row limit ---
+
 
 @pytest.mark.parametrize("accept", [JSON, "text/csv"])
 def test_rows_are_cut_at_max_rows(main, accept):
@@ -384,8 +430,9 @@ def test_rows_are_cut_at_max_rows(main, accept):
 
 @pytest.mark.parametrize("limit", [MAX_ROWS - 2, MAX_ROWS])
 def test_no_truncation_header_when_all_rows_fit(main, limit):
-    response = httpx.get(main.sparql, params={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {limit}"},
-                         headers={"Accept": JSON})
+    response = httpx.get(
+        main.sparql, params={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {limit}"}, headers={"Accept": JSON}
+    )
     assert response.status_code == 200
     assert len(response.json()["results"]["bindings"]) == limit
     assert "x-result-truncated" not in response.headers
@@ -393,8 +440,9 @@ def test_no_truncation_header_when_all_rows_fit(main, limit):
 
 
 def test_construct_is_cut_at_max_rows(main):
-    response = httpx.get(main.sparql, params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"},
-                         headers={"Accept": "application/n-triples"})
+    response = httpx.get(
+        main.sparql, params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"}, headers={"Accept": "application/n-triples"}
+    )
     assert response.status_code == 200
     assert len([line for line in response.text.splitlines() if line.strip()]) == MAX_ROWS
     assert response.headers["x-result-truncated"] == "true"
@@ -403,14 +451,16 @@ def test_construct_is_cut_at_max_rows(main):
 
 # --- a crash is contained ---
 
+
 def test_long_minus_chain_runs_on_the_large_worker_stack(main, expected_aps):
     """A long flat chain of MINUS (depth 2, 35 KB) overflowed pyoxigraph's stack on an 8 MiB thread
     (SIGSEGV). Workers run queries on a thread with a large stack, so it is now simply answered."""
     query = "SELECT * WHERE { ?s ?p ?o " + "MINUS{}" * 5000 + " } LIMIT 1"
     assert len(query) < MAX_LENGTH
     restarts = healthz(main)["restarts"]
-    response = httpx.post(main.sparql, content=query, headers={"Content-Type": "application/sparql-query"},
-                          timeout=TIMEOUT + 30)
+    response = httpx.post(
+        main.sparql, content=query, headers={"Content-Type": "application/sparql-query"}, timeout=TIMEOUT + 30
+    )
     assert response.status_code == 200, response.text
     assert healthz(main)["restarts"] == restarts
 
@@ -444,12 +494,15 @@ def test_a_worker_that_dies_mid_query_is_contained(main, expected_aps):
     assert (after["crashes"], after["timeouts"]) == (before["crashes"] + 1, before["timeouts"])
     answers(main, expected_aps)
     assert wait_until(lambda: len(worker_pids(main.process.pid)) == 2, 30)
-    told = f"ERROR napkg.pool: Worker {busy_pid} died running a query (its client gets 500); it is being replaced. " \
-           f"The query: {' '.join(query.split())}"
+    told = (
+        f"ERROR napkg.pool: Worker {busy_pid} died running a query (its client gets 500); it is being replaced. "
+        f"The query: {' '.join(query.split())}"
+    )
     assert wait_until(lambda: told in main.log(), 5), main.log()[-2000:]
 
 
 # --- a request that does not arrive (slowloris) ---
+
 
 def raw(server, data: bytes, pause: float = 0.0, more: bytes = b"") -> tuple[bytes, float]:
     """Send data (then, after pause, more) on a new connection; (all the server sent until it closed, seconds)."""
@@ -467,12 +520,20 @@ def raw(server, data: bytes, pause: float = 0.0, more: bytes = b"") -> tuple[byt
         return received, time.monotonic() - started
 
 
-@pytest.mark.parametrize("sent, expected", [
-    (b"", b""),  # connected, sent nothing: closed without a word
-    (b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"HTTP/1.1 408 Request Timeout"),  # a head that stops
-    # A body that stops: the endpoint has begun on the request, so it just ends the connection.
-    (b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nContent-Length: 100\r\n\r\nASK", b""),
-], ids=["nothing", "head", "body"])
+@pytest.mark.parametrize(
+    "sent, expected",
+    [
+        (b"", b""),  # connected, sent nothing: closed without a word
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"HTTP/1.1 408 Request Timeout"),  # a head that stops
+        # A body that stops: the endpoint has begun on the request, so it just ends the connection.
+        (
+            b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nContent-Length: "
+            b"100\r\n\r\nASK",
+            b"",
+        ),
+    ],
+    ids=["nothing", "head", "body"],
+)
 def test_a_request_that_does_not_arrive_is_ended(main, sent, expected):
     received, seconds = raw(main, sent)
     assert received.startswith(expected) and (expected or received == b""), received[:200]

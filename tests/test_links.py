@@ -5,6 +5,7 @@ data/organisations.ttl with the names the register would give them, but SZW name
 Defensie" and KGG's identifier left out. register-fixed.ttl mends both. Each is loaded into its own
 `oxigraph serve-read-only` on 127.0.0.1; the check reaches it through SPARQLWrapper like any endpoint.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,8 +42,10 @@ TOOI_SPACE = REGISTERS["tooi"][0]
 OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 if not OXIGRAPH.exists() and shutil.which("oxigraph"):
     OXIGRAPH = Path(shutil.which("oxigraph"))
-needs_oxigraph = pytest.mark.skipif(not OXIGRAPH.exists(), reason="the oxigraph CLI is not installed "
-                                    "(pip install oxigraph, or pip install -e '.[bench]')")
+needs_oxigraph = pytest.mark.skipif(
+    not OXIGRAPH.exists(),
+    reason="the oxigraph CLI is not installed (pip install oxigraph, or pip install -e '.[bench]')",
+)
 
 
 def line_of(path: Path, text: str) -> int:
@@ -53,8 +56,10 @@ def line_of(path: Path, text: str) -> int:
     raise AssertionError(f"{text!r} not in {path}")
 
 
-EXPECTED = [("mismatch", SZW, ORGANISATIONS, line_of(ORGANISATIONS, "owl:sameAs tooimin:mnre1073")),
-            ("missing", KGG, ORGANISATIONS, line_of(ORGANISATIONS, "owl:sameAs tooimin:mnre1182"))]
+EXPECTED = [
+    ("mismatch", SZW, ORGANISATIONS, line_of(ORGANISATIONS, "owl:sameAs tooimin:mnre1073")),
+    ("missing", KGG, ORGANISATIONS, line_of(ORGANISATIONS, "owl:sameAs tooimin:mnre1182")),
+]
 
 
 @contextlib.contextmanager
@@ -62,12 +67,19 @@ def oxigraph_register(register: Path, directory: Path):
     """`oxigraph load` the register into a store, `oxigraph serve-read-only` it on a free 127.0.0.1 port, and
     yield its SPARQL query URL once it answers; stop the server afterwards."""
     location = directory / "store"
-    subprocess.run([str(OXIGRAPH), "load", "--location", str(location), "--file", str(register)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [str(OXIGRAPH), "load", "--location", str(location), "--file", str(register)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     port = free_port()
     url = f"http://127.0.0.1:{port}/query"
-    process = subprocess.Popen([str(OXIGRAPH), "serve-read-only", "--location", str(location),
-                                "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(OXIGRAPH), "serve-read-only", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -125,6 +137,7 @@ def comparable(report: dict) -> list[dict]:
 
 
 # --- Against a live register -----------------------------------------------------------------------
+
 
 @needs_oxigraph
 def test_endpoint_reports_the_wrong_name_and_the_missing_target(register_url, capsys):
@@ -207,6 +220,7 @@ def test_an_unreachable_register_is_an_error(tmp_path, capsys):
 
 # --- Names ---------------------------------------------------------------------------------------
 
+
 def test_names_differing_only_in_accents_case_and_spacing_are_the_same():
     ours, theirs = "Ministerie van Financiën", "ministerie van  financien"
     assert SequenceMatcher(None, ours, theirs).ratio() < 1.0, "the test needs names that differ as written"
@@ -227,6 +241,7 @@ def test_a_name_differing_only_in_accents_and_case_passes_even_at_threshold_1(ca
 
 # --- Without registers, and errors ----------------------------------------------------------------
 
+
 def test_without_a_register_nothing_is_checked_and_it_says_so(capsys):
     code, out, err = run(capsys, "check")
     assert code == 0 and not err
@@ -237,8 +252,11 @@ def test_without_a_register_nothing_is_checked_and_it_says_so(capsys):
 
 def test_a_snapshot_that_does_not_parse_is_an_error(tmp_path, capsys):
     bad = tmp_path / "bad.ttl"
-    bad.write_text("@prefix tooimin: <https://identifier.overheid.nl/tooi/id/ministerie/> .\n"
-                   "tooimin:mnre1073 <http://www.w3.org/2000/01/rdf-schema#label> \"unterminated .\n", encoding="utf-8")
+    bad.write_text(
+        "@prefix tooimin: <https://identifier.overheid.nl/tooi/id/ministerie/> .\n"
+        'tooimin:mnre1073 <http://www.w3.org/2000/01/rdf-schema#label> "unterminated .\n',
+        encoding="utf-8",
+    )
     code, out, err = run(capsys, "check", "--snapshot", str(bad))
     assert code == 2 and out == ""
     assert re.search(rf"{re.escape(str(bad))}:2:\d+:", err), err
@@ -246,7 +264,7 @@ def test_a_snapshot_that_does_not_parse_is_an_error(tmp_path, capsys):
 
 def test_a_snapshot_of_no_register_is_an_error(tmp_path, capsys):
     other = tmp_path / "other.ttl"
-    other.write_text("<https://example.org/x> <http://www.w3.org/2000/01/rdf-schema#label> \"x\" .\n", encoding="utf-8")
+    other.write_text('<https://example.org/x> <http://www.w3.org/2000/01/rdf-schema#label> "x" .\n', encoding="utf-8")
     code, _, err = run(capsys, "check", "--snapshot", str(other))
     assert code == 2 and "holds nothing of any register" in err
     # Named explicitly, the same file speaks for TOOI: every TOOI target is then missing from it.
@@ -260,8 +278,11 @@ def test_one_register_given_twice_is_an_error(capsys):
     assert code == 2 and "given both as --endpoint and by --snapshot" in err
 
 
-@pytest.mark.parametrize("args", [["--endpoint", "wikidata=https://query.wikidata.org/sparql"],
-                                  ["--endpoint", "tooi"], ["--threshold", "1.5"]], ids=["register", "url", "threshold"])
+@pytest.mark.parametrize(
+    "args",
+    [["--endpoint", "wikidata=https://query.wikidata.org/sparql"], ["--endpoint", "tooi"], ["--threshold", "1.5"]],
+    ids=["register", "url", "threshold"],
+)
 def test_bad_options_exit_2(args, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["links", "check", *args])
@@ -271,14 +292,19 @@ def test_bad_options_exit_2(args, capsys):
 def test_github_format_points_at_file_and_line(capsys):
     code, out, _ = run(capsys, "check", "--snapshot", str(REGISTER), "--format", "github")
     assert code == 1
-    errors = [re.match(r"::error file=([^,]+),line=(\d+),title=links (\w+) \(tooi\)::", line)
-              for line in out.splitlines() if line.startswith("::error")]
-    assert all(errors) and [(m[3], Path(m[1]).resolve(), int(m[2])) for m in errors] == \
-        [(kind, file, line) for kind, _, file, line in EXPECTED]
+    errors = [
+        re.match(r"::error file=([^,]+),line=(\d+),title=links (\w+) \(tooi\)::", line)
+        for line in out.splitlines()
+        if line.startswith("::error")
+    ]
+    assert all(errors) and [(m[3], Path(m[1]).resolve(), int(m[2])) for m in errors] == [
+        (kind, file, line) for kind, _, file, line in EXPECTED
+    ]
     assert sum(line.startswith("::notice ") for line in out.splitlines()) == 3  # eli, wetten, obk
 
 
 # --- The link records in data/links.ttl -------------------------------------------------------------
+
 
 def test_every_link_has_a_record_named_after_it_with_its_source():
     """link:{ref}-{kind}: the subject's ref, then the register (or juriconnect); every one names a source."""
@@ -286,8 +312,9 @@ def test_every_link_has_a_record_named_after_it_with_its_source():
     graph = loaded.union()
     links = find_links(loaded, graph)
     assert len(links) >= 30 and {k.register for k in links} == set(REGISTERS)
-    records = {(s, graph.value(r, RDF.predicate), graph.value(r, RDF.object)): r
-               for r, s in graph.subject_objects(RDF.subject)}
+    records = {
+        (s, graph.value(r, RDF.predicate), graph.value(r, RDF.object)): r for r, s in graph.subject_objects(RDF.subject)
+    }
     assert len(records) == len(links), "one record per link, and no record without its link"
     for link in links:
         record = records.get((link.subject, link.predicate, link.value))
@@ -324,22 +351,26 @@ def test_no_file_in_data_names_the_workspace():
             assert private not in text, f"{path.relative_to(ROOT)} names {private}, which no reader can open"
 
 
-@pytest.mark.parametrize("value, reason", [
-    ("https://standaarden.overheid.nl/tooi/waardelijsten/", None),
-    ("http://data.europa.eu/eli/dir/2024/1760/oj", None),
-    (SOURCE_REPORT, None),
-    (SOURCE_REPORT + "#L130", None),
-    ("sources", None),
-    ("facts.md, Organisations (TOOI): SZW, mnre1073", "cites a note of the workspace"),
-    ("../shared/docs/facts.md", "cites a note of the workspace"),
-    ("https://example.org/facts.md", "cites a note of the workspace"),
-    ("../main/data/links.ttl", "neither an http(s) URL nor a path inside the repository"),
-    ("/etc/hostname", "neither an http(s) URL nor a path inside the repository"),
-    ("file:///etc/hostname", "neither an http(s) URL nor a path inside the repository"),
-    ("", "neither an http(s) URL nor a path inside the repository"),
-    ("sources/no-such-file.txt", "is no file of the repository"),
-    ("Kamerstuk 36 547, nr. 4", "is no file of the repository"),
-], ids=lambda v: v if isinstance(v, str) and v else "-")
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("https://standaarden.overheid.nl/tooi/waardelijsten/", None),
+        ("http://data.europa.eu/eli/dir/2024/1760/oj", None),
+        (SOURCE_REPORT, None),
+        (SOURCE_REPORT + "#L130", None),
+        ("sources", None),
+        ("facts.md, Organisations (TOOI): SZW, mnre1073", "cites a note of the workspace"),
+        ("../shared/docs/facts.md", "cites a note of the workspace"),
+        ("https://example.org/facts.md", "cites a note of the workspace"),
+        ("../main/data/links.ttl", "neither an http(s) URL nor a path inside the repository"),
+        ("/etc/hostname", "neither an http(s) URL nor a path inside the repository"),
+        ("file:///etc/hostname", "neither an http(s) URL nor a path inside the repository"),
+        ("", "neither an http(s) URL nor a path inside the repository"),
+        ("sources/no-such-file.txt", "is no file of the repository"),
+        ("Kamerstuk 36 547, nr. 4", "is no file of the repository"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and v else "-",
+)
 def test_what_a_citation_may_be(value, reason):
     found = citation_problem(value, (ROOT,))
     assert (found is None) if reason is None else (found is not None and reason in found), found
@@ -347,7 +378,8 @@ def test_what_a_citation_may_be(value, reason):
 
 def test_a_record_citing_the_workspace_fails_the_check_with_its_file_and_line(tmp_path, capsys):
     data = tmp_path / "links.ttl"
-    data.write_text(f"""@prefix link: <https://w3id.org/nap-bhr/id/link/> .
+    data.write_text(
+        f"""@prefix link: <https://w3id.org/nap-bhr/id/link/> .
 @prefix organisation: <https://w3id.org/nap-bhr/id/organisation/> .
 @prefix dct: <http://purl.org/dc/terms/> .
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
@@ -363,13 +395,15 @@ link:jenv-tooi a rdf:Statement ;
     rdf:subject organisation:jenv ; rdf:predicate owl:sameAs ; rdf:object tooimin:mnre1058 ;
     dct:bibliographicCitation "{SOURCE_REPORT}" ;
     dct:source "../shared/docs/facts.md" .
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     code, report = run_json(capsys, "check", str(data))
     assert code == 1 and report["ok"] is False
-    assert [(c["record"].rsplit("/", 1)[1], c["property"].rsplit("/", 1)[1], c["line"])
-            for c in report["citations"]] == [("szw-tooi", "bibliographicCitation", 10), ("jenv-tooi", "source", 16)]
-    assert all(Path(c["file"]).resolve() == data and "no reader can open" in c["reason"]
-               for c in report["citations"])
+    assert [
+        (c["record"].rsplit("/", 1)[1], c["property"].rsplit("/", 1)[1], c["line"]) for c in report["citations"]
+    ] == [("szw-tooi", "bibliographicCitation", 10), ("jenv-tooi", "source", 16)]
+    assert all(Path(c["file"]).resolve() == data and "no reader can open" in c["reason"] for c in report["citations"])
 
     code, out, _ = run(capsys, "check", str(data))
     assert code == 1

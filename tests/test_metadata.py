@@ -1,4 +1,5 @@
 """The graph as a dataset: its DCAT description (DCAT-AP-DONL), the downloads, and VoID from the served data."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,6 +47,7 @@ def dcat() -> rdflib.Graph:
 
 # --- The DCAT description ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("prop", DONL_REQUIRED, ids=lambda p: p.n3().split("/")[-1].strip(">"))
 def test_the_dataset_has_every_property_donl_requires(dcat, prop):
     assert (DATASET, RDF.type, DCAT.Dataset) in dcat
@@ -55,19 +57,25 @@ def test_the_dataset_has_every_property_donl_requires(dcat, prop):
 def test_the_donl_values_come_from_the_lists_donl_uses(dcat):
     languages = set(map(str, dcat.objects(DATASET, DCTERMS.language)))
     assert "http://publications.europa.eu/resource/authority/language/NLD" in languages
-    assert all(re.fullmatch(r"http://publications\.europa\.eu/resource/authority/language/[A-Z]{3}", x) for x in languages)
+    assert all(
+        re.fullmatch(r"http://publications\.europa\.eu/resource/authority/language/[A-Z]{3}", x) for x in languages
+    )
     for prop in (DCAT.theme, OVERHEID.authority):
         values = list(dcat.objects(DATASET, prop))
         assert values and all(str(v).startswith(str(OVERHEID)) for v in values), prop
-    assert len(list(dcat.objects(DATASET, DCTERMS.title))) == 2 and dcat.value(DATASET, DCTERMS.modified).datatype == \
-        rdflib.XSD.date
+    assert (
+        len(list(dcat.objects(DATASET, DCTERMS.title))) == 2
+        and dcat.value(DATASET, DCTERMS.modified).datatype == rdflib.XSD.date
+    )
 
 
 def test_licence_version_and_provenance(dcat):
     assert "publicdomain/zero/1.0" in str(dcat.value(DATASET, DCTERMS.license))
     assert str(dcat.value(DATASET, OWL.versionInfo)) == napkg.__version__
     assert REPORT_2024 in set(dcat.objects(DATASET, PROV.wasDerivedFrom))
-    assert rdflib.URIRef("https://zoek.officielebekendmakingen.nl/kst-32735-401.html") in set(dcat.objects(DATASET, DCTERMS.source))
+    assert rdflib.URIRef("https://zoek.officielebekendmakingen.nl/kst-32735-401.html") in set(
+        dcat.objects(DATASET, DCTERMS.source)
+    )
 
 
 def test_the_distributions_are_the_dumps_of_napkg_build(dcat):
@@ -87,7 +95,11 @@ def test_the_description_is_part_of_the_validated_graph():
     """data/dataset.ttl is loaded with the data, and shapes/dcat-shapes.ttl with the shapes; it conforms."""
     project = load_project()
     assert "https://w3id.org/nap-bhr/graph/dataset" in project.graphs
-    assert (rdflib.URIRef("https://w3id.org/nap-bhr/shapes#DatasetShape"), SH.targetClass, DCAT.Dataset) in shapes_graph()
+    assert (
+        rdflib.URIRef("https://w3id.org/nap-bhr/shapes#DatasetShape"),
+        SH.targetClass,
+        DCAT.Dataset,
+    ) in shapes_graph()
     assert validate(project).conforms
 
 
@@ -103,8 +115,20 @@ def test_the_dcat_shapes_catch_each_missing_required_property(tmp_path):
     report = validate(load([ONTOLOGY, broken]))
     found = sorted(f.path for f in report.findings if f.focus == str(dataset) and f.severity == "Violation")
     assert found == sorted(map(str, DONL_REQUIRED))
-    assert {f.rule for f in report.findings} <= {f"napsh:Dataset-{x}" for x in (
-        "identifier", "title", "description", "modified", "language", "theme", "authority", "publisher", "contactPoint")}
+    assert {f.rule for f in report.findings} <= {
+        f"napsh:Dataset-{x}"
+        for x in (
+            "identifier",
+            "title",
+            "description",
+            "modified",
+            "language",
+            "theme",
+            "authority",
+            "publisher",
+            "contactPoint",
+        )
+    }
 
 
 def test_every_required_property_has_an_invalid_fixture():
@@ -118,6 +142,7 @@ def test_every_required_property_has_an_invalid_fixture():
 
 
 # --- Downloads ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
@@ -167,17 +192,20 @@ def test_download_page_negotiates_the_dcat_description(server, dcat):
 
 def asgi(app, method: str, path: str) -> httpx.Response:
     """One request to an app in this process."""
+
     async def send() -> httpx.Response:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://napkg.test") as client:
             return await client.request(method, path)
+
     return asyncio.run(send())
 
 
 def test_dumps_are_written_when_first_asked_for(project_store):
     """The dumps are not made at start-up (sorted and kept in memory they cost 0.5 GB and 9 s on a graph 100
     times the NAP's): the first request writes them as files, served from there, removed with the process."""
-    context = Context(pool=None, settings=None, config=None, store=project_store, union_default_graph=True,
-                      fingerprint="")
+    context = Context(
+        pool=None, settings=None, config=None, store=project_store, union_default_graph=True, fingerprint=""
+    )
     router = metadata.make_router(context)
     dumps = router.dumps
     assert dumps.folder is None and not dumps.etags
@@ -188,12 +216,17 @@ def test_dumps_are_written_when_first_asked_for(project_store):
     assert sorted(path.name for path in folder.iterdir()) == sorted(DUMPS)
     response = asgi(app, "GET", "/download/nap.nt")
     assert head.headers["content-length"] == response.headers["content-length"] == str(len(response.content))
-    assert response.headers["etag"] == head.headers["etag"] == \
-        'W/"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
+    assert (
+        response.headers["etag"]
+        == head.headers["etag"]
+        == 'W/"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
+    )
     assert response.headers["content-disposition"] == 'attachment; filename="nap.nt"'
     # In the order of their text, each triple once: the same data gives the same file.
     lines = response.text.splitlines()
-    assert lines == sorted(set(lines)) and len(lines) == len({(q.subject, q.predicate, q.object) for q in project_store})
+    assert lines == sorted(set(lines)) and len(lines) == len(
+        {(q.subject, q.predicate, q.object) for q in project_store}
+    )
     again = metadata.Dumps(project_store)
     try:
         assert all((again.ready() / name).read_bytes() == (folder / name).read_bytes() for name in DUMPS)
@@ -217,17 +250,21 @@ def test_a_stopped_server_leaves_no_files(tmp_path):
 
 
 def test_the_dumps_folder_goes_with_the_process():
-    code = ("import pyoxigraph as ox\n"
-            "from napkg.metadata import Dumps\n"
-            "store = ox.Store()\n"
-            "store.add(ox.Quad(ox.NamedNode('http://example.org/s'), ox.NamedNode('http://example.org/p'), ox.Literal('o')))\n"
-            "dumps = Dumps(store)\n"
-            "print(dumps.ready(), flush=True)\n")
+    code = (
+        "import pyoxigraph as ox\n"
+        "from napkg.metadata import Dumps\n"
+        "store = ox.Store()\n"
+        "store.add(ox.Quad(ox.NamedNode('http://example.org/s'), ox.NamedNode('http://example.org/p'), "
+        "ox.Literal('o')))\n"
+        "dumps = Dumps(store)\n"
+        "print(dumps.ready(), flush=True)\n"
+    )
     folder = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert Path(folder).name.startswith("napkg-dumps-") and not Path(folder).exists()
 
 
 # --- VoID ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def void(server) -> rdflib.Graph:
@@ -252,12 +289,19 @@ def test_void_counts_equal_the_project(void, project):
     assert number(void, DATASET, VOID.triples) == len(union)
     assert number(void, DATASET, VOID.distinctSubjects) == len(set(union.subjects()))
 
-    classes = collections.Counter(c for c in set(union.objects(None, RDF.type)) for _ in set(union.subjects(RDF.type, c)))
-    stated = {void.value(p, VOID["class"]): number(void, p, VOID.entities) for p in void.objects(DATASET, VOID.classPartition)}
+    classes = collections.Counter(
+        c for c in set(union.objects(None, RDF.type)) for _ in set(union.subjects(RDF.type, c))
+    )
+    stated = {
+        void.value(p, VOID["class"]): number(void, p, VOID.entities) for p in void.objects(DATASET, VOID.classPartition)
+    }
     assert stated == {c: n for c, n in classes.items() if isinstance(c, rdflib.URIRef)}
 
     properties = collections.Counter(p for _, p, _ in union)
-    stated = {void.value(p, VOID.property): number(void, p, VOID.triples) for p in void.objects(DATASET, VOID.propertyPartition)}
+    stated = {
+        void.value(p, VOID.property): number(void, p, VOID.triples)
+        for p in void.objects(DATASET, VOID.propertyPartition)
+    }
     assert stated == dict(properties)
 
     graphs = {str(g): number(void, g, VOID.triples) for g in void.objects(DATASET, VOID.subset)}

@@ -1,4 +1,5 @@
 """The ontology's own metadata, and that every term of ours is documented and anchored."""
+
 from __future__ import annotations
 
 import rdflib
@@ -50,5 +51,6 @@ def test_instances_carry_their_superclasses(graph):
 def test_source_files_state_only_what_they_say(tmp_path):
     """The derived types are not written back: the parsed file alone has only the stated class."""
     from napkg.load import DATA, parse_file
+
     szw = rdflib.URIRef("https://w3id.org/nap-bhr/id/organisation/szw")
     assert (szw, RDF.type, NAP.Organisation) not in parse_file(DATA / "organisations.ttl")

@@ -10,6 +10,7 @@ The framework charts are also checked on a fixture: the project's store without 
 a few links of our own, so that a principle with action points, one with none, an action point linked to
 two principles and to one principle on both bases exist whatever links the data hold.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,8 @@ import pyoxigraph as ox
 import pytest
 from fastapi import FastAPI
 
-from napkg.load import to_store
 from napkg.context import Context
+from napkg.load import to_store
 from napkg.overview import CHART_IDS, make_router
 
 REPORT = "https://w3id.org/nap-bhr/id/report/2024"
@@ -40,8 +41,10 @@ PREFIX dct: <http://purl.org/dc/terms/>
 PRINCIPLE = "https://w3id.org/nap-bhr/id/ungp-principle/"
 CHAPTER = "https://w3id.org/nap-bhr/id/oecd-chapter/"
 STATED = "https://w3id.org/nap-bhr/id/basis/stated"
-FRAMEWORK_CHARTS = {"status-per-ungp-principle": ("principle", "nap:UNGPPrinciple"),
-                    "status-per-oecd-chapter": ("chapter", "nap:OECDGuidelinesChapter")}
+FRAMEWORK_CHARTS = {
+    "status-per-ungp-principle": ("principle", "nap:UNGPPrinciple"),
+    "status-per-oecd-chapter": ("chapter", "nap:OECDGuidelinesChapter"),
+}
 
 
 class Client:
@@ -50,13 +53,19 @@ class Client:
     def __init__(self, store: ox.Store):
         self.store = store
         self.app = FastAPI()
-        self.app.include_router(make_router(Context(pool=None, settings=None, config=None, store=store,
-                                                    union_default_graph=True, fingerprint="test")))
+        self.app.include_router(
+            make_router(
+                Context(
+                    pool=None, settings=None, config=None, store=store, union_default_graph=True, fingerprint="test"
+                )
+            )
+        )
 
     def get(self, path: str, **options) -> httpx.Response:
         async def go():
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://test") as c:
                 return await c.get(path, **options)
+
         return asyncio.run(go())
 
 
@@ -84,12 +93,16 @@ def table(server: Client, chart: str, lang: str = "nl") -> list[dict]:
 
 def entries(store: ox.Store) -> list[dict]:
     """One row per entry of the 2024 report: its action point, status, and the action point's pillar and theme."""
-    return select(store, f"""SELECT ?ap ?status ?pillar ?pillarNotation ?theme WHERE {{
+    return select(
+        store,
+        f"""SELECT ?ap ?status ?pillar ?pillarNotation ?theme WHERE {{
         ?entry nap:inReport <{REPORT}> ; nap:assessedActionPoint ?ap ; nap:status ?status .
-        ?ap nap:pillar ?pillar ; nap:theme ?theme . ?pillar skos:notation ?pillarNotation }}""")
+        ?ap nap:pillar ?pillar ; nap:theme ?theme . ?pillar skos:notation ?pillarNotation }}""",
+    )
 
 
 # --- The four charts of the first model, on the entries ------------------------------------------------
+
 
 def test_status_per_pillar_sums_to_16_6_11(server, store):
     per_pillar = collections.Counter()
@@ -113,9 +126,12 @@ def test_status_per_theme_equals_the_graph(server, store):
 def test_status_per_organisation_counts_shared_responsibility_for_each(server, store):
     found = {(r["organisation"], r["status"]): int(r["actionPoints"]) for r in table(server, "status-per-organisation")}
     expected = collections.defaultdict(set)
-    for row in select(store, f"""SELECT ?ap ?status ?agent WHERE {{
+    for row in select(
+        store,
+        f"""SELECT ?ap ?status ?agent WHERE {{
             ?entry nap:inReport <{REPORT}> ; nap:assessedActionPoint ?ap ; nap:status ?status ;
-                   nap:responsibility ?responsibility . ?responsibility prov:agent ?agent }}"""):
+                   nap:responsibility ?responsibility . ?responsibility prov:agent ?agent }}""",
+    ):
         expected[(row["agent"], row["status"])].add(row["ap"])
     assert found == {k: len(v) for k, v in expected.items()}
     # Shared responsibility: the organisations together hold more action points than there are.
@@ -124,14 +140,23 @@ def test_status_per_organisation_counts_shared_responsibility_for_each(server, s
 
 def test_the_timeline_has_one_row_per_action_point_with_a_stated_period(server, store):
     rows = table(server, "timeline")
-    stated = {e["ap"]: e for e in select(store, f"""SELECT ?ap ?start ?end ?status WHERE {{
+    stated = {
+        e["ap"]: e
+        for e in select(
+            store,
+            f"""SELECT ?ap ?start ?end ?status WHERE {{
             ?entry nap:inReport <{REPORT}> ; nap:assessedActionPoint ?ap ; nap:status ?status .
             OPTIONAL {{ ?entry nap:startYear ?start }} OPTIONAL {{ ?entry nap:endYear ?end }}
-            FILTER(BOUND(?start) || BOUND(?end)) }}""")}
+            FILTER(BOUND(?start) || BOUND(?end)) }}""",
+        )
+    }
     assert sorted(r["ap"] for r in rows) == sorted(stated)
     for row in rows:
-        assert (row["startYear"], row["endYear"], row["status"]) == \
-            (stated[row["ap"]]["start"], stated[row["ap"]]["end"], stated[row["ap"]]["status"])
+        assert (row["startYear"], row["endYear"], row["status"]) == (
+            stated[row["ap"]]["start"],
+            stated[row["ap"]]["end"],
+            stated[row["ap"]]["status"],
+        )
         assert row["planPeriod"] == "2022/2026" and row["title"]
     assert 0 < len(rows) < 33  # some timelines ("Doorlopend") state no year
 
@@ -148,14 +173,18 @@ def test_the_timeline_draws_open_periods_to_the_plans_end(server):
 
 # --- The framework charts: UNGP principles and OECD chapters ---------------------------------------------
 
+
 def linked(store: ox.Store, cls: str) -> tuple[list[str], dict, dict]:
     """Every element of the class; (element, status) -> the action points linked to it with that status in
     the 2024 report; element -> the action points with a stated link to it."""
     elements = [r["e"] for r in select(store, f"SELECT ?e WHERE {{ ?e a {cls} }}")]
     by_status, stated = collections.defaultdict(set), collections.defaultdict(set)
-    for r in select(store, f"""SELECT ?e ?ap ?status ?basis WHERE {{
+    for r in select(
+        store,
+        f"""SELECT ?e ?ap ?status ?basis WHERE {{
             ?e a {cls} . ?link nap:frameworkElement ?e ; nap:actionPoint ?ap . OPTIONAL {{ ?link nap:basis ?basis }}
-            ?entry nap:inReport <{REPORT}> ; nap:assessedActionPoint ?ap ; nap:status ?status }}"""):
+            ?entry nap:inReport <{REPORT}> ; nap:assessedActionPoint ?ap ; nap:status ?status }}""",
+    ):
         by_status[(r["e"], r["status"])].add(r["ap"])
         if r["basis"] == STATED:
             stated[r["e"]].add(r["ap"])
@@ -228,8 +257,12 @@ def fixture_server(store) -> Client:
     """The project's store without its framework links, with the links of FIXTURE in a graph of their own."""
     copy = ox.Store()
     copy.extend(store.quads_for_pattern(None, None, None, None))
-    copy.update(PREFIXES + "DELETE { GRAPH ?g { ?link ?p ?o } } WHERE { GRAPH ?g { ?link nap:frameworkElement ?e ; ?p ?o } }")
-    copy.load(FIXTURE.encode(), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode("https://example.org/test/framework-links"))
+    copy.update(
+        PREFIXES + "DELETE { GRAPH ?g { ?link ?p ?o } } WHERE { GRAPH ?g { ?link nap:frameworkElement ?e ; ?p ?o } }"
+    )
+    copy.load(
+        FIXTURE.encode(), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode("https://example.org/test/framework-links")
+    )
     return Client(copy)
 
 
@@ -251,7 +284,17 @@ def test_the_chapter_chart_on_the_fixture(fixture_server):
     totals = check_framework_chart(fixture_server, "status-per-oecd-chapter")
     assert (totals[CHAPTER + "4"], totals[CHAPTER + "5"], sum(totals.values()), len(totals)) == (2, 1, 3, 11)
     rows = table(fixture_server, "status-per-oecd-chapter")
-    assert [r["chapterNotation"] for r in rows if not r["status"]] == ["I", "II", "III", "VI", "VII", "VIII", "IX", "X", "XI"]
+    assert [r["chapterNotation"] for r in rows if not r["status"]] == [
+        "I",
+        "II",
+        "III",
+        "VI",
+        "VII",
+        "VIII",
+        "IX",
+        "X",
+        "XI",
+    ]
 
 
 def test_the_fixture_page_shows_zeros_and_says_what_counts(fixture_server):
@@ -260,7 +303,10 @@ def test_the_fixture_page_shows_zeros_and_says_what_counts(fixture_server):
     svg = ET.fromstring(re.search(r"<svg.*?</svg>", section, re.S).group(0))
     bars = [g for g in svg.iter(SVG_NS + "g") if g.get("class") == "bar"]
     assert [g.get("data-key") for g in bars] == [str(n) for n in range(1, 32)]
-    assert {g.get("data-key"): g.get("data-total") for g in bars if g.get("data-total") != "0"} == {"25": "2", "31": "1"}
+    assert {g.get("data-key"): g.get("data-total") for g in bars if g.get("data-total") != "0"} == {
+        "25": "2",
+        "31": "1",
+    }
     # Grouped: the three pillars as headings, and at least one section within each.
     assert len([t for t in svg.iter(SVG_NS + "text") if t.get("class") == "group"]) == 3
     assert len([t for t in svg.iter(SVG_NS + "text") if t.get("class") == "subgroup"]) >= 3
@@ -275,6 +321,7 @@ def test_the_fixture_page_shows_zeros_and_says_what_counts(fixture_server):
 
 
 # --- The page and the files -----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def page(server) -> str:

@@ -6,17 +6,17 @@ chart a row per principle (31) and the OECD chart a bar per chapter (11), zeros 
 "open in the editor" link must land in the query editor with the chart's query; and the page must fetch
 nothing from any other host.
 """
+
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from rdflib import URIRef
 from rdflib.namespace import SKOS
 
-from napkg.namespaces import NAP
 from browser import browser, require, server  # noqa: F401 (fixtures)
+from napkg.namespaces import NAP
 
 require()
 
@@ -37,13 +37,16 @@ def page(browser, server):
 
 
 def test_status_per_pillar_shows_16_6_and_11(page):
-    bars = page.eval_on_selector_all("#status-per-pillar-svg g.bar", """bars => bars.map(bar => ({
+    bars = page.eval_on_selector_all(
+        "#status-per-pillar-svg g.bar",
+        """bars => bars.map(bar => ({
         key: bar.dataset.key,
         total: bar.querySelector('text.total').textContent.trim(),
         counts: [...bar.querySelectorAll('rect.segment')].map(r => Number(r.dataset.count)),
         width: [...bar.querySelectorAll('rect.segment')].reduce((w, r) => w + r.getBBox().width, 0),
         shown: [...bar.querySelectorAll('text.count')].map(t => Number(t.textContent)),
-    }))""")
+    }))""",
+    )
     assert [(b["key"], b["total"]) for b in bars] == [("1", "16"), ("2", "6"), ("3", "11")]
     for b in bars:
         assert sum(b["counts"]) == int(b["total"])
@@ -57,12 +60,18 @@ def test_status_per_pillar_shows_16_6_and_11(page):
 
 def test_the_timeline_has_a_row_per_action_point_with_a_stated_period(page, graph):
     # The entries of the 2024 report that state a start or an end year.
-    entries = [sa for sa in graph.subjects(NAP.inReport, REPORT)
-               if graph.value(sa, NAP.startYear) is not None or graph.value(sa, NAP.endYear) is not None]
+    entries = [
+        sa
+        for sa in graph.subjects(NAP.inReport, REPORT)
+        if graph.value(sa, NAP.startYear) is not None or graph.value(sa, NAP.endYear) is not None
+    ]
     expected = sorted(str(graph.value(graph.value(sa, NAP.assessedActionPoint), SKOS.notation)) for sa in entries)
-    rows = page.eval_on_selector_all("#timeline-svg g.row", """rows => rows.map(r => ({
+    rows = page.eval_on_selector_all(
+        "#timeline-svg g.row",
+        """rows => rows.map(r => ({
         ap: r.dataset.ap, start: r.dataset.start, end: r.dataset.end,
-        width: r.querySelector('rect.period').getBBox().width }))""")
+        width: r.querySelector('rect.period').getBBox().width }))""",
+    )
     assert sorted(r["ap"] for r in rows) == expected
     assert len({r["ap"] for r in rows}) == len(rows)
     assert all(r["width"] > 0 for r in rows)
@@ -70,12 +79,15 @@ def test_the_timeline_has_a_row_per_action_point_with_a_stated_period(page, grap
 
 def test_every_ungp_principle_has_a_row_and_every_oecd_chapter_a_bar(page):
     for chart, n in (("status-per-ungp-principle", 31), ("status-per-oecd-chapter", 11)):
-        bars = page.eval_on_selector_all(f"#{chart}-svg g.bar", """bars => bars.map(bar => ({
+        bars = page.eval_on_selector_all(
+            f"#{chart}-svg g.bar",
+            """bars => bars.map(bar => ({
             total: Number(bar.dataset.total),
             shown: bar.querySelector('text.total').textContent.trim(),
             counts: [...bar.querySelectorAll('rect.segment')].map(r => Number(r.dataset.count)),
             label: bar.querySelector('text.bar-label').getBBox().width,
-        }))""")
+        }))""",
+        )
         assert len(bars) == n
         for b in bars:
             assert b["shown"].startswith(str(b["total"])) and sum(b["counts"]) == b["total"]
@@ -86,8 +98,14 @@ def test_every_ungp_principle_has_a_row_and_every_oecd_chapter_a_bar(page):
 
 
 def test_each_chart_has_a_title_a_legend_and_its_table(page):
-    for chart in ("status-per-pillar", "status-per-theme", "status-per-organisation", "status-per-ungp-principle",
-                  "status-per-oecd-chapter", "timeline"):
+    for chart in (
+        "status-per-pillar",
+        "status-per-theme",
+        "status-per-organisation",
+        "status-per-ungp-principle",
+        "status-per-oecd-chapter",
+        "timeline",
+    ):
         svg = page.locator(f"#{chart}-svg")
         assert svg.get_attribute("role") == "img"
         assert page.locator(f"#{chart}-svg > title").text_content()

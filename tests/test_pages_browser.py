@@ -1,10 +1,10 @@
 """The pages for people in a real headless Chromium (Debian's, never a downloaded one), against a real server:
 follow an action point's IRI, its links to the responsible ministry and to a legal instrument, read the
 headings; open its query in the editor; check that a phone gets no sideways scrolling and print no menu."""
+
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -113,8 +113,14 @@ def test_phone_width_needs_no_sideways_scrolling(browser, server):
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
-        for path in ("/doc/action-point/nap-2022-02", "/doc/organisation/szw", "/doc", "/doc/theme/scheme",
-                     "/doc/report/2024", "/search?q=imvo"):
+        for path in (
+            "/doc/action-point/nap-2022-02",
+            "/doc/organisation/szw",
+            "/doc",
+            "/doc/theme/scheme",
+            "/doc/report/2024",
+            "/search?q=imvo",
+        ):
             page.goto(server.url + path)
             overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"

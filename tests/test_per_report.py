@@ -6,6 +6,7 @@
 - Framework links: stated ones live in a report's graph, editorial ones in graph/editorial; every action point
   has a UNGP principle and an OECD chapter; dropping the editorial graph leaves only what the reports say.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -55,28 +56,43 @@ def test_a_second_report_changes_no_triple_of_the_first(project, tmp_path):
     assert added and all(q[3] != REPORT_2024 for q in added)
     # Each report keeps its own status for the same action point.
     union = both.union()
-    statuses = set(union.query(PREFIXES + """
+    statuses = set(
+        union.query(
+            PREFIXES
+            + """
         SELECT ?year ?status WHERE { ?e nap:assessedActionPoint <https://w3id.org/nap-bhr/id/action-point/nap-2022-19> ;
-            nap:inReport/nap:reportingYear ?year ; nap:status ?status }"""))
+            nap:inReport/nap:reportingYear ?year ; nap:status ?status }"""
+        )
+    )
     assert {str(y) for y, _ in statuses} == {"2024", "2025"}
 
 
 def test_an_action_point_holds_only_what_no_report_changes(graph):
-    allowed = {RDF.type, rdflib.URIRef("http://www.w3.org/2004/02/skos/core#notation"),
-               rdflib.URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
-               rdflib.URIRef("http://purl.org/dc/terms/isPartOf"), NAP.pillar, NAP.theme}
+    allowed = {
+        RDF.type,
+        rdflib.URIRef("http://www.w3.org/2004/02/skos/core#notation"),
+        rdflib.URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
+        rdflib.URIRef("http://purl.org/dc/terms/isPartOf"),
+        NAP.pillar,
+        NAP.theme,
+    }
     found = {p for ap in graph.subjects(RDF.type, NAP.ActionPoint) for p in graph.predicates(ap)}
     assert found - allowed == set()
 
 
 def test_every_statement_of_an_entry_has_its_report_and_column(graph):
     """For each property of an entry, the report (nap:inReport) and the column that carries it are known."""
-    rows = list(graph.query(PREFIXES + """
+    rows = list(
+        graph.query(
+            PREFIXES
+            + """
         SELECT DISTINCT ?p ?column WHERE {
           ?e a nap:StatusAssessment ; nap:inReport ?report ; ?p ?o .
           FILTER (?p NOT IN (<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>, nap:inReport,
                              nap:assessedActionPoint, nap:mentions))
-          OPTIONAL { ?column nap:columnProperty ?p } }"""))
+          OPTIONAL { ?column nap:columnProperty ?p } }"""
+        )
+    )
     assert rows
     assert [str(p) for p, column in rows if column is None] == []
 
@@ -120,8 +136,14 @@ def test_without_the_editorial_graph_only_the_reports_remain(project):
 
 @pytest.mark.parametrize("scheme", ["ungp-principle", "oecd-chapter"])
 def test_every_action_point_has_a_principle_and_a_chapter(graph, scheme):
-    missing = [str(ap) for ap, in graph.query(PREFIXES + f"""
+    missing = [
+        str(ap)
+        for (ap,) in graph.query(
+            PREFIXES
+            + f"""
         SELECT ?ap WHERE {{ ?ap a nap:ActionPoint .
           FILTER NOT EXISTS {{ ?link nap:actionPoint ?ap ; nap:frameworkElement/skos:inScheme
-                                 <https://w3id.org/nap-bhr/id/{scheme}/scheme> }} }}""")]
+                                 <https://w3id.org/nap-bhr/id/{scheme}/scheme> }} }}"""
+        )
+    ]
     assert missing == []

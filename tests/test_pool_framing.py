@@ -4,6 +4,7 @@ The worker writes its socket directly while the server reads with multiprocessin
 event loop runs) or with Channel (after): all three must agree on every size, and a message split across
 reads must come out whole.
 """
+
 from __future__ import annotations
 
 import socket
@@ -65,7 +66,7 @@ def test_channel_reassembles_messages_split_anywhere():
     channel.handler = lambda message, failure: received.append((message, failure))
     stream = b"".join(b"".join(frame(m)) for m in [answer(10), answer(70_000), ("answer", None)])
     for start in range(0, len(stream), 7_777):  # pieces that cut heads and pickles alike
-        channel.data_received(stream[start:start + 7_777])
+        channel.data_received(stream[start : start + 7_777])
     assert received == [(answer(10)[1], None), (answer(70_000)[1], None), (None, None)]
     assert channel.buffer == bytearray()
 

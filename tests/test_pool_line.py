@@ -6,6 +6,7 @@ killed (time limit) or dies (but not once its client has hung up), and that jobs
 the waiting line's length.
 Real worker processes on a small graph: 60 triples, so a product of four patterns takes about a second.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,6 +23,10 @@ import pytest
 
 from napkg.engine import Job
 from napkg.pool import OVERLOAD_LOG_INTERVAL, Crashed, Overloaded, PoolSettings, TimedOut, WorkerPool
+
+# serial: asserts how long a job waits behind others (seconds); `make test` runs it after the parallel run.
+# slow: real worker processes and real time limits, about a minute in all.
+pytestmark = [pytest.mark.serial, pytest.mark.slow]
 
 TRIPLES = 60
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -78,12 +83,12 @@ def test_a_job_behind_a_long_query_is_taken_over_by_the_worker_that_frees_up(dat
             assert count(await small) == TRIPLES
             took = time.monotonic() - sent_at
             assert not longer.done(), "the small job waited for the longer query after all"
-            assert first.done() and count(first.result()) == TRIPLES ** 4
-            assert count(await longer) == 3 * TRIPLES ** 4
+            assert first.done() and count(first.result()) == TRIPLES**4
+            assert count(await longer) == 3 * TRIPLES**4
             # The worker that ran the longer query skipped the job taken from it, and stays in step:
             # jobs on both workers get their own answers, and no worker was replaced.
             answers = await asyncio.gather(pool.run(job(COUNT)), pool.run(job(FOUR)), pool.run(job(COUNT)))
-            assert [count(a) for a in answers] == [TRIPLES, TRIPLES ** 4, TRIPLES]
+            assert [count(a) for a in answers] == [TRIPLES, TRIPLES**4, TRIPLES]
             assert pool.restarts == 0
             return took
 
@@ -105,8 +110,9 @@ def test_a_busy_worker_takes_over_a_job_held_behind_a_query_running_for_over_a_s
             # busy with the second FOUR, takes the small job over, and answers it before the longer one ends.
             assert count(await small) == TRIPLES
             assert not longer.done(), "the small job waited for the longer query after all"
-            assert [count(await t) for t in (first, second, longer, *more)] == [TRIPLES ** 4] * 2 + \
-                [3 * TRIPLES ** 4] + [TRIPLES ** 4] * 2
+            assert [count(await t) for t in (first, second, longer, *more)] == [TRIPLES**4] * 2 + [3 * TRIPLES**4] + [
+                TRIPLES**4
+            ] * 2
 
     asyncio.run(scenario())
 
@@ -150,6 +156,7 @@ def test_jobs_behind_running_ones_count_towards_the_queue(data):
 
 def test_503s_are_logged_at_most_once_a_minute_and_counted(data, caplog):
     """A burst of 503s gives one log line, then the next line after OVERLOAD_LOG_INTERVAL counts the rest."""
+
     async def scenario():
         async with started(data, workers=1, queue=0) as pool:
             endless = await send(pool, ENDLESS, timeout=3)
@@ -158,14 +165,18 @@ def test_503s_are_logged_at_most_once_a_minute_and_counted(data, caplog):
                     with pytest.raises(Overloaded):
                         await pool.run(job(COUNT))
                 told = [r.getMessage() for r in caplog.records if "answered 503" in r.getMessage()]
-                assert told == ["Every query worker is busy and the waiting line (0) is full: 1 request(s) "
-                                "answered 503 since the last such message."]
+                assert told == [
+                    "Every query worker is busy and the waiting line (0) is full: 1 request(s) "
+                    "answered 503 since the last such message."
+                ]
                 pool._overload_logged -= OVERLOAD_LOG_INTERVAL  # a minute later
                 with pytest.raises(Overloaded):
                     await pool.run(job(COUNT))
                 told = [r.getMessage() for r in caplog.records if "answered 503" in r.getMessage()]
-                assert told[1:] == ["Every query worker is busy and the waiting line (0) is full: 3 request(s) "
-                                    "answered 503 since the last such message."]
+                assert told[1:] == [
+                    "Every query worker is busy and the waiting line (0) is full: 3 request(s) "
+                    "answered 503 since the last such message."
+                ]
             with pytest.raises(TimedOut):
                 await endless
 
@@ -197,11 +208,15 @@ def test_a_held_job_whose_client_hung_up_is_not_run_when_its_worker_is_lost(data
 def test_an_error_in_the_engine_is_answered_and_the_worker_kept(data):
     """A Python exception in a worker (here: a substitution that is no RDF term) is a 500 for its client, not
     the end of the worker: reloading the data would cost every client a worker for a second."""
+
     async def scenario():
         async with started(data, workers=1) as pool:
             pids = pool.pids()
-            bad = Job(query="SELECT * WHERE { ?x ?p ?o }", media_types=("application/sparql-results+json",),
-                      substitutions=(("x", "<not an iri>"),))
+            bad = Job(
+                query="SELECT * WHERE { ?x ?p ?o }",
+                media_types=("application/sparql-results+json",),
+                substitutions=(("x", "<not an iri>"),),
+            )
             answer = await pool.run(bad)
             assert answer.status == 500 and "SyntaxError" in answer.error, answer
             assert count(await pool.run(job(COUNT))) == TRIPLES
@@ -213,6 +228,7 @@ def test_an_error_in_the_engine_is_answered_and_the_worker_kept(data):
 def test_submit_calls_back_with_the_answer_or_the_failure(data):
     """WorkerPool.submit, the HTTP protocol's way to the workers: done(answer, None), or done(None, failure)
     when the worker is killed at the time limit."""
+
     async def main():
         async with started(data, timeout=1) as pool:
             got, arrived = [], asyncio.Event()
@@ -220,11 +236,13 @@ def test_submit_calls_back_with_the_answer_or_the_failure(data):
             def done(answer, failure):
                 got.append((answer, failure))
                 arrived.set()
+
             for query in (COUNT, ENDLESS):
                 arrived.clear()
                 pool.submit(job(query), done)
                 await asyncio.wait_for(arrived.wait(), 20)
             return got
+
     (answer, none), (nothing, failure) = asyncio.run(main())
     assert count(answer) == TRIPLES and none is None
     assert nothing is None and isinstance(failure, TimedOut)
@@ -234,6 +252,7 @@ def test_submit_lets_go_of_the_callback_once_answered_failed_or_withdrawn(data):
     """The HTTP protocol's callback holds what holds its ticket (transport.Waiting), a reference cycle that
     only the garbage collector would free, for every request, unless the pool drops the callback once it
     is called or the ticket is withdrawn. With the collector off, each holder must be freed by its count."""
+
     class Holder:  # stands in for transport.Waiting: it keeps the ticket, the callback keeps it
         ticket = None
 
@@ -247,9 +266,11 @@ def test_submit_lets_go_of_the_callback_once_answered_failed_or_withdrawn(data):
                 def done(answer, failure):
                     holder.answer = (answer, failure)
                     arrived.set()
+
                 holder.ticket = pool.submit(job(query), done)
                 freed.append(weakref.ref(holder))
                 return holder.ticket
+
             for query in (COUNT, ENDLESS):  # answered; failed at the time limit
                 arrived.clear()
                 ask(query)
@@ -259,6 +280,7 @@ def test_submit_lets_go_of_the_callback_once_answered_failed_or_withdrawn(data):
             for task in busy:
                 await task
             return [ref() for ref in freed]
+
     gc.disable()
     try:
         assert asyncio.run(main()) == [None, None, None]
@@ -279,6 +301,7 @@ def test_a_withdrawn_job_is_taken_out_of_the_line_and_never_answered(data):
                 await task
             await asyncio.sleep(0.2)
             return called
+
     assert asyncio.run(main()) == []
 
 
@@ -292,6 +315,7 @@ def test_small_jobs_are_pickled_once_and_large_ones_each_time(data):
         async with started(data) as pool:
             answers = [await pool.run(j) for j in (small, large, small, large)]
             return answers, dict(pool._wire)
+
     answers, wire = asyncio.run(main())
     assert [count(a) for a in answers] == [TRIPLES] * 4  # the worker reads both, cached or not
     assert small in wire and large not in wire
@@ -310,9 +334,11 @@ def _nice_values(pid: int) -> set[int]:
 def test_workers_run_nicer_than_the_server_by_the_setting(data, nice):
     """The web process must come first when the CPUs are busy (pool.WORKER_NICE); the thread that runs
     the queries too, not only the worker's main thread."""
+
     async def main():
         async with started(data, nice=nice) as pool:
             return {pid: _nice_values(pid) for pid in pool.pids()}
+
     own = os.nice(0)
     workers = asyncio.run(main())
     assert len(workers) == 2

@@ -1,4 +1,5 @@
 """Each file declares its own prefixes; every declaration must agree with napkg.namespaces.PREFIXES."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,12 @@ import pytest
 from napkg.namespaces import PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = sorted(p for folder in ("ontology", "data", "shapes", "queries") for p in (ROOT / folder).rglob("*")
-               if p.suffix in {".ttl", ".rq"})
+FILES = sorted(
+    p
+    for folder in ("ontology", "data", "shapes", "queries")
+    for p in (ROOT / folder).rglob("*")
+    if p.suffix in {".ttl", ".rq"}
+)
 DECLARATION = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([\w-]*):\s*<([^>]*)>", re.MULTILINE | re.IGNORECASE)
 
 
@@ -30,5 +35,5 @@ def test_prefixes_agree_with_the_registry(path):
 
 def test_a_disagreeing_prefix_is_caught(tmp_path):
     bad = "@prefix nap: <https://example.org/not-ours#> .\n"
-    (prefix, iri), = DECLARATION.findall(bad)
+    ((prefix, iri),) = DECLARATION.findall(bad)
     assert PREFIXES[prefix] != iri

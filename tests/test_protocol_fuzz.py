@@ -6,6 +6,7 @@ formats, Host and Accept headers, percent-encoded bytes that may not be UTF-8. I
 is the same run each time; a failure prints the request that made it. `?default-graph-uri=foo` crashed a
 worker until 2026-11-29; this test would have found it.
 """
+
 from __future__ import annotations
 
 import httpx
@@ -16,13 +17,85 @@ from hypothesis import strategies as st
 from endpoint_support import healthz
 from server import running_server
 
-PIECES = ["SELECT", "*", "{", "}", "?s", "?p", "?o", "ASK", "CONSTRUCT", "DESCRIBE", "WHERE", "FILTER(", ")", "(",
-          "<", ">", "<http://example.org/x>", "<x y>", '"', "'", '"""', "#", "\n", "\r", "\\u0041", "\\", "PREFIX",
-          "a:", ":b", "_:b", "[", "]", ";", ",", ".", "LIMIT", "OFFSET", "99999999999999999999", "-1", "GRAPH", "FROM",
-          "FROM NAMED", "BIND(", "AS", "VALUES", "UNDEF", "@en", "^^", "OPTIONAL", "MINUS", "UNION", "GROUP BY",
-          "ORDER BY", "COUNT(*)", "é", "𝔸", "%", "REGEX(", "xsd:integer(", "LANG(", "STR(", "BASE", "INSERT", "LOAD"]
-IRIS = ["http://example.org/g", "https://w3id.org/nap-bhr/graph/ontology", "foo", "foo bar", "é", "<x>", "", "%zz",
-        "http://[::1]/", "urn:x", "http://a b/"]
+PIECES = [
+    "SELECT",
+    "*",
+    "{",
+    "}",
+    "?s",
+    "?p",
+    "?o",
+    "ASK",
+    "CONSTRUCT",
+    "DESCRIBE",
+    "WHERE",
+    "FILTER(",
+    ")",
+    "(",
+    "<",
+    ">",
+    "<http://example.org/x>",
+    "<x y>",
+    '"',
+    "'",
+    '"""',
+    "#",
+    "\n",
+    "\r",
+    "\\u0041",
+    "\\",
+    "PREFIX",
+    "a:",
+    ":b",
+    "_:b",
+    "[",
+    "]",
+    ";",
+    ",",
+    ".",
+    "LIMIT",
+    "OFFSET",
+    "99999999999999999999",
+    "-1",
+    "GRAPH",
+    "FROM",
+    "FROM NAMED",
+    "BIND(",
+    "AS",
+    "VALUES",
+    "UNDEF",
+    "@en",
+    "^^",
+    "OPTIONAL",
+    "MINUS",
+    "UNION",
+    "GROUP BY",
+    "ORDER BY",
+    "COUNT(*)",
+    "é",
+    "𝔸",
+    "%",
+    "REGEX(",
+    "xsd:integer(",
+    "LANG(",
+    "STR(",
+    "BASE",
+    "INSERT",
+    "LOAD",
+]
+IRIS = [
+    "http://example.org/g",
+    "https://w3id.org/nap-bhr/graph/ontology",
+    "foo",
+    "foo bar",
+    "é",
+    "<x>",
+    "",
+    "%zz",
+    "http://[::1]/",
+    "urn:x",
+    "http://a b/",
+]
 RAW = [b"%FF", b"%C3%A9", b"%00", b"%", b"%2", b"+", b"&", b"=", b"%E2%82", b"%F0%9D%94%B8"]
 
 
@@ -34,18 +107,31 @@ def server(request):
 
 
 queries = st.lists(st.sampled_from(PIECES), min_size=1, max_size=20).map(" ".join)
-extras = st.lists(st.tuples(st.sampled_from(["default-graph-uri", "named-graph-uri", "format", "query", "update", "x"]),
-                            st.sampled_from(IRIS + ["json", "csv", "ttl", "bogus"])), max_size=3)
-headers = st.fixed_dictionaries({}, optional={
-    "Accept": st.sampled_from(["*/*", "text/csv", "text/turtle", "application/json", "x/y;q=bad", "", "text/html"]),
-    "Host": st.sampled_from([b"example.org", b"%zz", b"a b", b"[::1]:80", "é.org".encode()]),
-    "If-None-Match": st.sampled_from(["*", 'W/"x"', '"', "W/"]),
-})
+extras = st.lists(
+    st.tuples(
+        st.sampled_from(["default-graph-uri", "named-graph-uri", "format", "query", "update", "x"]),
+        st.sampled_from(IRIS + ["json", "csv", "ttl", "bogus"]),
+    ),
+    max_size=3,
+)
+headers = st.fixed_dictionaries(
+    {},
+    optional={
+        "Accept": st.sampled_from(["*/*", "text/csv", "text/turtle", "application/json", "x/y;q=bad", "", "text/html"]),
+        "Host": st.sampled_from([b"example.org", b"%zz", b"a b", b"[::1]:80", "é.org".encode()]),
+        "If-None-Match": st.sampled_from(["*", 'W/"x"', '"', "W/"]),
+    },
+)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-@given(query=queries, extra=extras, raw=st.lists(st.sampled_from(RAW), max_size=2), header=headers,
-       how=st.sampled_from(["get", "form", "direct"]))
+@given(
+    query=queries,
+    extra=extras,
+    raw=st.lists(st.sampled_from(RAW), max_size=2),
+    header=headers,
+    how=st.sampled_from(["get", "form", "direct"]),
+)
 def test_no_request_gets_a_5xx_or_costs_a_worker(server, query, extra, raw, header, how):
     params = [("query", query)] + extra
     encoded = httpx.QueryParams(params)
@@ -60,11 +146,17 @@ def test_no_request_gets_a_5xx_or_costs_a_worker(server, query, extra, raw, head
             if first.status_code != 504 and response.status_code != 504:
                 assert (response.status_code, response.content) == (first.status_code, first.content)
         elif how == "form":
-            response = client.post(server.sparql, content=str(encoded).encode() + tail, headers={
-                **header, "Content-Type": "application/x-www-form-urlencoded"})
+            response = client.post(
+                server.sparql,
+                content=str(encoded).encode() + tail,
+                headers={**header, "Content-Type": "application/x-www-form-urlencoded"},
+            )
         else:
-            response = client.post(server.sparql, content=query.encode() + tail, headers={
-                **header, "Content-Type": "application/sparql-query"})
+            response = client.post(
+                server.sparql,
+                content=query.encode() + tail,
+                headers={**header, "Content-Type": "application/sparql-query"},
+            )
     # 504 is the time limit doing its work on a query that runs long: not a failure.
     assert response.status_code < 500 or response.status_code == 504, (response.status_code, response.text[:300])
 

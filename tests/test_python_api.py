@@ -1,6 +1,7 @@
 """napkg.query(name, **params) from Python: rows as dictionaries of Python values, and a DataFrame.
 
 The named queries are the test catalogue's (tests/fixtures/queries), run on the project graph."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,15 +26,20 @@ def test_rows_are_dictionaries_of_python_values():
     assert isinstance(rows, list) and len(rows) == 33
     assert rows.variables == ["action_point", "notation", "title", "_lang"]
     assert all(list(row) == rows.variables for row in rows)
-    assert rows[16] == {"action_point": AP + "17", "notation": "17", "_lang": "nl",
-                        "title": "Onderhandelen binnen vastgestelde kaders over ambitieuze gepaste "
-                                 "zorgvuldigheidswetgeving op EU-niveau."}
+    assert rows[16] == {
+        "action_point": AP + "17",
+        "notation": "17",
+        "_lang": "nl",
+        "title": "Onderhandelen binnen vastgestelde kaders over ambitieuze gepaste "
+        "zorgvuldigheidswetgeving op EU-niveau.",
+    }
     started = napkg.query("started-in", year=2022, minimum=30)
     assert [r["notation"] for r in started] == ["31", "32", "33"]
     assert started[0]["_year"] == 2022 and started[0]["_minimum"] == 30  # gYear and integer as int
     assert napkg.query("started-count") == [{"_year": 2022, "started": 23, "all": 26}]
-    assert napkg.query("echo", text='" } ; DROP ALL #', n=-4) == \
-        [{"_text": '" } ; DROP ALL #', "_iri": None, "_n": -4, "_year": None, "_lang": None}]
+    assert napkg.query("echo", text='" } ; DROP ALL #', n=-4) == [
+        {"_text": '" } ; DROP ALL #', "_iri": None, "_n": -4, "_year": None, "_lang": None}
+    ]
 
 
 def test_ask_and_construct():

@@ -12,6 +12,7 @@ After a change to the data or a query, rewrite the results of the existing cases
 
 and READ the difference before committing it: an expected file is a claim about the report, not a snapshot.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ def body(text: str) -> str:
 def ordered(query: catalogue.NamedQuery) -> bool:
     """Whether the query itself (not only a subquery) ends with ORDER BY."""
     text = body(query.text)
-    return bool(re.search(r"\bORDER\s+BY\b", text[text.rfind("}"):], re.IGNORECASE))
+    return bool(re.search(r"\bORDER\s+BY\b", text[text.rfind("}") :], re.IGNORECASE))
 
 
 def run_case(query: catalogue.NamedQuery, params: dict):
@@ -113,17 +114,20 @@ def test_expected_cases(path):
     cases = load_cases(path)
     if query.endpoints:
         # Its answer depends on another register: a kept answer could not be checked here, only go stale.
-        assert not expected_path(path).exists(), \
+        assert not expected_path(path).exists(), (
             f"{expected_path(path).name}: a federated query ({', '.join(query.endpoints)}) keeps no expected answer"
+        )
         return
     assert cases, f"{expected_path(path).name}: no expected answers"
     if query.params:
         defaults = {p.name: p.default for p in query.params if p.default is not None}
         given = [c["params"] for c in cases]
-        assert any(all(p.get(k, v) == v for k, v in defaults.items()) for p in given), \
+        assert any(all(p.get(k, v) == v for k, v in defaults.items()) for p in given), (
             f"{path.name}: no case with the defaults"
-        assert any(any(p.get(k) not in (None, defaults.get(k)) for k in p) for p in given), \
+        )
+        assert any(any(p.get(k) not in (None, defaults.get(k)) for k in p) for p in given), (
             f"{path.name}: no case with a value other than the default"
+        )
 
 
 @pytest.mark.parametrize("path,index", CASES, ids=[f"{p.stem}-{i}" for p, i in CASES])
@@ -139,7 +143,7 @@ def test_answer(path, index):
             key = lambda b: json.dumps(b, sort_keys=True, ensure_ascii=False)  # noqa: E731
             got, want = sorted(got, key=key), sorted(want, key=key)
         assert len(got) == len(want), f"{path.stem} {case['params']}: {len(got)} rows, expected {len(want)}"
-        for row, (g, w) in enumerate(zip(got, want)):
+        for row, (g, w) in enumerate(zip(got, want, strict=True)):
             assert g == w, f"{path.stem} {case['params']}: row {row} differs"
     else:
         assert actual == expected
@@ -176,6 +180,7 @@ def test_answer_with_values_block(path, index):
 
 # --- What the answers must say about the report, beyond matching the files ---------------------------
 
+
 def values(name: str, column: str, **params) -> list:
     return [row[column] for row in napkg.query(name, **params)]
 
@@ -187,8 +192,15 @@ def test_the_delayed_action_points_are_those_of_the_report():
 
 def test_status_counts_are_those_of_the_report():
     counts = {row["status"].rsplit("/", 1)[1]: row["action_points"] for row in napkg.query("status-counts")}
-    assert counts == {"ongoing": 11, "completed": 6, "on-schedule": 9, "delayed": 3, "in-consultation": 2,
-                      "not-applicable": 1, "in-progress": 1}
+    assert counts == {
+        "ongoing": 11,
+        "completed": 6,
+        "on-schedule": 9,
+        "delayed": 3,
+        "in-consultation": 2,
+        "not-applicable": 1,
+        "in-progress": 1,
+    }
     pillars = napkg.query("status-counts-per-pillar")
     assert [row["action_points"] for row in pillars] == [16, 6, 11]
     themes = napkg.query("status-counts-per-theme")
@@ -204,14 +216,19 @@ def test_query_returns_python_values():
     overdue = napkg.query("overdue-action-points", year=2026)  # an int is accepted and bound as a year
     assert all(type(row["end_year"]) is int and row["end_year"] < 2026 for row in overdue)
     completeness = napkg.query("report-completeness")
-    assert [(r["reporting_year"], r["action_points"], r["missing"], r["complete"]) for r in completeness] == \
-        [(2024, 33, 0, True)]
+    assert [(r["reporting_year"], r["action_points"], r["missing"], r["complete"]) for r in completeness] == [
+        (2024, 33, 0, True)
+    ]
     triples = napkg.query("action-point-neighbourhood", action_point=ID + "action-point/nap-2022-05")
     # The end year is what the 2024 report's entry says, not a fact of the action point itself.
-    assert {"subject": ID + "status-assessment/2024-05", "predicate": "https://w3id.org/nap-bhr/def#endYear",
-            "object": 2025} in triples
-    assert not any(t["subject"] == ID + "action-point/nap-2022-05" and t["predicate"].endswith("#endYear")
-                   for t in triples)
+    assert {
+        "subject": ID + "status-assessment/2024-05",
+        "predicate": "https://w3id.org/nap-bhr/def#endYear",
+        "object": 2025,
+    } in triples
+    assert not any(
+        t["subject"] == ID + "action-point/nap-2022-05" and t["predicate"].endswith("#endYear") for t in triples
+    )
 
 
 def test_search_ignores_case_and_accents():
@@ -234,8 +251,10 @@ def test_parameters_without_default_mean_all():
     # works with in 12 ("i.s.m."), which are groups, not organisations of the registry.
     assert len(everyone) == 44
     coordinating = napkg.query("responsibilities-by-role", role=ID + "role/coordinating")
-    assert [(r["notation"], r["organisation"].rsplit("/", 1)[1]) for r in coordinating] == [("01", "szw"), ("02", "jenv")]
-
+    assert [(r["notation"], r["organisation"].rsplit("/", 1)[1]) for r in coordinating] == [
+        ("01", "szw"),
+        ("02", "jenv"),
+    ]
 
 
 def test_every_query_that_returns_framework_links_has_a_basis_column():
@@ -250,13 +269,23 @@ def test_every_query_that_returns_framework_links_has_a_basis_column():
 
 
 def test_the_report_states_the_six_due_diligence_steps_for_24_and_26_and_step_6_for_27():
-    stated = {(r["notation"], r["element"].rsplit("/", 1)[1]) for r in napkg.query("stated-framework-links")
-              if "/due-diligence-step/" in r["element"]}
+    stated = {
+        (r["notation"], r["element"].rsplit("/", 1)[1])
+        for r in napkg.query("stated-framework-links")
+        if "/due-diligence-step/" in r["element"]
+    }
     assert stated == {(ap, str(step)) for ap in ("24", "26") for step in range(1, 7)} | {("27", "6")}
-    steps = {(r["notation"], r["notations"]) for r in napkg.query("due-diligence-steps")
-             if r["basis"] == ID + "basis/stated"}
-    assert steps == {("1", "24, 26"), ("2", "24, 26"), ("3", "24, 26"), ("4", "24, 26"), ("5", "24, 26"),
-                     ("6", "24, 26, 27")}
+    steps = {
+        (r["notation"], r["notations"]) for r in napkg.query("due-diligence-steps") if r["basis"] == ID + "basis/stated"
+    }
+    assert steps == {
+        ("1", "24, 26"),
+        ("2", "24, 26"),
+        ("3", "24, 26"),
+        ("4", "24, 26"),
+        ("5", "24, 26"),
+        ("6", "24, 26, 27"),
+    }
     assert all(r["quote"] and r["entry"] and r["column_label"] for r in napkg.query("stated-framework-links"))
 
 
@@ -264,8 +293,16 @@ def test_editorial_links_carry_their_justification_and_provenance():
     rows = napkg.query("editorial-framework-links", lang="en")
     assert {r["basis"] for r in rows} <= {ID + "basis/editorial"}
     for row in rows:
-        for column in ("justification", "entry", "column_label", "confidence_label", "codebook_version", "coder",
-                       "date", "comment"):
+        for column in (
+            "justification",
+            "entry",
+            "column_label",
+            "confidence_label",
+            "codebook_version",
+            "coder",
+            "date",
+            "comment",
+        ):
             assert row[column] not in (None, ""), f"{row['link']} has no {column}"
 
 
@@ -292,8 +329,9 @@ def test_ungp_principles_lists_all_31_and_counts_match_the_links():
 
 def test_the_csddd_negotiation_and_transposition_are_told_apart():
     def relation(kind):
-        rows = napkg.query("action-points-by-instrument-relation", law="law:csddd",
-                           relation=ID + "instrument-relation-type/" + kind)
+        rows = napkg.query(
+            "action-points-by-instrument-relation", law="law:csddd", relation=ID + "instrument-relation-type/" + kind
+        )
         assert all(r["quote"] and r["basis"] for r in rows)
         return {r["notation"] for r in rows}
 
@@ -304,8 +342,11 @@ def test_the_csddd_negotiation_and_transposition_are_told_apart():
 
 def test_a_statement_says_which_report_and_column_it_came_from():
     rows = napkg.query("statements-with-provenance", action_point=ID + "action-point/nap-2022-02")
-    where = {(r["value"], r["column"].rsplit("/", 1)[1]) for r in rows if r["property"].endswith("#mentionsInTitle")
-             or r["property"].endswith("#mentionsInExplanation")}
+    where = {
+        (r["value"], r["column"].rsplit("/", 1)[1])
+        for r in rows
+        if r["property"].endswith("#mentionsInTitle") or r["property"].endswith("#mentionsInExplanation")
+    }
     assert (ID + "legal-instrument/wetboek-van-strafrecht", "action") in where
     assert (ID + "legal-instrument/artikel-273f-sr", "explanation") in where
     assert {r["_report"] for r in rows} == {ID + "report/2024"}
@@ -313,11 +354,17 @@ def test_a_statement_says_which_report_and_column_it_came_from():
     status = [r for r in rows if r["property"].endswith("#status")]
     assert [(r["value"], r["column"]) for r in status] == [(ID + "status/delayed", ID + "report-column/status")]
     # A report that does not exist says nothing; the action point itself carries no report's statements.
-    assert napkg.query("statements-with-provenance", action_point=ID + "action-point/nap-2022-02",
-                       report=ID + "report/2025") == []
+    assert (
+        napkg.query(
+            "statements-with-provenance", action_point=ID + "action-point/nap-2022-02", report=ID + "report/2025"
+        )
+        == []
+    )
+
 
 def dump(cases: list[dict]) -> str:
     """The expected file as JSON with one result row (or triple) per line, so a change shows as a row."""
+
     def compact(value):
         return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
@@ -326,8 +373,11 @@ def dump(cases: list[dict]) -> str:
         result = case["result"]
         if isinstance(result, dict):
             rows = ",\n".join("   " + compact(b) for b in result["results"]["bindings"])
-            text = (f'{{"head": {compact(result["head"])}, "results": {{"bindings": [' +
-                    (f"\n{rows}\n  " if rows else "") + "]}}")
+            text = (
+                f'{{"head": {compact(result["head"])}, "results": {{"bindings": ['
+                + (f"\n{rows}\n  " if rows else "")
+                + "]}}"
+            )
         elif isinstance(result, list):
             rows = ",\n".join("   " + compact(line) for line in result)
             text = "[" + (f"\n{rows}\n  " if rows else "") + "]"

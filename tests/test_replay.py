@@ -1,6 +1,7 @@
 """A response cache hit written by the HTTP protocol itself (transport.GatheringHttpProtocol asking
 app.Front.replay), over real sockets to uvicorn: the same bytes as the app would send, the app never
 called, and every case outside the plain one sent the usual way."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +14,9 @@ from napkg.app import Front
 from napkg.protocol import ResponseCache
 from napkg.transport import GatheringHttpProtocol
 from raw_http import Counted, elsewhere, exchange, read_response, undated
+
+# serial: waits past keep-alive timers armed in earlier rounds; `make test` runs it after the parallel run.
+pytestmark = pytest.mark.serial
 
 
 class Endpoint:
@@ -47,9 +51,17 @@ def serve(cors: bool, conversation, keep_alive: float = 5, access_log: bool = Fa
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(front, host="127.0.0.1", port=port, http=GatheringHttpProtocol, log_level="warning",
-                            lifespan="off", proxy_headers=False, timeout_keep_alive=keep_alive,
-                            access_log=access_log)
+    config = uvicorn.Config(
+        front,
+        host="127.0.0.1",
+        port=port,
+        http=GatheringHttpProtocol,
+        log_level="warning",
+        lifespan="off",
+        proxy_headers=False,
+        timeout_keep_alive=keep_alive,
+        access_log=access_log,
+    )
     server = uvicorn.Server(config)
 
     async def main():
@@ -67,12 +79,15 @@ def serve(cors: bool, conversation, keep_alive: float = 5, access_log: bool = Fa
 
 
 def get(path="/sparql?query=1", extra=b"", method=b"GET", version=b"HTTP/1.1") -> bytes:
-    return method + b" " + path.encode() + b" " + version + b"\r\nHost: test\r\nAccept: text/plain\r\n" + extra + b"\r\n"
+    return (
+        method + b" " + path.encode() + b" " + version + b"\r\nHost: test\r\nAccept: text/plain\r\n" + extra + b"\r\n"
+    )
 
 
 def test_a_hit_is_the_same_bytes_without_the_app():
     async def talk(port):
         return await exchange(port, get(), get(), together=False)
+
     (first, second), endpoint, outer, cache = serve(False, talk)
     assert undated(first) == undated(second)
     assert second.startswith(b"HTTP/1.1 200 OK\r\ndate: ") and second.endswith(b"\r\n\r\nanswer to query=1")
@@ -85,6 +100,7 @@ def test_head_and_a_matching_etag_are_answered_from_the_cache_too():
         head = get(method=b"HEAD")
         revalidate = get(extra=b'If-None-Match: "v0", "v1"\r\n')
         return await exchange(port, get(), head, head, revalidate, together=False)
+
     (first, head1, head2, revalidated), endpoint, outer, _ = serve(False, talk)
     assert undated(head1) == undated(head2) and head2.endswith(b"content-length: 17\r\n\r\n")
     assert revalidated.startswith(b"HTTP/1.1 304 Not Modified\r\n") and b'etag: "v1"\r\n' in revalidated
@@ -94,11 +110,13 @@ def test_head_and_a_matching_etag_are_answered_from_the_cache_too():
 
 def test_pipelined_requests_are_answered_in_order():
     """A hit behind a response still being written waits its turn; hits together all go."""
+
     async def talk(port):
         await exchange(port, get("/sparql?query=hit"), together=False)
         behind_slow = await exchange(port, get("/sparql?query=2&slow=1"), get("/sparql?query=hit"))
         hits = await exchange(port, get("/sparql?query=hit"), get("/sparql?query=hit"), get("/sparql?query=2&slow=1"))
         return behind_slow, hits
+
     (behind_slow, hits), endpoint, outer, _ = serve(False, talk)
     assert behind_slow[0].endswith(b"answer to query=2&slow=1") and behind_slow[1].endswith(b"answer to query=hit")
     assert [r.endswith(b"answer to query=hit") for r in hits[:2]] == [True, True]
@@ -108,6 +126,7 @@ def test_pipelined_requests_are_answered_in_order():
 
 def test_a_connection_kept_alive_through_hits_is_closed_only_when_idle():
     """Each hit re-arms uvicorn's keep-alive timer; none is left behind to close a busy connection."""
+
     async def talk(port):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(get())  # the miss that fills the cache
@@ -119,6 +138,7 @@ def test_a_connection_kept_alive_through_hits_is_closed_only_when_idle():
         idle = await asyncio.wait_for(reader.read(), 5)  # the server closes the idle connection
         writer.close()
         return answers, idle
+
     (answers, idle), endpoint, _, _ = serve(False, talk, keep_alive=1)
     assert len(answers) == 7 and all(a.endswith(b"answer to query=1") for a in answers)
     assert idle == b""
@@ -127,19 +147,23 @@ def test_a_connection_kept_alive_through_hits_is_closed_only_when_idle():
     assert len({re.search(rb"date: ([^\r]*)", a).group(1) for a in answers[1:]}) > 1
 
 
-@pytest.mark.parametrize("request_, why", [
-    (get(version=b"HTTP/1.0"), "HTTP/1.0: uvicorn closes the connection"),
-    (get(extra=b"Connection: close\r\n"), "the client closes the connection"),
-    (get(extra=b"Content-Length: 0\r\n"), "a body"),
-    (get(extra=b"Origin: https://example.org\r\n"), "CORS would add to the answer"),
-    (get("/sparql?query=1&unsized=1"), "no length: uvicorn chunks it"),
-    (get("/other?query=1"), "not /sparql"),
-])
+@pytest.mark.parametrize(
+    "request_, why",
+    [
+        (get(version=b"HTTP/1.0"), "HTTP/1.0: uvicorn closes the connection"),
+        (get(extra=b"Connection: close\r\n"), "the client closes the connection"),
+        (get(extra=b"Content-Length: 0\r\n"), "a body"),
+        (get(extra=b"Origin: https://example.org\r\n"), "CORS would add to the answer"),
+        (get("/sparql?query=1&unsized=1"), "no length: uvicorn chunks it"),
+        (get("/other?query=1"), "not /sparql"),
+    ],
+)
 def test_the_other_cases_go_through_the_app(request_, why):
     async def talk(port):
         first = await exchange(port, request_, together=False)
         second = await exchange(port, request_, together=False)
         return first + second
+
     (first, second), endpoint, outer, _ = serve(True, talk)
     assert outer.calls == 2 if b"/other" not in request_ else outer.calls == 0, why
     assert undated(first) == undated(second), why
@@ -153,9 +177,11 @@ def test_the_other_cases_go_through_the_app(request_, why):
 
 def test_a_forwarded_scheme_is_a_different_entry():
     """From a local proxy, X-Forwarded-Proto: https names the endpoint with https, as Front reads it."""
+
     async def talk(port):
         https = get(extra=b"X-Forwarded-Proto: https\r\n")
         return await exchange(port, get(), https, https, together=False)
+
     _, endpoint, outer, cache = serve(False, talk)
     assert endpoint.calls == 2 and outer.calls == 2 and cache.hits == 1
 
@@ -163,6 +189,7 @@ def test_a_forwarded_scheme_is_a_different_entry():
 def test_with_the_access_log_on_a_hit_goes_through_the_app_and_is_logged():
     async def talk(port):
         return await exchange(port, get(), get(), together=False)
+
     (first, second), endpoint, outer, _ = serve(False, talk, access_log=True)
     assert undated(first) == undated(second)
     assert endpoint.calls == 1 and outer.calls == 2
@@ -175,11 +202,17 @@ def test_the_protocol_asks_only_a_front_with_its_cache_on_that_uvicorn_does_not_
     from uvicorn.server import ServerState
 
     def protocol(cache, **options):
-        config = uvicorn.Config(Front(elsewhere, Counted(cache or Endpoint()), cache), http=GatheringHttpProtocol,
-                                lifespan="off", access_log=False, **options)
+        config = uvicorn.Config(
+            Front(elsewhere, Counted(cache or Endpoint()), cache),
+            http=GatheringHttpProtocol,
+            lifespan="off",
+            access_log=False,
+            **options,
+        )
 
         async def make():
             return GatheringHttpProtocol(config=config, server_state=ServerState(), app_state={})
+
         return asyncio.run(make())
 
     assert protocol(ResponseCache(Endpoint()), proxy_headers=False)._replay is not None
@@ -187,11 +220,14 @@ def test_the_protocol_asks_only_a_front_with_its_cache_on_that_uvicorn_does_not_
     assert protocol(ResponseCache(Endpoint()), proxy_headers=True)._replay is None
 
 
-@pytest.mark.parametrize("headers", [
-    [(b"etag", b'"v1"'), (b"vary", b"Accept"), (b"content-length", b"3")],
-    [(b"vary", b"Accept"), (b"content-type", b"text/plain"), (b"vary", b"Accept-Encoding")],
-    [(b"content-type", b"text/plain"), (b"content-length", b"3")],
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"etag", b'"v1"'), (b"vary", b"Accept"), (b"content-length", b"3")],
+        [(b"vary", b"Accept"), (b"content-type", b"text/plain"), (b"vary", b"Accept-Encoding")],
+        [(b"content-type", b"text/plain"), (b"content-length", b"3")],
+    ],
+)
 def test_vary_origin_says_what_the_cors_middleware_says_without_an_origin(headers):
     """app.vary_origin, which the protocol applies to what it writes itself when CORS is on, against
     Starlette's CORSMiddleware on the same headers."""
@@ -221,8 +257,9 @@ def test_with_cors_on_a_hit_says_what_the_cors_middleware_would():
 
     async def talk(port):
         return await exchange(port, get(), get(), together=False)
-    (first, second), endpoint, outer, cache = serve(True, talk, wrap=lambda app: CORSMiddleware(
-        app, allow_origins=["https://example.org"]))
+
+    (first, second), endpoint, outer, cache = serve(
+        True, talk, wrap=lambda app: CORSMiddleware(app, allow_origins=["https://example.org"])
+    )
     assert cache.hits == 1 and outer.calls == 1  # the second from the protocol
     assert b"vary: Accept, Origin\r\n" in first and undated(first) == undated(second)
-

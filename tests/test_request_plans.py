@@ -3,6 +3,7 @@
 A repeated GET skips the guard, the negotiation and the ETag, but never the engine: with the result cache
 off every request must still run its query. The engine here records the Jobs it is given.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,9 +38,16 @@ def request(app, query=ASK, headers=(), method="GET", host=b"127.0.0.1:8000"):
     async def send(message):
         messages.append(message)
 
-    scope = {"type": "http", "method": method, "scheme": "http", "path": "/sparql", "root_path": "",
-             "query_string": query, "server": ("127.0.0.1", 8000),
-             "headers": [(b"host", host)] + list(headers)}
+    scope = {
+        "type": "http",
+        "method": method,
+        "scheme": "http",
+        "path": "/sparql",
+        "root_path": "",
+        "query_string": query,
+        "server": ("127.0.0.1", 8000),
+        "headers": [(b"host", host)] + list(headers),
+    }
     asyncio.run(app(scope, receive, send))
     return messages[0]["status"], dict(messages[0]["headers"]), b"".join(m.get("body", b"") for m in messages[1:])
 
@@ -59,11 +67,21 @@ def test_the_reading_depends_on_accept_and_host():
     request(app, headers=[(b"accept", b"application/sparql-results+xml")])
     request(app, host=b"nap.example.org")
     assert [job.media_types[0] for job in engine.jobs] == [
-        "text/csv", "application/sparql-results+xml", "application/sparql-results+json"]
+        "text/csv",
+        "application/sparql-results+xml",
+        "application/sparql-results+json",
+    ]
     assert engine.jobs[2].base_iri == "http://nap.example.org/sparql"
     assert engine.jobs[0].base_iri == "http://127.0.0.1:8000/sparql"
-    assert len({request(app, headers=[(b"accept", b"text/csv")])[1][b"etag"],
-                request(app, headers=[(b"accept", b"application/sparql-results+xml")])[1][b"etag"]}) == 2
+    assert (
+        len(
+            {
+                request(app, headers=[(b"accept", b"text/csv")])[1][b"etag"],
+                request(app, headers=[(b"accept", b"application/sparql-results+xml")])[1][b"etag"],
+            }
+        )
+        == 2
+    )
 
 
 def test_a_repeated_accept_header_is_read_as_the_reading_reads_it():
@@ -123,8 +141,15 @@ def test_posts_are_read_afresh():
     async def send(message):
         messages.append(message)
 
-    scope = {"type": "http", "method": "POST", "scheme": "http", "path": "/sparql", "root_path": "",
-             "query_string": b"", "server": ("127.0.0.1", 8000),
-             "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/x-www-form-urlencoded")]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/sparql",
+        "root_path": "",
+        "query_string": b"",
+        "server": ("127.0.0.1", 8000),
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/x-www-form-urlencoded")],
+    }
     asyncio.run(app(scope, receive, send))
     assert messages[0]["status"] == 200 and len(engine.jobs) == 1 and app._plans == {}

@@ -3,6 +3,7 @@
 The inner app counts its calls, so each test shows whether a request reached the endpoint or was
 replayed from the cache.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,10 +20,15 @@ class Counting:
     async def __call__(self, scope, receive, send):
         self.calls += 1
         body = self.body if self.body is not None else b"answer to " + scope["query_string"]
-        await send({"type": "http.response.start", "status": self.status,
-                    "headers": [(b"content-type", b"text/plain"), (b"etag", b'"v1"')]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status,
+                "headers": [(b"content-type", b"text/plain"), (b"etag", b'"v1"')],
+            }
+        )
         step = max(1, len(body) // self.chunks)
-        parts = [body[i:i + step] for i in range(0, len(body), step)] or [b""]
+        parts = [body[i : i + step] for i in range(0, len(body), step)] or [b""]
         for i, part in enumerate(parts):
             await send({"type": "http.response.body", "body": part, "more_body": i < len(parts) - 1})
 
@@ -36,8 +42,14 @@ def request(app, method="GET", query=b"query=ASK%7B%7D", headers=(), scheme="htt
     async def send(message):
         messages.append(message)
 
-    scope = {"type": "http", "method": method, "scheme": scheme, "path": "/sparql", "query_string": query,
-             "headers": [(b"host", b"127.0.0.1")] + list(headers)}
+    scope = {
+        "type": "http",
+        "method": method,
+        "scheme": scheme,
+        "path": "/sparql",
+        "query_string": query,
+        "headers": [(b"host", b"127.0.0.1")] + list(headers),
+    }
     asyncio.run(app(scope, receive, send))
     start = messages[0]
     return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in messages[1:])
@@ -100,6 +112,7 @@ def test_a_replay_is_a_fresh_message_each_time():
             if message["type"] == "http.response.start":
                 message["headers"].append((b"x-added", b"1"))
             await send(message)
+
         await cache(scope, receive, sending)
 
     request(add_header)

@@ -3,6 +3,7 @@ native one, used when the query's own top-level LIMIT is within the row limit (g
 when a SELECT without a LIMIT was given one of max_rows + 1 (at the place guard found for it) and its
 native result turned out to be within the limit. Both must say the same thing in every format, the guard
 must never read a LIMIT that is not the outermost one, and a result over the limit must always be cut."""
+
 from __future__ import annotations
 
 import csv
@@ -62,20 +63,23 @@ def test_a_limit_over_the_row_limit_is_still_cut(engine):
     assert answer.truncated and answer.rows == 3
 
 
-@pytest.mark.parametrize("query, limit", [
-    ("SELECT * { ?s ?p ?o } LIMIT 10", 10),
-    ("SELECT * { ?s ?p ?o } ORDER BY ?s LIMIT\n  7 OFFSET 3", 7),
-    ("SELECT * { ?s ?p ?o } OFFSET 3 LIMIT 2", 2),
-    ("SELECT * { FILTER (?a < 3) } LIMIT 5", 5),
-    ("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 5 } }", None),  # a subquery's LIMIT bounds nothing outside
-    ("SELECT * { ?s ?p ?o } # LIMIT 5", None),
-    ('SELECT * { ?s ?p "LIMIT 5" }', None),
-    ("SELECT ?LIMIT { ?LIMIT ?p ?o }", None),
-    ("PREFIX LIMIT: <http://e/> SELECT * { ?s LIMIT:p ?o }", None),
-    ("SELECT * { ?s ?p ?o }", None),
-    ("SELECT * { ?s ?p ?o } LIMIT ?x", None),
-    ("SELECT * { ?s ?p ?o } \\u004CIMIT 4", 4),  # \\u escapes are resolved first, as the engine does
-])
+@pytest.mark.parametrize(
+    "query, limit",
+    [
+        ("SELECT * { ?s ?p ?o } LIMIT 10", 10),
+        ("SELECT * { ?s ?p ?o } ORDER BY ?s LIMIT\n  7 OFFSET 3", 7),
+        ("SELECT * { ?s ?p ?o } OFFSET 3 LIMIT 2", 2),
+        ("SELECT * { FILTER (?a < 3) } LIMIT 5", 5),
+        ("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 5 } }", None),  # a subquery's LIMIT bounds nothing outside
+        ("SELECT * { ?s ?p ?o } # LIMIT 5", None),
+        ('SELECT * { ?s ?p "LIMIT 5" }', None),
+        ("SELECT ?LIMIT { ?LIMIT ?p ?o }", None),
+        ("PREFIX LIMIT: <http://e/> SELECT * { ?s LIMIT:p ?o }", None),
+        ("SELECT * { ?s ?p ?o }", None),
+        ("SELECT * { ?s ?p ?o } LIMIT ?x", None),
+        ("SELECT * { ?s ?p ?o } \\u004CIMIT 4", 4),  # \\u escapes are resolved first, as the engine does
+    ],
+)
 def test_the_guard_reads_only_the_outermost_limit(query, limit):
     assert guard.inspect(query).limit == limit
 
@@ -95,26 +99,32 @@ def capped(query: str, media: str, max_rows: int = 10_000) -> Job:
     return Job(query, (media,), max_rows=max_rows, limit=found.limit, limit_at=found.limit_at)
 
 
-@pytest.mark.parametrize("query, where", [
-    ("SELECT * { ?s ?p ?o }", "end"),
-    ("SELECT * { ?s ?p ?o } ORDER BY ?s OFFSET 2", "end"),
-    ("SELECT * { ?s ?p ?o } # a comment to the end", "end"),
-    ("SELECT * { ?s ?p ?o VALUES ?s { <http://e/a> } }", "end"),  # inside the pattern
-    ("SELECT * { ?s ?p ?o } VALUES ?s { <http://e/a> }", "VALUES"),
-    ("SELECT * { ?s ?p ?o } values (?s) { (<http://e/a>) }", "values"),
-    ("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 5 } }", "end"),
-])
+@pytest.mark.parametrize(
+    "query, where",
+    [
+        ("SELECT * { ?s ?p ?o }", "end"),
+        ("SELECT * { ?s ?p ?o } ORDER BY ?s OFFSET 2", "end"),
+        ("SELECT * { ?s ?p ?o } # a comment to the end", "end"),
+        ("SELECT * { ?s ?p ?o VALUES ?s { <http://e/a> } }", "end"),  # inside the pattern
+        ("SELECT * { ?s ?p ?o } VALUES ?s { <http://e/a> }", "VALUES"),
+        ("SELECT * { ?s ?p ?o } values (?s) { (<http://e/a>) }", "values"),
+        ("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 5 } }", "end"),
+    ],
+)
 def test_the_guard_finds_where_a_limit_can_go(query, where):
     assert guard.inspect(query).limit_at == (len(query) if where == "end" else query.index(where))
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT * { ?s ?p ?o } LIMIT 3",  # has its own
-    "ASK { ?s ?p ?o }",
-    "CONSTRUCT WHERE { ?s ?p ?o }",
-    "DESCRIBE <http://e/a>",
-    "SELECT * { ?s ?p \"\\u0041\" }",  # offsets would be of the text with its escapes resolved
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * { ?s ?p ?o } LIMIT 3",  # has its own
+        "ASK { ?s ?p ?o }",
+        "CONSTRUCT WHERE { ?s ?p ?o }",
+        "DESCRIBE <http://e/a>",
+        'SELECT * { ?s ?p "\\u0041" }',  # offsets would be of the text with its escapes resolved
+    ],
+)
 def test_no_place_for_a_limit(query):
     assert guard.inspect(query).limit_at is None
 
@@ -145,8 +155,9 @@ def test_a_capped_select_with_a_closing_values_clause(engine):
     assert answer.body == b"p,o\r\nhttp://example.org/label,<tag> & 'quote'\r\n"
 
 
-@pytest.mark.parametrize("query", ["SELECT * { ?s ?p ?o } ORDER BY", "SELECT * { ?s ?p ?o ",
-                                   "SELECT * { ?s ?p ?o } GROUP"])
+@pytest.mark.parametrize(
+    "query", ["SELECT * { ?s ?p ?o } ORDER BY", "SELECT * { ?s ?p ?o ", "SELECT * { ?s ?p ?o } GROUP"]
+)
 def test_a_syntax_error_is_reported_on_the_clients_own_text(engine, query):
     answer = engine.run(capped(query, "text/csv"))
     assert guard.inspect(query).limit_at is not None
@@ -162,7 +173,7 @@ def rows_body(media: str, rows: int, value: str = "v") -> bytes:
 
 
 @pytest.mark.parametrize("media", list(TABLE_TYPES))
-@pytest.mark.parametrize("value", ["v", "two\nlines, \"quoted\" <result>", ""])
+@pytest.mark.parametrize("value", ["v", 'two\nlines, "quoted" <result>', ""])
 def test_rows_are_counted_exactly_at_the_limit(media, value):
     for rows in (0, 1, 50):
         body = rows_body(media, rows, value)

@@ -17,6 +17,7 @@ written to data/<name>.ttl in a temporary folder, whose files the loader then na
 
 A new shape or check without an invalid fixture fails test_every_rule_has_an_invalid_fixture.
 """
+
 from __future__ import annotations
 
 import functools
@@ -78,14 +79,20 @@ def check_names() -> set[str]:
 
 def property_shapes(shapes: rdflib.Graph) -> set[str]:
     """Named property shapes: napsh:<Class>-<property> with an sh:path."""
-    return {short(s) for s in shapes.subjects(SH.path, None)
-            if isinstance(s, rdflib.URIRef) and str(s).startswith(str(NAPSH)) and "-" in str(s)[len(NAPSH):]}
+    return {
+        short(s)
+        for s in shapes.subjects(SH.path, None)
+        if isinstance(s, rdflib.URIRef) and str(s).startswith(str(NAPSH)) and "-" in str(s)[len(NAPSH) :]
+    }
 
 
 def node_patterns(shapes: rdflib.Graph) -> set[str]:
     """Node shapes whose sh:pattern applies to the focus node itself (its IRI)."""
-    return {short(s) for s in shapes.subjects(SH.pattern, None)
-            if (s, RDF.type, SH.NodeShape) in shapes and isinstance(s, rdflib.URIRef)}
+    return {
+        short(s)
+        for s in shapes.subjects(SH.pattern, None)
+        if (s, RDF.type, SH.NodeShape) in shapes and isinstance(s, rdflib.URIRef)
+    }
 
 
 def warning_rules(shapes: rdflib.Graph) -> set[str]:
@@ -94,18 +101,21 @@ def warning_rules(shapes: rdflib.Graph) -> set[str]:
 
 # --- The fixture dataset: base.trig, an update, and the data/ folder the loader reads -----------------
 
+
 @functools.cache
 def ontology_triples() -> frozenset[ox.Triple]:
-    return frozenset(q.triple for path in rdf_files(ONTOLOGY)
-                     for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    return frozenset(
+        q.triple for path in rdf_files(ONTOLOGY) for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+    )
 
 
 @functools.cache
 def base_quads() -> tuple[ox.Quad, ...]:
     quads = list(ox.parse(path=str(BASE), format=ox.RdfFormat.TRIG))
     assert all(isinstance(q.graph_name, ox.NamedNode) for q in quads), "base.trig puts every triple in a named graph"
-    return tuple(quads) + tuple(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(ONTOLOGY_GRAPH))
-                                for t in ontology_triples())
+    return tuple(quads) + tuple(
+        ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(ONTOLOGY_GRAPH)) for t in ontology_triples()
+    )
 
 
 def updated_graphs(update: str | None = None) -> dict[str, set[ox.Triple]]:
@@ -157,8 +167,10 @@ def write_data(graphs: dict[str, set[ox.Triple]], directory: Path) -> Path:
 def layout(tmp_path):
     """layout(update) -> the data/ folder of base.trig after the update: one file a named graph, data/X.ttl,
     which the loader puts in graph/X as it does the project's data/."""
+
     def make(update: str | None = None, name: str = "fixture") -> Path:
         return write_data(updated_graphs(update), tmp_path / name).resolve()
+
     return make
 
 
@@ -172,6 +184,7 @@ def key(finding: Finding) -> tuple[str, str, str]:
 
 
 # --- The valid fixture ------------------------------------------------------------------------------
+
 
 def test_base_conforms_without_any_finding(layout):
     report = validate(load([ONTOLOGY, layout()]))
@@ -199,14 +212,17 @@ def test_an_update_without_graph_acts_on_the_union():
         DELETE WHERE { sa:2099-98 dct:title ?title } ;
         INSERT DATA { sa:2099-98 dct:title "Nieuwe titel"@nl . sa:2099-97 dct:title "Een nieuwe rij"@nl }""")
     entry = ox.NamedNode("https://w3id.org/nap-bhr/id/status-assessment/2099-98")
-    titles = {name: {t.object.value for t in triples if t.subject == entry and t.predicate.value.endswith("/title")}
-              for name, triples in graphs.items()}
+    titles = {
+        name: {t.object.value for t in triples if t.subject == entry and t.predicate.value.endswith("/title")}
+        for name, triples in graphs.items()
+    }
     assert titles[GRAPH + "report-2099"] == {"Nieuwe titel"} and titles[TRANSLATIONS_GRAPH] == set()
     new_entry = "https://w3id.org/nap-bhr/id/status-assessment/2099-97"
     assert {t.subject.value for t in graphs[INSERTED_GRAPH]} == {new_entry}
 
 
 # --- The guard: every rule has a fixture, every target class an instance ----------------------------
+
 
 def test_every_rule_has_an_invalid_fixture():
     assert len(INVALID) >= 40, f"only {len(INVALID)} invalid fixtures in {HERE / 'fixtures' / 'invalid'}"
@@ -224,8 +240,9 @@ def test_every_target_class_has_an_instance_in_base_and_ontology(layout):
     missing = []
     for shape, cls in shapes.subject_objects(SH.targetClass):
         # SHACL's notion of an instance: rdf:type, then rdfs:subClassOf* in the data graph.
-        if not data.query("ASK { ?x a/rdfs:subClassOf* ?class }", initNs={"rdfs": RDFS},
-                          initBindings={"class": cls}).askAnswer:
+        if not data.query(
+            "ASK { ?x a/rdfs:subClassOf* ?class }", initNs={"rdfs": RDFS}, initBindings={"class": cls}
+        ).askAnswer:
             missing.append(f"{short(shape)} -> {cls}")
     assert not missing, "target classes without an instance in base.trig + ontology/"
 
@@ -250,15 +267,31 @@ def test_invalid_fixture_header_is_consistent(fixture):
 
 # --- Every invalid fixture breaks exactly its rule ----------------------------------------------------
 
-@pytest.mark.parametrize("fixture", INVALID, ids=lambda p: p.stem)
-def test_invalid_fixture_breaks_exactly_its_rule(fixture, layout, capsys):
+
+# Each validation takes about half a second (pySHACL over base.trig and the ontology), so the fast tier
+# (`make test-fast`) takes every fourth fixture and the full suite all of them.
+SAMPLED = [pytest.param(f, marks=() if i % 4 == 0 else pytest.mark.slow, id=f.stem) for i, f in enumerate(INVALID)]
+
+
+@pytest.mark.parametrize("fixture", SAMPLED)
+def test_invalid_fixture_breaks_exactly_its_rule(fixture, layout):
     expected = header(fixture)
     broken = broken_copy(fixture, layout)
 
     report = validate(load([ONTOLOGY, broken]))
     same_severity = [key(f) for f in report.findings if f.severity == expected["severity"]]
     assert same_severity == [(expected["focus"], expected["path"], expected["rule"])], "findings:\n" + (
-        "\n".join(f"  {f.severity} {f.focus} {f.path} [{f.rule}]" for f in report.findings) or "  (none)")
+        "\n".join(f"  {f.severity} {f.focus} {f.path} [{f.rule}]" for f in report.findings) or "  (none)"
+    )
+
+
+# The same fixtures through `napkg validate`: the exit code by severity. Slow (a second validation of each
+# fixture); the fast tier keeps the command line's own tests above and below.
+@pytest.mark.slow
+@pytest.mark.parametrize("fixture", INVALID, ids=lambda p: p.stem)
+def test_invalid_fixture_fails_the_command_line_by_its_severity(fixture, layout, capsys):
+    expected = header(fixture)
+    broken = broken_copy(fixture, layout)
 
     code = main(["validate", str(broken)])
     out = capsys.readouterr().out
@@ -335,8 +368,9 @@ def test_format_json(broken_file, capsys):
     assert main(["validate", "--format", "json", str(broken_file)]) == 1
     result = json.loads(capsys.readouterr().out)
     assert result["conforms"] is False
-    assert [(r["focus"], r["path"], r["rule"], r["severity"]) for r in result["results"]] == \
-        [(expected["focus"], expected["path"], expected["rule"], "Violation")]
+    assert [(r["focus"], r["path"], r["rule"], r["severity"]) for r in result["results"]] == [
+        (expected["focus"], expected["path"], expected["rule"], "Violation")
+    ]
     assert Path(result["results"][0]["file"]).name == FORMAT_FILE and result["results"][0]["line"] > 0
 
 

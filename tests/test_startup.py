@@ -1,5 +1,6 @@
 """napkg serve's start-up (app.create_app): the workers load the data while the web process builds its
 own store and pages, and a start-up that fails on the way leaves no worker running and no temporary file."""
+
 from __future__ import annotations
 
 import multiprocessing

@@ -2,6 +2,7 @@
 message that names the prefix and gives its PREFIX line, not pyoxigraph's list of the characters a name
 may hold (or, for xsd:integer(...), "expected ENCODE_FOR_URI"). Every other syntax error keeps the parser's
 own message and position, except a LIMIT or OFFSET too large for the engine, which gets a plain one."""
+
 from __future__ import annotations
 
 import pyoxigraph as ox
@@ -24,20 +25,23 @@ def error(engine: LocalEngine, query: str) -> str:
     return answer.error
 
 
-@pytest.mark.parametrize("query, missing", [
-    ("SELECT * { ?s foo:bar ?o }", ["foo:bar"]),
-    ("SELECT * { ?s :p ?o }", [":p"]),
-    ("PREFIX a: <x:> SELECT * { ?s a:p ?o ; b:q ?o ; b:r ?o ; c:s ?o }", ["b:q", "c:s"]),
-    ('SELECT * { ?s ?p "x"^^xsd:string }', ["xsd:string"]),
-    # Declared (also the empty prefix), in strings, IRIs or comments, blank nodes and variables: not missing.
-    ("PREFIX : <x:> PREFIX a: <y:> SELECT * { ?s :p ?o ; a:q _:b }", []),
-    ('SELECT * { ?s <a:b> "c:d" . # e:f\n ?s ?p ?o }', []),
-    # An IRI with a character no IRI may hold is the error, not an undeclared http: prefix.
-    ("ASK { <http://a b> ?p ?o }", []),
-    ("ASK { <http://a\x00b> ?p ?o }", []),
-    # \\u escapes are resolved before reading, as SPARQL does.
-    ("PREFIX a: <x:> SELECT * { ?s \\u0061:p ?o }", []),
-])
+@pytest.mark.parametrize(
+    "query, missing",
+    [
+        ("SELECT * { ?s foo:bar ?o }", ["foo:bar"]),
+        ("SELECT * { ?s :p ?o }", [":p"]),
+        ("PREFIX a: <x:> SELECT * { ?s a:p ?o ; b:q ?o ; b:r ?o ; c:s ?o }", ["b:q", "c:s"]),
+        ('SELECT * { ?s ?p "x"^^xsd:string }', ["xsd:string"]),
+        # Declared (also the empty prefix), in strings, IRIs or comments, blank nodes and variables: not missing.
+        ("PREFIX : <x:> PREFIX a: <y:> SELECT * { ?s :p ?o ; a:q _:b }", []),
+        ('SELECT * { ?s <a:b> "c:d" . # e:f\n ?s ?p ?o }', []),
+        # An IRI with a character no IRI may hold is the error, not an undeclared http: prefix.
+        ("ASK { <http://a b> ?p ?o }", []),
+        ("ASK { <http://a\x00b> ?p ?o }", []),
+        # \\u escapes are resolved before reading, as SPARQL does.
+        ("PREFIX a: <x:> SELECT * { ?s \\u0061:p ?o }", []),
+    ],
+)
 def test_undeclared_prefixes_are_found(query, missing):
     assert [tok.text for tok in undeclared_prefixes(query)] == missing
 
@@ -82,8 +86,12 @@ def test_other_errors_keep_the_parsers_message(engine):
 
 
 def test_a_declared_prefix_runs(engine):
-    assert engine.run(Job("PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> ASK { FILTER(xsd:integer('1') = 1) }",
-                          JSON)).status == 200
+    assert (
+        engine.run(
+            Job("PREFIX xsd: <http://www.w3.org/2001/XMLSchema#> ASK { FILTER(xsd:integer('1') = 1) }", JSON)
+        ).status
+        == 200
+    )
 
 
 @pytest.mark.parametrize("keyword", ["LIMIT", "OFFSET"])
@@ -93,10 +101,12 @@ def test_a_count_too_large_for_the_engine_is_explained(engine, keyword):
     assert "should be a non negative integer" in parsers_message(query)
     message = error(engine, query)
     column = query.index(keyword) + len(keyword) + 2  # at the number
-    assert message == (f"Syntax error in the query: error at 1:{column}: {keyword} takes a whole number from 0 to "
-                       f"18,446,744,073,709,551,615, the largest the engine can count to")
+    assert message == (
+        f"Syntax error in the query: error at 1:{column}: {keyword} takes a whole number from 0 to "
+        f"18,446,744,073,709,551,615, the largest the engine can count to"
+    )
     # The largest it reads still runs, and other prefix or parser messages are left as they were.
     assert engine.run(Job(f"SELECT * WHERE {{ ?s ?p ?o }} {keyword} {LARGEST_COUNT}", JSON)).status == 200
     assert "should be" not in error(engine, f"SELECT * WHERE {{ ?s foo:p ?o }} {keyword} {LARGEST_COUNT + 1}")
-    on_a_line_of_its_own = error(engine, f"SELECT *\nWHERE {{ ?s ?p ?o }}\n{keyword}\n  {10 ** 30}")
+    on_a_line_of_its_own = error(engine, f"SELECT *\nWHERE {{ ?s ?p ?o }}\n{keyword}\n  {10**30}")
     assert on_a_line_of_its_own.startswith(f"Syntax error in the query: error at 4:3: {keyword} takes")

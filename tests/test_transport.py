@@ -1,6 +1,7 @@
 """transport.GatheringTransport: a response's head leaves with the write after it, in one call and in order,
 and nothing is held past the end of the event loop's turn; close() sends what is kept before closing,
 abort() drops it; a real server answers through it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,6 +48,7 @@ def run(steps):
         await steps(gathering)
         await asyncio.sleep(0)  # one more turn: what is kept is sent
         return transport.calls
+
     return asyncio.run(main())
 
 
@@ -59,6 +61,7 @@ def test_a_head_leaves_with_the_write_after_it_and_nothing_waits_longer():
         t.writelines([b"-", b"more"])
         await asyncio.sleep(0)  # "more" had nothing after it in its turn: it went at the end of the turn
         t.write(b"next turn")
+
     assert run(steps) == [("write", b"HTTP/1.1 200 OK\r\n\r\nbody"), ("write", b"-more"), ("write", b"next turn")]
 
 
@@ -68,6 +71,7 @@ def test_a_long_write_is_not_copied_to_join_the_head():
     async def steps(t):
         t.write(b"head")
         t.write(big)
+
     assert run(steps) == [("write", b"head"), ("write", big)]
 
 
@@ -75,11 +79,13 @@ def test_close_sends_what_is_kept_first_and_abort_drops_it():
     async def closing(t):
         t.write(b"last words")
         t.close()
+
     assert run(closing) == [("write", b"last words"), ("close",)]
 
     async def aborting(t):
         t.write(b"never sent")
         t.abort()
+
     assert run(aborting) == [("abort",)]
 
 
@@ -89,6 +95,7 @@ def test_nothing_is_written_to_a_closed_transport_and_the_rest_is_passed_on():
         t.write(b"late")
         t._transport.closing = True
         assert t.get_extra_info("peername") == ("127.0.0.1", 5)
+
     assert run(steps) == []
 
 
@@ -102,15 +109,21 @@ def test_a_server_answers_through_it(size):
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/plain"), (b"content-length", str(size).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", str(size).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=GatheringHttpProtocol, log_level="warning",
-                            lifespan="off")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, http=GatheringHttpProtocol, log_level="warning", lifespan="off"
+    )
     server = uvicorn.Server(config)
 
     async def main():

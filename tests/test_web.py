@@ -1,6 +1,7 @@
 """The linked-data web against a real server: every IRI of ours resolves (303 from /id to /doc), each
 description comes in five media types by Accept and by suffix and holds the resource's own triples, unknown
 IRIs get a 404 page, the pages show labels in Dutch and English, and search ignores case and accents."""
+
 from __future__ import annotations
 
 import json
@@ -28,13 +29,33 @@ RDF_TYPES = {
 
 #: One of each kind of IRI we mint, and the concept schemes.
 SAMPLES = [
-    "action-point/nap-2022-02", "status-assessment/2024-10", "responsibility/2024-02-jenv", "footnote/2024-1",
+    "action-point/nap-2022-02",
+    "status-assessment/2024-10",
+    "responsibility/2024-02-jenv",
+    "footnote/2024-1",
     "theme/01",
-    "ungp-pillar/1", "ungp-principle/31", "oecd-chapter/4", "due-diligence-step/6", "status/delayed",
-    "role/coordinating", "organisation/szw", "legal-instrument/artikel-273f-sr", "document/kst-36547-4",
-    "programme/isv", "action-plan/nap-2022", "report/2024", "event/split-ezk",
-    "theme/scheme", "status/scheme", "ungp-pillar/scheme", "ungp-principle/scheme", "oecd-chapter/scheme",
-    "due-diligence-step/scheme", "role/scheme", "basis/stated", "report-column/explanation",
+    "ungp-pillar/1",
+    "ungp-principle/31",
+    "oecd-chapter/4",
+    "due-diligence-step/6",
+    "status/delayed",
+    "role/coordinating",
+    "organisation/szw",
+    "legal-instrument/artikel-273f-sr",
+    "document/kst-36547-4",
+    "programme/isv",
+    "action-plan/nap-2022",
+    "report/2024",
+    "event/split-ezk",
+    "theme/scheme",
+    "status/scheme",
+    "ungp-pillar/scheme",
+    "ungp-principle/scheme",
+    "oecd-chapter/scheme",
+    "due-diligence-step/scheme",
+    "role/scheme",
+    "basis/stated",
+    "report-column/explanation",
 ]
 
 
@@ -53,8 +74,10 @@ def client(server):
 @pytest.fixture(scope="session")
 def renamed(graph) -> dict[str, str]:
     """{old IRI: new IRI} of the renamed IRIs (owl:deprecated, dct:isReplacedBy): they answer 301."""
-    return {str(s): str(graph.value(s, rdflib.DCTERMS.isReplacedBy))
-            for s in graph.subjects(rdflib.OWL.deprecated, rdflib.Literal(True))}
+    return {
+        str(s): str(graph.value(s, rdflib.DCTERMS.isReplacedBy))
+        for s in graph.subjects(rdflib.OWL.deprecated, rdflib.Literal(True))
+    }
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +99,7 @@ def parsed(response: httpx.Response, fmt: str, iri: str) -> rdflib.Graph:
 
 # --- /id -> /doc ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", SAMPLES)
 def test_id_redirects_to_doc(client, path):
     response = client.get(f"/id/{path}")
@@ -87,11 +111,11 @@ def test_id_redirects_to_doc(client, path):
 def test_every_iri_of_ours_resolves(client, things, renamed):
     assert len(things) > 300 and renamed
     for iri in things:
-        path = iri[len(BASE):]
+        path = iri[len(BASE) :]
         response = client.get("/" + path)
         if iri in renamed:  # 301 to the new IRI, which resolves in its turn
             assert response.status_code == 301, iri
-            assert response.headers["location"] == "/" + renamed[iri][len(BASE):], iri
+            assert response.headers["location"] == "/" + renamed[iri][len(BASE) :], iri
             continue
         assert response.status_code == 303, iri
         target = client.get(response.headers["location"])
@@ -112,6 +136,7 @@ def test_redirect_keeps_suffix_and_query(client):
 
 
 # --- negotiation ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", SAMPLES)
 @pytest.mark.parametrize("media", list(RDF_TYPES))
@@ -165,7 +190,7 @@ def test_description_includes_what_was_minted_for_it(client, graph):
 def test_every_description_parses_and_holds_its_triples(client, graph, things, renamed):
     for iri in things:
         # A renamed IRI's triples (that it is deprecated) come with the description of its new IRI.
-        response = client.get("/doc/" + iri[len(ID):] + ".ttl", follow_redirects=iri in renamed)
+        response = client.get("/doc/" + iri[len(ID) :] + ".ttl", follow_redirects=iri in renamed)
         assert response.status_code == 200, iri
         served = parsed(response, "turtle", iri)
         own = {t for t in graph.triples((None, None, None)) if str(t[0]).partition("#")[0] == iri}
@@ -206,9 +231,21 @@ def test_html_by_suffix_and_head_and_etag(client):
 
 # --- 404 -------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/id/action-point/nap-2022-99", "/doc/action-point/nap-2022-99", "/id/nonsense/x", "/doc/nonsense/x",
-                                  "/doc/organisation/szw.pdf", "/id/organisation/szw/extra", "/graph/nope",
-                                  "/doc/organisation/s%C3%BCw", "/id/action-point/nap-2022-99.ttl"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/id/action-point/nap-2022-99",
+        "/doc/action-point/nap-2022-99",
+        "/id/nonsense/x",
+        "/doc/nonsense/x",
+        "/doc/organisation/szw.pdf",
+        "/id/organisation/szw/extra",
+        "/graph/nope",
+        "/doc/organisation/s%C3%BCw",
+        "/id/action-point/nap-2022-99.ttl",
+    ],
+)
 def test_unknown_iris_are_404_pages(client, path):
     response = client.get(path)
     assert response.status_code == 404  # never a 303 to a 404
@@ -222,7 +259,13 @@ def test_404_suggests_what_was_meant(client):
     assert 'href="/doc/organisation/szw"' in response.text
 
 
-UNKNOWN = ["/id/action-point/nap-2022-99", "/doc/organisation/szx", "/id/nonsense/x", "/graph/nope", "/id/action-point/nap-2022-99.ttl"]
+UNKNOWN = [
+    "/id/action-point/nap-2022-99",
+    "/doc/organisation/szx",
+    "/id/nonsense/x",
+    "/graph/nope",
+    "/id/action-point/nap-2022-99.ttl",
+]
 
 
 @pytest.mark.parametrize("path", UNKNOWN)
@@ -254,8 +297,9 @@ def test_the_api_keeps_json_errors(client):
     assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
 
 
-@pytest.mark.parametrize("accept", ["*/*", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-                                    "text/turtle, */*;q=0.1"])
+@pytest.mark.parametrize(
+    "accept", ["*/*", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/turtle, */*;q=0.1"]
+)
 def test_a_404_for_a_browser_or_anyone_is_a_page(client, accept):
     response = client.get("/id/organisation/szx", headers={"Accept": accept})
     assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
@@ -263,16 +307,24 @@ def test_a_404_for_a_browser_or_anyone_is_a_page(client, accept):
 
 # --- pages -----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", SAMPLES)
 def test_html_has_the_label(client, graph, path):
     iri = URIRef(ID + path)
-    labels = [o for p in (rdflib.SKOS.prefLabel, rdflib.RDFS.label, rdflib.DCTERMS.title)
-              for o in graph.objects(iri, p) if getattr(o, "language", None) == "nl"]
+    labels = [
+        o
+        for p in (rdflib.SKOS.prefLabel, rdflib.RDFS.label, rdflib.DCTERMS.title)
+        for o in graph.objects(iri, p)
+        if getattr(o, "language", None) == "nl"
+    ]
     if path.startswith("action-point/"):
         # An action point's label ("Actiepunt 02") is its kicker; its title is what its latest report calls it.
-        entries = sorted(graph.subjects(URIRef(BASE + "def#assessedActionPoint"), iri),
-                         key=lambda e: str(graph.value(graph.value(e, URIRef(BASE + "def#inReport")),
-                                                       URIRef(BASE + "def#reportingYear"))))
+        entries = sorted(
+            graph.subjects(URIRef(BASE + "def#assessedActionPoint"), iri),
+            key=lambda e: str(
+                graph.value(graph.value(e, URIRef(BASE + "def#inReport")), URIRef(BASE + "def#reportingYear"))
+            ),
+        )
         labels = [t for t in graph.objects(entries[-1], rdflib.DCTERMS.title) if t.language == "nl"]
     if path.startswith("status-assessment/"):
         # A report entry's dct:title is its action point's title: it is named after its action point and report.
@@ -290,6 +342,7 @@ def test_html_has_the_label(client, graph, path):
 
 def html_text(fragment: str) -> str:
     import html
+
     return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
 
 
@@ -312,8 +365,11 @@ def test_action_point_page(client):
     page = client.get("/doc/action-point/nap-2022-10").text
     # Breadcrumbs: pillar, theme, action point.
     crumbs = re.search(r'<nav class="breadcrumbs".*?</nav>', page, re.S).group(0)
-    assert crumbs.index('href="/doc/ungp-pillar/1"') < crumbs.index('href="/doc/theme/05"') < \
-        crumbs.index('<li aria-current="page">10. ')
+    assert (
+        crumbs.index('href="/doc/ungp-pillar/1"')
+        < crumbs.index('href="/doc/theme/05"')
+        < crumbs.index('<li aria-current="page">10. ')
+    )
     assert 'href="/def#ActionPoint"' in page
     # Responsibility: organisation and role; status table; explanation paragraphs with linked markers.
     assert 'href="/doc/organisation/bz"' in page and 'href="/doc/role/' in page
@@ -362,8 +418,14 @@ def test_index_lists_the_action_points_and_registries(client):
 
 
 def test_every_page_has_the_site_frame(client):
-    for path in ("/doc", "/doc/organisation", "/doc/action-point/nap-2022-01", "/search?q=imvo", "/graph/action-points",
-                 "/id/action-point/nap-2022-99"):
+    for path in (
+        "/doc",
+        "/doc/organisation",
+        "/doc/action-point/nap-2022-01",
+        "/search?q=imvo",
+        "/graph/action-points",
+        "/id/action-point/nap-2022-99",
+    ):
         page = client.get(path).text
         assert '<form class="site-search" action="/search"' in page, path
         assert 'href="/download/"' in page and "CC0" in page, path
@@ -411,6 +473,7 @@ def test_a_named_graph_for_a_browser_and_for_nobody(client):
 
 # --- search ----------------------------------------------------------------------------------------------
 
+
 def test_search_ignores_accents_and_case(client):
     page = client.get("/search", params={"q": "geinformeerd"}).text
     assert "<mark>geïnformeerd</mark>" in page
@@ -454,6 +517,7 @@ def test_pages_show_the_most_specific_type_only(client):
 
 
 # --- What the web process holds ------------------------------------------------------------------------
+
 
 def held(value) -> int:
     """How many items a container holds, counting those of the containers in it."""

@@ -5,6 +5,7 @@ The wheel test is slow (it builds, makes a venv and installs the dependencies, f
 the dependency test beside it is quick. With NAPKG_WHEEL_LOWEST=1 the venv gets every dependency at the lower
 bound pyproject.toml gives it, so both ends of the declared ranges are tested.
 """
+
 from __future__ import annotations
 
 import ast
@@ -81,6 +82,7 @@ def test_every_imported_module_is_a_declared_dependency_and_every_dependency_is_
 
 # --- The wheel in a fresh venv -----------------------------------------------------------------------------
 
+
 def _clean_env() -> dict[str, str]:
     """This environment without what would point the installed napkg back at the checkout."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "NAPKG_QUERIES")}
@@ -104,8 +106,14 @@ class Installed:
 
     def run(self, *args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
         start = time.perf_counter()
-        done = subprocess.run([str(self.napkg), *args], cwd=cwd or self.work, env=_clean_env(), capture_output=True,
-                              text=True, timeout=timeout)
+        done = subprocess.run(
+            [str(self.napkg), *args],
+            cwd=cwd or self.work,
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         self.timings.append(("napkg " + " ".join(args), time.perf_counter() - start))
         return done
 
@@ -129,8 +137,7 @@ def installed(tmp_path_factory):
     _call(str(venv / "bin" / "pip"), "install", "--quiet", *constraints, str(wheel), timeout=900)
     ready = time.perf_counter()
     if LOWEST:  # each at its lower bound, or the run tests nothing new
-        script = ("import importlib.metadata as m, json, sys; "
-                  "print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))")
+        script = "import importlib.metadata as m, json, sys; print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))"
         versions = json.loads(_call(str(venv / "bin" / "python"), "-c", script, *_lower_bounds()).stdout)
         from packaging.version import Version  # comes with build
 
@@ -138,8 +145,10 @@ def installed(tmp_path_factory):
     work = base / "work"
     work.mkdir()
     result = Installed(venv, work)
-    print(f"\nwheel {wheel.name}: {wheel.stat().st_size / 1024:.0f} KiB; built in {built - started:.1f} s, "
-          f"venv and install{' at the lower bounds' if LOWEST else ''} in {ready - built:.1f} s")
+    print(
+        f"\nwheel {wheel.name}: {wheel.stat().st_size / 1024:.0f} KiB; built in {built - started:.1f} s, "
+        f"venv and install{' at the lower bounds' if LOWEST else ''} in {ready - built:.1f} s"
+    )
     yield result
     for command, seconds in result.timings:
         print(f"  {seconds:6.1f} s  {command}")
@@ -148,9 +157,18 @@ def installed(tmp_path_factory):
 
 @pytest.mark.slow
 def test_the_installed_package_reads_its_bundle_not_the_checkout(installed):
-    done = subprocess.run([str(installed.venv / "bin" / "python"), "-c",
-                           "import napkg, napkg.paths as p; print(napkg.__file__); print(p.CHECKOUT); print(p.ROOT)"],
-                          cwd=installed.work, env=_clean_env(), capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [
+            str(installed.venv / "bin" / "python"),
+            "-c",
+            "import napkg, napkg.paths as p; print(napkg.__file__); print(p.CHECKOUT); print(p.ROOT)",
+        ],
+        cwd=installed.work,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     module, checkout, root = done.stdout.splitlines()
     assert Path(module).is_relative_to(installed.venv) and checkout == "None"
     assert Path(root).is_relative_to(installed.venv) and Path(root).name == "bundle"
@@ -197,8 +215,9 @@ def test_query_finds_the_bundled_catalogue(installed):
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert len(rows) == 33
-    assert {r["action_point"] for r in rows} == {f"https://w3id.org/nap-bhr/id/action-point/nap-2022-{n:02d}"
-                                                 for n in range(1, 34)}
+    assert {r["action_point"] for r in rows} == {
+        f"https://w3id.org/nap-bhr/id/action-point/nap-2022-{n:02d}" for n in range(1, 34)
+    }
     listing = installed.run("query", "--list")
     assert listing.returncode == 0 and re.search(r"^action-points\s+SELECT\s", listing.stdout, re.M), listing.stdout
 
@@ -242,8 +261,14 @@ def test_serve_answers_with_the_bundled_graph(installed):
     log = installed.work / "serve.log"
     start = time.perf_counter()
     with open(log, "wb") as err:
-        process = subprocess.Popen([str(installed.napkg), "serve", "--port", str(port)], cwd=installed.work,
-                                   env=_clean_env(), stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        process = subprocess.Popen(
+            [str(installed.napkg), "serve", "--port", str(port)],
+            cwd=installed.work,
+            env=_clean_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -259,8 +284,9 @@ def test_serve_answers_with_the_bundled_graph(installed):
             time.sleep(0.25)
         installed.timings.append(("napkg serve (until /healthz answers)", time.perf_counter() - start))
         assert health.json()["status"] == "ok" and health.json()["version"] == __version__
-        answer = httpx.get(url + "/sparql", params={"query": COUNT},
-                           headers={"Accept": "application/sparql-results+json"}, timeout=30)
+        answer = httpx.get(
+            url + "/sparql", params={"query": COUNT}, headers={"Accept": "application/sparql-results+json"}, timeout=30
+        )
         assert answer.status_code == 200, answer.text
         assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) == expected
         editor = httpx.get(url + "/", timeout=10)  # the query editor, from the package's static files

@@ -12,6 +12,7 @@ compound hyphens were lost. Two comparisons together catch what a transcription 
 
 Run it directly to see the differences: ``python tests/transcription.py``.
 """
+
 from __future__ import annotations
 
 import re
@@ -78,9 +79,14 @@ def texts(graph: rdflib.Graph):
             if (entry, NAP.inReport, REPORT) not in graph:
                 continue
             status = graph.value(entry, NAP.status)
-            parts = [_dutch(graph, entry, DCTERMS.title), _dutch(graph, entry, NAP.objective),
-                     _dutch(graph, entry, NAP.responsibilityText), _dutch(graph, entry, NAP.timelineText),
-                     _dutch(graph, status, SKOS.prefLabel) if status else "", _dutch(graph, entry, NAP.explanation)]
+            parts = [
+                _dutch(graph, entry, DCTERMS.title),
+                _dutch(graph, entry, NAP.objective),
+                _dutch(graph, entry, NAP.responsibilityText),
+                _dutch(graph, entry, NAP.timelineText),
+                _dutch(graph, status, SKOS.prefLabel) if status else "",
+                _dutch(graph, entry, NAP.explanation),
+            ]
             for note in graph.objects(entry, NAP.footnote):
                 footnotes.append(f"{graph.value(note, SKOS.notation)} {_dutch(graph, note, RDF.value)}")
         yield str(ap), parts, footnotes
@@ -89,8 +95,9 @@ def texts(graph: rdflib.Graph):
 def quotes(graph: rdflib.Graph):
     """(link, quote) for every Dutch quote of a framework link or instrument relation from the 2024 report."""
     for link, quote in sorted(graph.subject_objects(NAP.quote)):
-        if getattr(quote, "language", None) == "nl" and \
-                any((entry, NAP.inReport, REPORT) in graph for entry in graph.objects(link, NAP.quotedFrom)):
+        if getattr(quote, "language", None) == "nl" and any(
+            (entry, NAP.inReport, REPORT) in graph for entry in graph.objects(link, NAP.quotedFrom)
+        ):
             yield str(link), str(quote)
 
 
@@ -107,7 +114,12 @@ def problems(graph: rdflib.Graph, source: str) -> list[str]:
     for ap, parts, footnotes in texts(graph):
         row = squeeze("".join(parts))
         if not all(parts):
-            found.append(f"{ap}: missing text in {['title', 'objective', 'responsibility', 'timeline', 'status', 'explanation'][[bool(p) for p in parts].index(False)]}")
+            found.append(
+                f"{ap}: missing text in "
+                + ["title", "objective", "responsibility", "timeline", "status", "explanation"][
+                    [bool(p) for p in parts].index(False)
+                ]
+            )
         elif row not in flat:
             # Show where the row stops matching the source, starting from its title.
             start = flat.find(squeeze(parts[0]))
@@ -117,8 +129,10 @@ def problems(graph: rdflib.Graph, source: str) -> list[str]:
                 n = 0
                 while n < len(row) and start + n < len(flat) and row[n] == flat[start + n]:
                     n += 1
-                found.append(f"{ap}: differs from the source after {row[max(0, n - 40):n]!r}: data has "
-                             f"{row[n:n + 30]!r}, source has {flat[start + n:start + n + 30]!r}")
+                found.append(
+                    f"{ap}: differs from the source after {row[max(0, n - 40) : n]!r}: data has "
+                    f"{row[n : n + 30]!r}, source has {flat[start + n : start + n + 30]!r}"
+                )
         for note in footnotes:
             if squeeze(note) not in flat:
                 found.append(f"{ap}: footnote not in the source: {note[:60]!r}")

@@ -4,6 +4,7 @@ The manifests the tests use are vendored in tests/w3c-sparql11/ (with their lice
 SPARQL 1.1 test suite's protocol, service-description and graph-store-protocol manifests and the data
 files they name.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -45,7 +46,7 @@ class Request:
         """The request path with the manifest's leading /sparql/ replaced by endpoint_path (query string kept)."""
         if not self.path.startswith("/sparql/"):
             raise ValueError(f"ht:absolutePath {self.path!r} does not start with /sparql/")
-        rest = self.path[len("/sparql/"):]
+        rest = self.path[len("/sparql/") :]
         if not rest or rest.startswith("?"):
             return endpoint_path + rest
         return endpoint_path.rstrip("/") + "/" + rest
@@ -141,10 +142,15 @@ def _request(g: rdflib.Graph, node) -> Request:
         raise ValueError(f"a request without mf:expectedStatus: {node}")
     fmt = g.value(response, MF.expectedFormat)
     boolean = g.value(response, MF.expectedBoolean)
-    return Request(method=str(g.value(node, HT.methodName)), path=str(g.value(node, HT.absolutePath)),
-                   headers=tuple(headers), body=body, expected_status=statuses,
-                   expected_format=None if fmt is None else str(fmt),
-                   expected_boolean=None if boolean is None else bool(boolean.toPython()))
+    return Request(
+        method=str(g.value(node, HT.methodName)),
+        path=str(g.value(node, HT.absolutePath)),
+        headers=tuple(headers),
+        body=body,
+        expected_status=statuses,
+        expected_format=None if fmt is None else str(fmt),
+        expected_boolean=None if boolean is None else bool(boolean.toPython()),
+    )
 
 
 def protocol_tests(manifest: Path) -> list[ProtocolTest]:
@@ -155,12 +161,19 @@ def protocol_tests(manifest: Path) -> list[ProtocolTest]:
         head = g.value(action, HT.requests) if action is not None else None
         if head is None:
             raise ValueError(f"{local_name(entry)}: no ht:requests")
-        graph_data = tuple(sorted((str(g.value(d, RDFS.label)), _path(g.value(d, UT.graph)))
-                                  for d in g.objects(entry, UT.graphData)))
+        graph_data = tuple(
+            sorted((str(g.value(d, RDFS.label)), _path(g.value(d, UT.graph))) for d in g.objects(entry, UT.graphData))
+        )
         default_data = tuple(sorted(_path(d) for d in g.objects(entry, UT.data)))
-        tests.append(ProtocolTest(name=local_name(entry), title=str(g.value(entry, MF.name) or ""),
-                                  requests=tuple(_request(g, r) for r in Collection(g, head)),
-                                  graph_data=graph_data, default_data=default_data))
+        tests.append(
+            ProtocolTest(
+                name=local_name(entry),
+                title=str(g.value(entry, MF.name) or ""),
+                requests=tuple(_request(g, r) for r in Collection(g, head)),
+                graph_data=graph_data,
+                default_data=default_data,
+            )
+        )
     return tests
 
 
@@ -171,7 +184,9 @@ def dataset(tests: list[ProtocolTest]) -> tuple[dict[str, Path], list[Path]]:
     for test in tests:
         for name, path in test.graph_data:
             if graphs.setdefault(name, path) != path:
-                raise ValueError(f"{test.name}: graph {name} is {path} here but {graphs[name]} elsewhere; "
-                                 "the tests cannot share one server")
+                raise ValueError(
+                    f"{test.name}: graph {name} is {path} here but {graphs[name]} elsewhere; "
+                    "the tests cannot share one server"
+                )
         default += [p for p in test.default_data if p not in default]
     return graphs, default

@@ -10,6 +10,7 @@ query (one that lists `endpoints`) go in VALUES blocks of serialized terms, the 
 This module also writes a query with its parameters bound in VALUES blocks (`with_values`): for SPARQL
 endpoints that take no substitutions (`napkg query --endpoint`) and for the query editor's examples.
 """
+
 from __future__ import annotations
 
 import functools
@@ -50,6 +51,7 @@ def kind(query: NamedQuery) -> str:
 
 # --- the catalogue as data ---
 
+
 class ParameterInfo(BaseModel):
     name: str
     type: str
@@ -74,12 +76,28 @@ class QueryInfo(BaseModel):
 
 def describe(query: NamedQuery, url: str | None = None) -> dict:
     """A named query as the listing shows it."""
-    return {"name": query.name, "summary": query.summary, "summary_nl": query.summary_nl,
-            "description": query.description, "tags": list(query.tags), "operation": query.operation,
-            "listable": query.listable,
-            "parameters": [{"name": p.name, "type": p.type, "description": p.description, "default": p.default,
-                            "enum": list(p.enum), "required": p.required} for p in query.params],
-            "url": url, "endpoints": list(query.endpoints)}
+    return {
+        "name": query.name,
+        "summary": query.summary,
+        "summary_nl": query.summary_nl,
+        "description": query.description,
+        "tags": list(query.tags),
+        "operation": query.operation,
+        "listable": query.listable,
+        "parameters": [
+            {
+                "name": p.name,
+                "type": p.type,
+                "description": p.description,
+                "default": p.default,
+                "enum": list(p.enum),
+                "required": p.required,
+            }
+            for p in query.params
+        ],
+        "url": url,
+        "endpoints": list(query.endpoints),
+    }
 
 
 def check_names(queries: dict[str, NamedQuery]) -> None:
@@ -89,11 +107,13 @@ def check_names(queries: dict[str, NamedQuery]) -> None:
             raise CatalogueError(f"{query.path.name}: the name {query.name!r} must be letters, digits, '.', '-', '_'")
         for p in query.params:
             if p.name in RESERVED:
-                raise CatalogueError(f"{query.path.name}: parameter '{p.name}' is reserved by the API "
-                                     f"({', '.join(RESERVED)}); rename it")
+                raise CatalogueError(
+                    f"{query.path.name}: parameter '{p.name}' is reserved by the API ({', '.join(RESERVED)}); rename it"
+                )
 
 
 # --- a query with its parameters in VALUES blocks, for endpoints without substitutions ---
+
 
 @dataclass
 class _Frame:
@@ -139,8 +159,11 @@ def _placements(text: str, names: set[str]) -> list[tuple[int, set[str] | None]]
             elif token.text[:1] in "?$":
                 name = token.text[1:]
                 inner = next((f for f in reversed(stack) if f.kind == "subquery" and f.collecting), None)
-                if inner is not None and inner.projection is not None and \
-                        (stack[-1] is inner or tokens[k - 1].text.upper() == "AS"):
+                if (
+                    inner is not None
+                    and inner.projection is not None
+                    and (stack[-1] is inner or tokens[k - 1].text.upper() == "AS")
+                ):
                     inner.projection.add(name)
                 if name in visible:
                     for enclosing in stack:  # the same variable in every enclosing group
@@ -159,8 +182,10 @@ def _placements(text: str, names: set[str]) -> list[tuple[int, set[str] | None]]
             elif not stack and form == "CONSTRUCT" and not where:
                 kind, template = "template", True
             elif not stack and form == "CONSTRUCT" and not template:
-                raise ValueError("a CONSTRUCT WHERE { } short form cannot take a VALUES block; "
-                                 "write CONSTRUCT { template } WHERE { pattern }")
+                raise ValueError(
+                    "a CONSTRUCT WHERE { } short form cannot take a VALUES block; "
+                    "write CONSTRUCT { template } WHERE { pattern }"
+                )
             elif following is not None and following.kind == "word" and following.text.upper() == "SELECT":
                 kind = "subquery"
             else:
@@ -202,8 +227,8 @@ def with_values(text: str, bound: dict) -> str:
     names = {v.value for v in bound}
     for position, used in sorted(_placements(text, names), key=lambda p: p[0], reverse=True):
         chosen = {v: t for v, t in bound.items() if used is None or v.value in used}
-        line = text[text.rfind("\n", 0, position) + 1:position - 1]
-        indent = line[:len(line) - len(line.lstrip())] + "  "
+        line = text[text.rfind("\n", 0, position) + 1 : position - 1]
+        indent = line[: len(line) - len(line.lstrip())] + "  "
         text = text[:position] + values_block(chosen, indent) + text[position:]
     return text
 
@@ -226,10 +251,12 @@ def _examples(folder: Path) -> tuple[tuple[str, str, str, tuple[str, ...]], ...]
         comment = f"# {query.summary}\n# {query.summary_nl}\n# Also at /api/queries/{query.name}"
         if query.params:
             comment += " with parameters " + ", ".join(p.name for p in query.params)
-            comment += ("; here in the VALUES block" if any(p.default is not None for p in query.params) else "")
+            comment += "; here in the VALUES block" if any(p.default is not None for p in query.params) else ""
         if query.endpoints:
-            comment += ("\n# Federated: it needs a network and a server started with "
-                        f"`napkg serve {' '.join('--allow-service ' + e for e in query.endpoints)}`")
+            comment += (
+                "\n# Federated: it needs a network and a server started with "
+                f"`napkg serve {' '.join('--allow-service ' + e for e in query.endpoints)}`"
+            )
         try:
             text = with_values(body(query), query.substitutions({}))
         except (ValueError, ParameterError):
@@ -243,11 +270,14 @@ def examples(folder: Path | str | None = None) -> list[dict]:
     its name in the catalogue, query its text without the #+ header and with the parameters' defaults in a
     VALUES block, so that it runs as it is on /sparql; endpoints, those a federated query calls (the server
     must allow them)."""
-    return [{"name": name, "id": id_, "query": text, "endpoints": list(endpoints)}
-            for name, id_, text, endpoints in _examples(queries_folder(folder).resolve())]
+    return [
+        {"name": name, "id": id_, "query": text, "endpoints": list(endpoints)}
+        for name, id_, text, endpoints in _examples(queries_folder(folder).resolve())
+    ]
 
 
 # --- OpenAPI ---
+
 
 def _schema(p: Parameter) -> dict:
     if p.type == "integer":
@@ -270,18 +300,44 @@ def _schema(p: Parameter) -> dict:
 
 def parameters(query: NamedQuery, max_rows: int) -> list[dict]:
     """The OpenAPI parameters of a named query's operation."""
-    out = [{"name": p.name, "in": "query", "required": p.required and p.default is None,
-            "description": p.description or f"{p.type} parameter", "schema": _schema(p)} for p in query.params]
-    out.append({"name": "format", "in": "query", "required": False,
-                "description": "result format, as on /sparql (instead of an Accept header)",
-                "schema": {"type": "string", "enum": FORMATS[kind(query)]}})
+    out = [
+        {
+            "name": p.name,
+            "in": "query",
+            "required": p.required and p.default is None,
+            "description": p.description or f"{p.type} parameter",
+            "schema": _schema(p),
+        }
+        for p in query.params
+    ]
+    out.append(
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "description": "result format, as on /sparql (instead of an Accept header)",
+            "schema": {"type": "string", "enum": FORMATS[kind(query)]},
+        }
+    )
     if query.listable:
-        out.append({"name": "limit", "in": "query", "required": False,
-                    "description": f"at most this many rows (at most {max_rows})",
-                    "schema": {"type": "integer", "minimum": 0, "maximum": max_rows}})
-        out.append({"name": "offset", "in": "query", "required": False,
-                    "description": "skip this many rows first (the query's own ORDER BY keeps pages stable)",
-                    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}})
+        out.append(
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": f"at most this many rows (at most {max_rows})",
+                "schema": {"type": "integer", "minimum": 0, "maximum": max_rows},
+            }
+        )
+        out.append(
+            {
+                "name": "offset",
+                "in": "query",
+                "required": False,
+                "description": "skip this many rows first (the query's own ORDER BY keeps pages stable)",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
+            }
+        )
     return out
 
 
@@ -290,29 +346,42 @@ def _responses(query: NamedQuery) -> dict:
     text = {"text/plain": {"schema": {"type": "string"}}}
     responses = {}
     if query.endpoints:
-        responses[400] = {"description": "the server does not allow the SERVICE endpoints this query calls ("
-                                         + ", ".join(query.endpoints) + "); the message names them and the "
-                                         "--allow-service option", "content": text}
+        responses[400] = {
+            "description": "the server does not allow the SERVICE endpoints this query calls ("
+            + ", ".join(query.endpoints)
+            + "); the message names them and the "
+            "--allow-service option",
+            "content": text,
+        }
     return {
         **responses,
-        200: {"description": f"the {query.operation} result, in the negotiated format",
-              "content": {media: {"schema": {"type": "string"}} for media in offers}},
+        200: {
+            "description": f"the {query.operation} result, in the negotiated format",
+            "content": {media: {"schema": {"type": "string"}} for media in offers},
+        },
         406: {"description": "none of the accepted media types fits this result", "content": text},
-        422: {"description": "a parameter of the wrong type, outside its allowed values, unknown or missing; "
-                             "the message names it", "content": text},
+        422: {
+            "description": "a parameter of the wrong type, outside its allowed values, unknown or missing; "
+            "the message names it",
+            "content": text,
+        },
         503: {"description": "every query worker is busy; see Retry-After", "content": text},
         504: {"description": "the query ran past the time limit", "content": text},
     }
 
 
 def _operation_description(query: NamedQuery) -> str:
-    needs = (f"\n\n**Federated**: calls {', '.join(query.endpoints)} through SERVICE; it runs only on a server "
-             f"started with `{' '.join('--allow-service ' + e for e in query.endpoints)}`, with a network."
-             if query.endpoints else "")
+    needs = (
+        f"\n\n**Federated**: calls {', '.join(query.endpoints)} through SERVICE; it runs only on a server "
+        f"started with `{' '.join('--allow-service ' + e for e in query.endpoints)}`, with a network."
+        if query.endpoints
+        else ""
+    )
     return f"{query.description}{needs}\n\n*{query.summary_nl}*\n\n```sparql\n{body(query).strip()}\n```"
 
 
 # --- the router ---
+
 
 def _whole(params: list[tuple[str, str]], name: str, maximum: int) -> int | None:
     values = [v for k, v in params if k == name]
@@ -340,9 +409,16 @@ def make_router(context: Context, folder: Path | str | None = None) -> APIRouter
     async def listing(request: Request) -> list[QueryInfo]:
         return [QueryInfo(**describe(q, url_of(request, q.name))) for q in queries.values()]
 
-    router.add_api_route("/api/queries", listing, methods=["GET"], response_model=list[QueryInfo],
-                         name="napkg-api-list", operation_id="list_queries", tags=["catalogue"],
-                         summary="The named queries: what each does, its parameters and its URL")
+    router.add_api_route(
+        "/api/queries",
+        listing,
+        methods=["GET"],
+        response_model=list[QueryInfo],
+        name="napkg-api-list",
+        operation_id="list_queries",
+        tags=["catalogue"],
+        summary="The named queries: what each does, its parameters and its URL",
+    )
 
     def runner(query: NamedQuery):
         async def run(request: Request) -> Response:
@@ -356,8 +432,9 @@ def make_router(context: Context, folder: Path | str | None = None) -> APIRouter
                 offset = _whole(params, "offset", MAX_OFFSET)
                 if (limit is not None or offset) and not query.listable:
                     which = "limit" if limit is not None else "offset"
-                    raise ParameterError(which, f"query '{query.name}' cannot be paged (only a SELECT without a "
-                                                "LIMIT of its own can)")
+                    raise ParameterError(
+                        which, f"query '{query.name}' cannot be paged (only a SELECT without a LIMIT of its own can)"
+                    )
                 values = {k: v for k, v in params if k not in RESERVED}
                 query.substitutions(values)  # a ParameterError (422) comes before any negotiation (406)
                 media_types = negotiate(request, query.operation, [v for k, v in params if k == "format"])
@@ -372,8 +449,13 @@ def make_router(context: Context, folder: Path | str | None = None) -> APIRouter
                 if found.services and forwarder is not None:
                     text = guard.rewrite_services(text, found, forwarder.target)
                     limit_at = None  # the offsets were of the text before
-                job = replace(job, query=text, has_from=found.has_from,
-                              limit=found.limit if found.operation == "SELECT" else None, limit_at=limit_at)
+                job = replace(
+                    job,
+                    query=text,
+                    has_from=found.has_from,
+                    limit=found.limit if found.operation == "SELECT" else None,
+                    limit_at=limit_at,
+                )
             except ParameterError as e:
                 return error(422, str(e))
             except ProtocolError as e:
@@ -388,11 +470,19 @@ def make_router(context: Context, folder: Path | str | None = None) -> APIRouter
     for name, query in queries.items():
         path = "/api/queries/" + name
         run = runner(query)
-        router.add_api_route(path, run, methods=["GET"], operation_id=name, name="napkg-api-" + name,
-                             tags=list(query.tags) or ["queries"], summary=query.summary,
-                             description=_operation_description(query), response_class=Response,
-                             responses=_responses(query),
-                             openapi_extra={"parameters": parameters(query, settings.max_rows)})
+        router.add_api_route(
+            path,
+            run,
+            methods=["GET"],
+            operation_id=name,
+            name="napkg-api-" + name,
+            tags=list(query.tags) or ["queries"],
+            summary=query.summary,
+            description=_operation_description(query),
+            response_class=Response,
+            responses=_responses(query),
+            openapi_extra={"parameters": parameters(query, settings.max_rows)},
+        )
         router.add_api_route(path, run, methods=["HEAD"], include_in_schema=False)
 
     async def unknown(request: Request, name: str) -> Response:

@@ -1,4 +1,5 @@
 """The web app: the SPARQL endpoint, the query editor and the health check, around a worker pool."""
+
 from __future__ import annotations
 
 import functools
@@ -80,7 +81,7 @@ def prepare_data(config: ServerConfig, folder: Path) -> Path:
     return target
 
 
-def create_app(config: ServerConfig) -> "Front":
+def create_app(config: ServerConfig) -> Front:
     folder = Path(tempfile.mkdtemp(prefix="napkg-"))
     try:
         data = prepare_data(config, folder)
@@ -88,16 +89,30 @@ def create_app(config: ServerConfig) -> "Front":
         shutil.rmtree(folder, ignore_errors=True)
         raise
     fingerprint = hashlib.sha256(data.read_bytes()).hexdigest()
-    pool = WorkerPool(PoolSettings(data=data, workers=config.workers, timeout=config.timeout, queue=config.queue,
-                                   union_default_graph=config.nap, memory_limit=config.memory_limit,
-                                   nice=config.worker_nice, prefixes=tuple(PREFIXES.items()) if config.nap else ()))
-    settings = Settings(timeout=config.timeout, max_rows=config.max_rows, max_body=config.max_body,
-                        limits=guard.Limits(config.max_query_length, config.max_depth, config.allow_service),
-                        cache_size=1024 if config.cache else 0)
+    pool = WorkerPool(
+        PoolSettings(
+            data=data,
+            workers=config.workers,
+            timeout=config.timeout,
+            queue=config.queue,
+            union_default_graph=config.nap,
+            memory_limit=config.memory_limit,
+            nice=config.worker_nice,
+            prefixes=tuple(PREFIXES.items()) if config.nap else (),
+        )
+    )
+    settings = Settings(
+        timeout=config.timeout,
+        max_rows=config.max_rows,
+        max_body=config.max_body,
+        limits=guard.Limits(config.max_query_length, config.max_depth, config.allow_service),
+        cache_size=1024 if config.cache else 0,
+    )
     if config.allow_service:
         own = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
-        settings.forwarder = Forwarder(own_url=f"http://{own}:{config.port}", timeout=config.service_timeout,
-                                       max_bytes=config.service_max_bytes)
+        settings.forwarder = Forwarder(
+            own_url=f"http://{own}:{config.port}", timeout=config.service_timeout, max_bytes=config.service_max_bytes
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -108,9 +123,14 @@ def create_app(config: ServerConfig) -> "Front":
     # FastAPI's /docs page loads Swagger UI from a CDN; FastAPIOffline serves it with the files of its own
     # package, so it works offline and tells no CDN who reads it. No /redoc: ReDoc fetches its logo from
     # cdn.redoc.ly whatever it is given.
-    app = FastAPIOffline(title="NAP knowledge graph", version=__version__, lifespan=lifespan, redoc_url=None,
-                         description="SPARQL endpoint and linked data of the Dutch National Action Plan on "
-                                     "Business and Human Rights (NAP 2022-2026).")
+    app = FastAPIOffline(
+        title="NAP knowledge graph",
+        version=__version__,
+        lifespan=lifespan,
+        redoc_url=None,
+        description="SPARQL endpoint and linked data of the Dutch National Action Plan on "
+        "Business and Human Rights (NAP 2022-2026).",
+    )
     # The workers load the data while this process loads its own copy and builds its pages (start-up with
     # the 100x benchmark graph: 5.5-5.6 -> 4.7 s, the NAP graph 2.5 -> 2.4 s); start() then waits for them.
     pool.spawn()
@@ -118,20 +138,37 @@ def create_app(config: ServerConfig) -> "Front":
         # The server's own fixed queries (pages, catalogue listings) run on a store in this process; user
         # queries never do.
         store = read_nquads(data)
-        context = Context(pool=pool, settings=settings, config=config, store=store, union_default_graph=config.nap,
-                          fingerprint=fingerprint)
+        context = Context(
+            pool=pool,
+            settings=settings,
+            config=config,
+            store=store,
+            union_default_graph=config.nap,
+            fingerprint=fingerprint,
+        )
         pages = web.make_router(context)
-        routers = [api.make_router(context), pages, docs.make_router(context), metadata.make_router(context),
-                   graphstore.make_router(context), overview.make_router(context)]
+        routers = [
+            api.make_router(context),
+            pages,
+            docs.make_router(context),
+            metadata.make_router(context),
+            graphstore.make_router(context),
+            overview.make_router(context),
+        ]
         pool.start()
         statistics = pool.statistics()
     except BaseException:
         pool.close()
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    description = ServiceDescription(statistics, union_default_graph=config.nap,
-                                     allow_service=config.allow_service, timeout=config.timeout,
-                                     max_rows=config.max_rows, title="NAP knowledge graph" if config.nap else "napkg")
+    description = ServiceDescription(
+        statistics,
+        union_default_graph=config.nap,
+        allow_service=config.allow_service,
+        timeout=config.timeout,
+        max_rows=config.max_rows,
+        title="NAP knowledge graph" if config.nap else "napkg",
+    )
     endpoint = Endpoint(pool, settings, description, fingerprint)
     if settings.forwarder is not None:
         app.include_router(settings.forwarder.router())
@@ -164,10 +201,20 @@ def create_app(config: ServerConfig) -> "Front":
         # Never touches the workers: it answers while every one of them is busy.
         hits = endpoint.cache.hits + (responses.hits if responses else 0)
         # Counters since start, for an operator's monitoring: a rise in timeouts or 503s is the sign to act.
-        return JSONResponse({"status": "ok", "version": __version__, "uptime_s": round(time.time() - pool.started),
-                             "workers": config.workers, "busy": pool.busy(), "restarts": pool.restarts,
-                             "timeouts": pool.timeouts, "crashes": pool.crashes, "overloaded": pool.overloads,
-                             "cache_hits": hits})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": __version__,
+                "uptime_s": round(time.time() - pool.started),
+                "workers": config.workers,
+                "busy": pool.busy(),
+                "restarts": pool.restarts,
+                "timeouts": pool.timeouts,
+                "crashes": pool.crashes,
+                "overloaded": pool.overloads,
+                "cache_hits": hits,
+            }
+        )
 
     @app.get("/", include_in_schema=False)
     async def editor():
@@ -189,9 +236,13 @@ def create_app(config: ServerConfig) -> "Front":
     sparql = responses or sparql
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if config.cors:
-        cors = dict(allow_origins=list(config.cors), allow_credentials=False, allow_methods=["GET", "POST", "HEAD"],
-                    allow_headers=["Accept", "Content-Type"],
-                    expose_headers=["X-Result-Truncated", "X-Result-Max-Rows", "ETag"])
+        cors = dict(
+            allow_origins=list(config.cors),
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "HEAD"],
+            allow_headers=["Accept", "Content-Type"],
+            expose_headers=["X-Result-Truncated", "X-Result-Max-Rows", "ETag"],
+        )
         app.add_middleware(CORSMiddleware, **cors)
         sparql = CORSMiddleware(sparql, **cors)
     return Front(app, sparql, responses, cors=bool(config.cors), endpoint=endpoint)
@@ -221,8 +272,14 @@ class Front:
     uvicorn's own middleware for this costs a layer on every request (measured: 17.7k against 20.7k
     requests a second for an empty answer), so cli.py turns it off."""
 
-    def __init__(self, app: FastAPI, sparql, responses: ResponseCache | None = None, cors: bool = False,
-                 endpoint: Endpoint | None = None):
+    def __init__(
+        self,
+        app: FastAPI,
+        sparql,
+        responses: ResponseCache | None = None,
+        cors: bool = False,
+        endpoint: Endpoint | None = None,
+    ):
         self.app, self.sparql, self.responses, self.cors, self.endpoint = app, sparql, responses, cors, endpoint
 
     async def __call__(self, scope, receive, send) -> None:
@@ -237,8 +294,9 @@ class Front:
         else:
             await self.app(scope, receive, send)
 
-    def replay(self, method: str, scheme: str, client, root_path: str, path: str, query_string: bytes,
-               headers) -> tuple | None:
+    def replay(
+        self, method: str, scheme: str, client, root_path: str, path: str, query_string: bytes, headers
+    ) -> tuple | None:
         """A GET or HEAD of /sparql answered from the response cache as (status, head, body), for
         transport.py to write without running the app; None sends the request the usual way. Only the
         requests whose answer the cache alone decides: none with a body, and none with an Origin when
@@ -259,8 +317,9 @@ class Front:
             return status, vary_origin(head), body
         return hit
 
-    def answer_now(self, method: str, scheme: str, server, root_path: str, path: str, query_string: bytes,
-                   headers, write):
+    def answer_now(
+        self, method: str, scheme: str, server, root_path: str, path: str, query_string: bytes, headers, write
+    ):
         """A repeated GET or HEAD of /sparql sent to the workers without the ASGI app (Endpoint.answer_now),
         for transport.py; None sends the request the usual way. Only where the endpoint alone makes the
         answer: not with the response cache on (it records what the app sends), nor for a client whose
@@ -268,8 +327,11 @@ class Front:
         if self.endpoint is None or self.responses is not None or path not in ("/sparql", root_path + "/sparql"):
             return None
         for name, value in headers:
-            if name in _NOT_NOW or (name == b"origin" and self.cors) or \
-                    (name == b"accept-encoding" and b"gzip" in value):
+            if (
+                name in _NOT_NOW
+                or (name == b"origin" and self.cors)
+                or (name == b"accept-encoding" and b"gzip" in value)
+            ):
                 return None
         if self.cors:
             write = functools.partial(_with_vary_origin, write)

@@ -3,6 +3,7 @@ documentation (docs/def.html with its diagram docs/model.svg, generated from ont
 
 Nothing is written unless the graph conforms, so a published dump has always passed the shapes.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

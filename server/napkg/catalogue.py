@@ -29,6 +29,7 @@ parameters are bound in VALUES blocks (api.with_values), not as substitutions: t
 pattern to the remote endpoint as it is written, without the substitutions, so only a VALUES block inside
 the SERVICE group carries a value to the other register.
 """
+
 from __future__ import annotations
 
 import re
@@ -124,9 +125,11 @@ class NamedQuery:
             return None
         allowed = ", ".join(p for p in allow_service if p) or "none"
         flags = " ".join(f"--allow-service {e}" for e in missing)
-        return (f"Query '{self.name}' joins our graph with {', '.join(missing)} through SERVICE, which {where} "
-                f"does not allow (allowed endpoints: {allowed}). It runs on a server started with "
-                f"`napkg serve {flags}` on a machine with a network.")
+        return (
+            f"Query '{self.name}' joins our graph with {', '.join(missing)} through SERVICE, which {where} "
+            f"does not allow (allowed endpoints: {allowed}). It runs on a server started with "
+            f"`napkg serve {flags}` on a machine with a network."
+        )
 
     @property
     def listable(self) -> bool:
@@ -138,8 +141,10 @@ class NamedQuery:
         known = {p.name for p in self.params}
         unknown = set(values) - known
         if unknown:
-            raise ParameterError(sorted(unknown)[0], f"unknown parameter of query '{self.name}' "
-                                                     f"(it takes: {', '.join(sorted(known)) or 'none'})")
+            raise ParameterError(
+                sorted(unknown)[0],
+                f"unknown parameter of query '{self.name}' (it takes: {', '.join(sorted(known)) or 'none'})",
+            )
         bound = {}
         for p in self.params:
             value = values.get(p.name)
@@ -201,16 +206,24 @@ def parse(path: Path) -> NamedQuery:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)):
             raise CatalogueError(f"{path.name}: parameter name {name!r} must be lowercase letters, digits and _")
         if spec.get("type", "string") not in TYPES:
-            raise CatalogueError(f"{path.name}: parameter '{name}' has type {spec.get('type')!r}; types: {', '.join(TYPES)}")
+            raise CatalogueError(
+                f"{path.name}: parameter '{name}' has type {spec.get('type')!r}; types: {', '.join(TYPES)}"
+            )
         if f"?_{name}" not in text:
             raise CatalogueError(f"{path.name}: parameter '{name}' is not used as ?_{name} in the query")
         if inspect(text).operation == "SELECT" and not _projects(text, f"?_{name}"):
-            raise CatalogueError(f"{path.name}: parameter '{name}' must be in the SELECT list (?_{name}): the engine "
-                                 "binds only projected variables")
-        param = Parameter(name=name, type=spec.get("type", "string"), required=bool(spec.get("required", False)),
-                          default=None if spec.get("default") is None else str(spec["default"]),
-                          enum=tuple(str(v) for v in spec.get("enum") or ()),
-                          description=str(spec.get("description", "")))
+            raise CatalogueError(
+                f"{path.name}: parameter '{name}' must be in the SELECT list (?_{name}): the engine "
+                "binds only projected variables"
+            )
+        param = Parameter(
+            name=name,
+            type=spec.get("type", "string"),
+            required=bool(spec.get("required", False)),
+            default=None if spec.get("default") is None else str(spec["default"]),
+            enum=tuple(str(v) for v in spec.get("enum") or ()),
+            description=str(spec.get("description", "")),
+        )
         if param.default is not None:
             try:
                 param.term(param.default)
@@ -222,10 +235,19 @@ def parse(path: Path) -> NamedQuery:
         tags = [t.strip() for t in tags.split(",")]
     endpoints = _endpoints(path, text, header, tuple(tags))
 
-    return NamedQuery(name=path.stem, path=path, text=text, summary=header["summary"].strip(),
-                      summary_nl=header["summary_nl"].strip(), description=header["description"].strip(),
-                      tags=tuple(tags), params=tuple(params), operation=inspect(text).operation, header=header,
-                      endpoints=endpoints)
+    return NamedQuery(
+        name=path.stem,
+        path=path,
+        text=text,
+        summary=header["summary"].strip(),
+        summary_nl=header["summary_nl"].strip(),
+        description=header["description"].strip(),
+        tags=tuple(tags),
+        params=tuple(params),
+        operation=inspect(text).operation,
+        header=header,
+        endpoints=endpoints,
+    )
 
 
 def _endpoints(path: Path, text: str, header: dict, tags: tuple) -> tuple[str, ...]:
@@ -244,15 +266,20 @@ def _endpoints(path: Path, text: str, header: dict, tags: tuple) -> tuple[str, .
     called = inspect(text).services
     for target in called:
         if target.startswith(("?", "$")) or not target:
-            raise CatalogueError(f"{path.name}: SERVICE {target or '(no endpoint)'} names no endpoint: a catalogue "
-                                 "query calls only endpoints it lists in 'endpoints'")
+            raise CatalogueError(
+                f"{path.name}: SERVICE {target or '(no endpoint)'} names no endpoint: a catalogue "
+                "query calls only endpoints it lists in 'endpoints'"
+            )
         if target not in listed:
-            raise CatalogueError(f"{path.name}: SERVICE <{target}> is not listed in the header's 'endpoints' "
-                                 f"({', '.join(listed) or 'none'}): list every endpoint the query calls")
+            raise CatalogueError(
+                f"{path.name}: SERVICE <{target}> is not listed in the header's 'endpoints' "
+                f"({', '.join(listed) or 'none'}): list every endpoint the query calls"
+            )
     for endpoint in listed:
         if endpoint not in called:
-            raise CatalogueError(f"{path.name}: endpoint <{endpoint}> is listed in 'endpoints' but the query has "
-                                 "no SERVICE to it")
+            raise CatalogueError(
+                f"{path.name}: endpoint <{endpoint}> is listed in 'endpoints' but the query has no SERVICE to it"
+            )
     if listed and FEDERATED_TAG not in tags:
         raise CatalogueError(f"{path.name}: a query that calls other endpoints must be tagged '{FEDERATED_TAG}'")
     if not listed and FEDERATED_TAG in tags:

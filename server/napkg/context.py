@@ -1,4 +1,5 @@
 """What the web app's routers share: the query workers for user queries, and a trusted store for ours."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,5 +19,6 @@ class Context:
     def select(self, query: str, **options) -> list[dict]:
         """Rows of one of the server's own SELECT queries (never a user's: those go to the pool)."""
         result = self.store.query(query, use_default_graph_as_union=self.union_default_graph, **options)
+        assert isinstance(result, ox.QuerySolutions), "a SELECT query"
         variables = [v.value for v in result.variables]
         return [{v: s[v] for v in variables} for s in result]

@@ -11,6 +11,7 @@ subclass edges between our classes are arrows with a hollow head. Layers follow 
 those edges; the order within a layer is improved by barycentre sweeps; x positions are the closest to
 the neighbours' positions that keep the order and the spacing (pool-adjacent-violators).
 """
+
 from __future__ import annotations
 
 import functools
@@ -44,8 +45,9 @@ RDF_MEDIA = {
 }
 EXTENSIONS = {ext: media for media, (_, ext) in RDF_MEDIA.items()}
 
-templates = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-                               autoescape=jinja2.select_autoescape(["html", "xml"]))
+templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=jinja2.select_autoescape(["html", "xml"])
+)
 
 
 def page_lang(request: Request | None) -> str:
@@ -59,14 +61,18 @@ def render(template: str, **context) -> str:
 
 # --- Reading the ontology --------------------------------------------------------------------------
 
+
 def curie(iri: str) -> str:
     """A prefixed name where one of the registered prefixes fits, else the IRI itself."""
     best = None
     for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and re.fullmatch(r"[A-Za-z_][\w.-]*", iri[len(ns):] or "-") and \
-                (best is None or len(ns) > len(best[1])):
+        if (
+            iri.startswith(ns)
+            and re.fullmatch(r"[A-Za-z_][\w.-]*", iri[len(ns) :] or "-")
+            and (best is None or len(ns) > len(best[1]))
+        ):
             best = (prefix, ns)
-    return f"{best[0]}:{iri[len(best[1]):]}" if best else iri
+    return f"{best[0]}:{iri[len(best[1]) :]}" if best else iri
 
 
 def local_name(iri: str) -> str:
@@ -92,6 +98,7 @@ def _natural(text: str):
 @dataclass
 class Ref:
     """A link to a term: ours (an anchor on the page) or another vocabulary's (its IRI)."""
+
     iri: str
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -150,7 +157,7 @@ class Concept:
 
     @property
     def anchor(self) -> str:
-        return "-".join(self.iri[len(ID):].split("/"))
+        return "-".join(self.iri[len(ID) :].split("/"))
 
 
 @dataclass
@@ -164,7 +171,7 @@ class Scheme:
     @property
     def anchor(self) -> str:
         # .../id/status/scheme -> scheme-status
-        return "scheme-" + self.iri[len(ID):].split("/")[0]
+        return "scheme-" + self.iri[len(ID) :].split("/")[0]
 
 
 @dataclass
@@ -212,8 +219,14 @@ def model() -> Model:
 
     def make(subject, kind) -> Term:
         sup = RDFS.subClassOf if kind == "class" else RDFS.subPropertyOf
-        term = Term(str(subject), kind, _texts(g, subject, RDFS.label), _texts(g, subject, SKOS.definition),
-                    supers=refs(g.objects(subject, sup)), subs=refs(g.subjects(sup, subject)))
+        term = Term(
+            str(subject),
+            kind,
+            _texts(g, subject, RDFS.label),
+            _texts(g, subject, SKOS.definition),
+            supers=refs(g.objects(subject, sup)),
+            subs=refs(g.subjects(sup, subject)),
+        )
         if kind in ("object", "datatype"):
             term.domain = refs(g.objects(subject, RDFS.domain))
             term.range = refs(g.objects(subject, RDFS.range))
@@ -223,10 +236,12 @@ def model() -> Model:
 
     ours = lambda s: isinstance(s, rdflib.URIRef) and is_ours(str(s))  # noqa: E731
     classes = sorted((make(s, "class") for s in set(g.subjects(RDF.type, OWL.Class)) if ours(s)), key=lambda t: t.name)
-    objects = sorted((make(s, "object") for s in set(g.subjects(RDF.type, OWL.ObjectProperty)) if ours(s)),
-                     key=lambda t: t.name)
-    datatypes = sorted((make(s, "datatype") for s in set(g.subjects(RDF.type, OWL.DatatypeProperty)) if ours(s)),
-                       key=lambda t: t.name)
+    objects = sorted(
+        (make(s, "object") for s in set(g.subjects(RDF.type, OWL.ObjectProperty)) if ours(s)), key=lambda t: t.name
+    )
+    datatypes = sorted(
+        (make(s, "datatype") for s in set(g.subjects(RDF.type, OWL.DatatypeProperty)) if ours(s)), key=lambda t: t.name
+    )
     declared = {t.iri for t in classes + objects + datatypes}
     class_iris = {t.iri for t in classes}
     individuals = []
@@ -253,15 +268,28 @@ def model() -> Model:
         concepts = []
         for c in set(g.subjects(SKOS.inScheme, s)):
             notation = g.value(c, SKOS.notation)
-            concepts.append(Concept(str(c), str(notation) if notation is not None else "",
-                                    _texts(g, c, SKOS.prefLabel), _texts(g, c, SKOS.definition),
-                                    refs(o for o in g.objects(c, RDF.type) if o != SKOS.Concept)))
+            concepts.append(
+                Concept(
+                    str(c),
+                    str(notation) if notation is not None else "",
+                    _texts(g, c, SKOS.prefLabel),
+                    _texts(g, c, SKOS.definition),
+                    refs(o for o in g.objects(c, RDF.type) if o != SKOS.Concept),
+                )
+            )
         concepts.sort(key=lambda c: _natural(c.iri))
-        schemes.append(Scheme(str(s), _texts(g, s, SKOS.prefLabel), _texts(g, s, SKOS.definition), concepts,
-                              sorted(str(o) for o in g.objects(s, RDFS.seeAlso))))
+        schemes.append(
+            Scheme(
+                str(s),
+                _texts(g, s, SKOS.prefLabel),
+                _texts(g, s, SKOS.definition),
+                concepts,
+                sorted(str(o) for o in g.objects(s, RDFS.seeAlso)),
+            )
+        )
 
     def scheme_key(scheme: Scheme):
-        segment = scheme.iri[len(ID):].split("/")[0]
+        segment = scheme.iri[len(ID) :].split("/")[0]
         return (SCHEME_ORDER.index(segment) if segment in SCHEME_ORDER else len(SCHEME_ORDER), scheme.iri)
 
     schemes.sort(key=scheme_key)
@@ -457,8 +485,10 @@ class Layout:
                 neighbours = up if sweep % 2 == 0 else down
                 layer = self.layers[li]
 
-                keys = {k: (sum(pos[n] for n in neighbours[k]) / len(neighbours[k]) if neighbours[k] else pos[k])
-                        for k in layer}
+                keys = {
+                    k: (sum(pos[n] for n in neighbours[k]) / len(neighbours[k]) if neighbours[k] else pos[k])
+                    for k in layer
+                }
                 layer.sort(key=keys.__getitem__)
             cross = _crossings(self.layers, segments, index())
             if cross < best_cross:
@@ -479,10 +509,14 @@ class Layout:
             for i, k in enumerate(layer):
                 if i:
                     prev = self.nodes[layer[i - 1]]
-                    total += prev.width / 2 + self.nodes[k].width / 2 + (NODE_GAP if not (prev.dummy and self.nodes[k].dummy) else 14)
+                    total += (
+                        prev.width / 2
+                        + self.nodes[k].width / 2
+                        + (NODE_GAP if not (prev.dummy and self.nodes[k].dummy) else 14)
+                    )
                 offsets.append(total)
-            ys = _pava([d - o for d, o in zip(desired, offsets)])
-            for k, y, o in zip(layer, ys, offsets):
+            ys = _pava([d - o for d, o in zip(desired, offsets, strict=False)])
+            for k, y, o in zip(layer, ys, offsets, strict=False):
                 self.nodes[k].x = y + o
 
         for layer in self.layers:
@@ -557,23 +591,36 @@ def model_svg(m: Model | None = None, lang: str = "nl", link: str = "#") -> str:
     title = "Model of the NAP knowledge graph" if en else "Model van de kennisgraaf NAP"
     names = ", ".join(t.name for t in m.classes)
     props = ", ".join(e.label for e in lay.edges if e.kind == "property")
-    desc = (f"{len(m.classes)} classes ({names}). Arrows: object properties from their domain to their range "
+    desc = (
+        (
+            f"{len(m.classes)} classes ({names}). Arrows: object properties from their domain to their range "
             f"({props}); arrows with a hollow head: subclass of. A line ⊂ in a box names a superclass in a standard "
-            "vocabulary.") if en else (
+            "vocabulary."
+        )
+        if en
+        else (
             f"{len(m.classes)} klassen ({names}). Pijlen: objecteigenschappen van hun domein naar hun bereik "
             f"({props}); pijlen met een open punt: subklasse van. Een regel ⊂ in een vak noemt een superklasse uit "
-            "een standaardvocabulaire.")
-    w(f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" class="model-diagram" '
-      f'viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" role="img" '
-      f'aria-labelledby="model-title model-desc" font-family="{escape(FONT)}">')
+            "een standaardvocabulaire."
+        )
+    )
+    w(
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" class="model-diagram" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" role="img" '
+        f'aria-labelledby="model-title model-desc" font-family="{escape(FONT)}">'
+    )
     w(f'<title id="model-title">{escape(title)}</title>')
     w(f'<desc id="model-desc">{escape(desc)}</desc>')
-    w("<defs>"
-      f'<marker id="arrow" viewBox="0 0 10 10" refX="9.5" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">'
-      f'<path d="M0,0 L10,5 L0,10 z" fill="{ACCENT}"/></marker>'
-      f'<marker id="hollow" viewBox="0 0 12 12" refX="11.5" refY="6" markerWidth="11" markerHeight="11" orient="auto-start-reverse">'
-      f'<path d="M0.8,0.8 L11.2,6 L0.8,11.2 z" fill="#fff" stroke="{MUTED}" stroke-width="1.2"/></marker>'
-      "</defs>")
+    w(
+        "<defs>"
+        f'<marker id="arrow" viewBox="0 0 10 10" refX="9.5" refY="5" markerWidth="8" markerHeight="8" '
+        f'orient="auto-start-reverse">'
+        f'<path d="M0,0 L10,5 L0,10 z" fill="{ACCENT}"/></marker>'
+        f'<marker id="hollow" viewBox="0 0 12 12" refX="11.5" refY="6" markerWidth="11" markerHeight="11" '
+        f'orient="auto-start-reverse">'
+        f'<path d="M0.8,0.8 L11.2,6 L0.8,11.2 z" fill="#fff" stroke="{MUTED}" stroke-width="1.2"/></marker>'
+        "</defs>"
+    )
     w(f'<rect x="0" y="0" width="{width:.0f}" height="{height:.0f}" fill="#fff"/>')
 
     nodes = lay.nodes
@@ -584,15 +631,20 @@ def model_svg(m: Model | None = None, lang: str = "nl", link: str = "#") -> str:
     for key, node in nodes.items():
         if node.dummy:
             continue
-        leaving = sorted((i for i, e in enumerate(lay.edges) if e.path[0] == key), key=lambda i: nodes[lay.edges[i].path[1]].x)
-        entering = sorted((i for i, e in enumerate(lay.edges) if e.path[-1] == key), key=lambda i: nodes[lay.edges[i].path[-2]].x)
+        leaving = sorted(
+            (i for i, e in enumerate(lay.edges) if e.path[0] == key), key=lambda i: nodes[lay.edges[i].path[1]].x
+        )
+        entering = sorted(
+            (i for i, e in enumerate(lay.edges) if e.path[-1] == key), key=lambda i: nodes[lay.edges[i].path[-2]].x
+        )
         for ports, edges in ((out_ports, leaving), (in_ports, entering)):
             span = min(node.width * 0.7, 26 * max(len(edges) - 1, 0))
             for j, i in enumerate(edges):
                 ports[(i, key)] = node.x - span / 2 + (span * j / (len(edges) - 1) if len(edges) > 1 else span / 2)
 
     label_boxes: list[tuple[float, float, float, float]] = [
-        (n.x - n.width / 2, n.y, n.x + n.width / 2, n.y + n.height) for n in nodes.values() if not n.dummy]
+        (n.x - n.width / 2, n.y, n.x + n.width / 2, n.y + n.height) for n in nodes.values() if not n.dummy
+    ]
     w('<g class="edges" fill="none">')
     labels = []
     for i, e in enumerate(lay.edges):
@@ -608,8 +660,10 @@ def model_svg(m: Model | None = None, lang: str = "nl", link: str = "#") -> str:
                 points.append((n.x, n.y + n.height))
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points)
         if e.kind == "property":
-            w(f'<path class="edge property" data-property={quoteattr(e.label)} d="{d}" stroke="{ACCENT}" '
-              f'stroke-width="1.4" marker-{"start" if e.reversed else "end"}="url(#arrow)"/>')
+            w(
+                f'<path class="edge property" data-property={quoteattr(e.label)} d="{d}" stroke="{ACCENT}" '
+                f'stroke-width="1.4" marker-{"start" if e.reversed else "end"}="url(#arrow)"/>'
+            )
             (x1, y1), (x2, y2) = points[0], points[1]
             lw, lh = text_width(e.label, EDGE_SIZE) + 8, EDGE_SIZE + 6
             for t in (0.5, 0.32, 0.68, 0.2, 0.8, 0.42, 0.58):
@@ -620,53 +674,84 @@ def model_svg(m: Model | None = None, lang: str = "nl", link: str = "#") -> str:
             label_boxes.append(box)
             labels.append((e, cx, cy, lw, lh))
         else:
-            w(f'<path class="edge subclass" d="{d}" stroke="{MUTED}" stroke-width="1.3" '
-              f'marker-{"start" if e.reversed else "end"}="url(#hollow)"/>')
+            w(
+                f'<path class="edge subclass" d="{d}" stroke="{MUTED}" stroke-width="1.3" '
+                f'marker-{"start" if e.reversed else "end"}="url(#hollow)"/>'
+            )
     w("</g>")
     w(f'<g class="edge-labels" font-size="{EDGE_SIZE}">')
     for e, cx, cy, lw, lh in labels:
-        w(f'<g class="edge-label"><rect x="{cx - lw / 2:.1f}" y="{cy - lh / 2:.1f}" width="{lw:.1f}" height="{lh:.1f}" '
-          f'rx="3" fill="#fff" fill-opacity="0.92"/>'
-          f'<a href={quoteattr(link + e.label)} xlink:href={quoteattr(link + e.label)}>'
-          f'<text x="{cx:.1f}" y="{cy + EDGE_SIZE * 0.35:.1f}" text-anchor="middle" fill="{ACCENT}" font-style="italic">'
-          f'{escape(e.label)}</text></a></g>')
+        w(
+            f'<g class="edge-label"><rect x="{cx - lw / 2:.1f}" y="{cy - lh / 2:.1f}" width="{lw:.1f}" '
+            f'height="{lh:.1f}" '
+            f'rx="3" fill="#fff" fill-opacity="0.92"/>'
+            f"<a href={quoteattr(link + e.label)} xlink:href={quoteattr(link + e.label)}>"
+            f'<text x="{cx:.1f}" y="{cy + EDGE_SIZE * 0.35:.1f}" text-anchor="middle" fill="{ACCENT}" '
+            f'font-style="italic">'
+            f"{escape(e.label)}</text></a></g>"
+        )
     w("</g>")
 
     if lay.loose_top is not None:
-        note = ("Classes not joined by a property with a stated domain and range"
-                if en else "Klassen zonder eigenschap met vastgelegd domein en bereik ertussen")
-        w(f'<line x1="{MARGIN}" x2="{width - MARGIN:.0f}" y1="{lay.loose_top:.1f}" y2="{lay.loose_top:.1f}" '
-          f'stroke="{LINE}" stroke-dasharray="4 4"/>')
+        note = (
+            "Classes not joined by a property with a stated domain and range"
+            if en
+            else "Klassen zonder eigenschap met vastgelegd domein en bereik ertussen"
+        )
+        w(
+            f'<line x1="{MARGIN}" x2="{width - MARGIN:.0f}" y1="{lay.loose_top:.1f}" y2="{lay.loose_top:.1f}" '
+            f'stroke="{LINE}" stroke-dasharray="4 4"/>'
+        )
         w(f'<text x="{MARGIN}" y="{lay.loose_top + 14:.1f}" font-size="12" fill="{MUTED}">{escape(note)}</text>')
 
     w('<g class="classes">')
-    for key, n in nodes.items():
+    for n in nodes.values():
         if n.dummy:
             continue
         x0 = n.x - n.width / 2
         href = link + n.term.name
         w(f'<a class="class" href={quoteattr(href)} xlink:href={quoteattr(href)} data-class={quoteattr(n.term.name)}>')
-        w(f'<rect x="{x0:.1f}" y="{n.y:.1f}" width="{n.width:.1f}" height="{n.height:.1f}" rx="4" '
-          f'fill="#e5ecf3" stroke="{ACCENT}" stroke-width="1.3"/>')
+        w(
+            f'<rect x="{x0:.1f}" y="{n.y:.1f}" width="{n.width:.1f}" height="{n.height:.1f}" rx="4" '
+            f'fill="#e5ecf3" stroke="{ACCENT}" stroke-width="1.3"/>'
+        )
         ty = n.y + 6
         for text, size, bold, colour, italic in n.lines:
             ty += size + LINE_GAP
             weight = ' font-weight="700"' if bold else ""
             style = ' font-style="italic"' if italic else ""
-            w(f'<text x="{n.x:.1f}" y="{ty - LINE_GAP - 1:.1f}" text-anchor="middle" font-size="{size}"{weight}{style} '
-              f'fill="{colour}">{escape(text)}</text>')
+            w(
+                f'<text x="{n.x:.1f}" y="{ty - LINE_GAP - 1:.1f}" text-anchor="middle" '
+                f'font-size="{size}"{weight}{style} '
+                f'fill="{colour}">{escape(text)}</text>'
+            )
         w("</a>")
     w("</g>")
 
     # Legend
     ly = lay.height + 10
     w(f'<g class="legend" font-size="12" fill="{INK}">')
-    w(f'<line x1="{MARGIN}" x2="{MARGIN + 38}" y1="{ly + 10}" y2="{ly + 10}" stroke="{ACCENT}" stroke-width="1.4" marker-end="url(#arrow)"/>')
-    w(f'<text x="{MARGIN + 46}" y="{ly + 14}">{escape("object property, from domain to range" if en else "objecteigenschap, van domein naar bereik")}</text>')
-    w(f'<line x1="{MARGIN}" x2="{MARGIN + 38}" y1="{ly + 32}" y2="{ly + 32}" stroke="{MUTED}" stroke-width="1.3" marker-end="url(#hollow)"/>')
+    w(
+        f'<line x1="{MARGIN}" x2="{MARGIN + 38}" y1="{ly + 10}" y2="{ly + 10}" stroke="{ACCENT}" stroke-width="1.4" '
+        f'marker-end="url(#arrow)"/>'
+    )
+    w(
+        f'<text x="{MARGIN + 46}" '
+        f'y="{ly + 14}">'
+        + escape("object property, from domain to range" if en else "objecteigenschap, van domein naar bereik")
+        + "</text>"
+    )
+    w(
+        f'<line x1="{MARGIN}" x2="{MARGIN + 38}" y1="{ly + 32}" y2="{ly + 32}" stroke="{MUTED}" stroke-width="1.3" '
+        f'marker-end="url(#hollow)"/>'
+    )
     w(f'<text x="{MARGIN + 46}" y="{ly + 36}">{escape("subclass of" if en else "subklasse van")}</text>')
     w(f'<text x="{MARGIN + 330}" y="{ly + 14}" font-style="italic" fill="{MUTED}">⊂ prov:Entity</text>')
-    w(f'<text x="{MARGIN + 420}" y="{ly + 14}">{escape("superclass in a standard vocabulary" if en else "superklasse uit een standaardvocabulaire")}</text>')
+    w(
+        f'<text x="{MARGIN + 420}" '
+        f'y="{ly + 14}">'
+        f"{escape('superclass in a standard vocabulary' if en else 'superklasse uit een standaardvocabulaire')}</text>"
+    )
     w("</g>")
     w("</svg>")
     return "\n".join(out)
@@ -674,19 +759,37 @@ def model_svg(m: Model | None = None, lang: str = "nl", link: str = "#") -> str:
 
 # --- The page ---------------------------------------------------------------------------------------
 
+
 def def_html(lang: str = "nl", request: Request | None = None, static: bool = False) -> str:
     """The /def page. static: for build/docs (the style sheet inlined, links relative to the folder)."""
     m = model()
-    inline_css = (STATIC_DIR / "site.css").read_text(encoding="utf-8") if static and (STATIC_DIR / "site.css").exists() else ""
+    inline_css = (
+        (STATIC_DIR / "site.css").read_text(encoding="utf-8") if static and (STATIC_DIR / "site.css").exists() else ""
+    )
     svg = model_svg(m, lang, link="#")
     # Properties without a drawn arrow: no stated domain or range.
     undrawn = [p for p in m.object_properties if not (p.domain and p.range)]
-    return render("def.html", lang=lang, request=request, active="model", m=m, svg=Markup(svg), static=static,
-                  inline_css=inline_css, undrawn=undrawn, formats=RDF_MEDIA, curie=curie)
+    return render(
+        "def.html",
+        lang=lang,
+        request=request,
+        active="model",
+        m=m,
+        svg=Markup(svg),
+        static=static,
+        inline_css=inline_css,
+        undrawn=undrawn,
+        formats=RDF_MEDIA,
+        curie=curie,
+    )
 
 
-OX_FORMATS = {"text/turtle": "TURTLE", "application/ld+json": "JSON_LD", "application/rdf+xml": "RDF_XML",
-              "application/n-triples": "N_TRIPLES"}
+OX_FORMATS = {
+    "text/turtle": "TURTLE",
+    "application/ld+json": "JSON_LD",
+    "application/rdf+xml": "RDF_XML",
+    "application/n-triples": "N_TRIPLES",
+}
 
 
 @functools.cache
@@ -706,8 +809,13 @@ def write_docs(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for lang, suffix in (("nl", ""), ("en", ".en")):
-        for name, text in ((f"def{suffix}.html", def_html(lang, static=True)),
-                           (f"model{suffix}.svg", '<?xml version="1.0" encoding="UTF-8"?>\n' + model_svg(lang=lang, link=ONTOLOGY_IRI + "#"))):
+        for name, text in (
+            (f"def{suffix}.html", def_html(lang, static=True)),
+            (
+                f"model{suffix}.svg",
+                '<?xml version="1.0" encoding="UTF-8"?>\n' + model_svg(lang=lang, link=ONTOLOGY_IRI + "#"),
+            ),
+        ):
             path = out / name
             tmp = path.with_suffix(path.suffix + ".tmp")
             tmp.write_text(text, encoding="utf-8")
@@ -717,6 +825,7 @@ def write_docs(out: Path) -> list[Path]:
 
 
 # --- Routes -----------------------------------------------------------------------------------------
+
 
 def make_router(context=None) -> APIRouter:
     from .negotiation import acceptable, wants_html
@@ -731,12 +840,16 @@ def make_router(context=None) -> APIRouter:
 
     def rdf_response(media: str, request: Request) -> Response:
         body = cached(("rdf", media), lambda: ontology_rdf(media))
-        headers = {"Vary": "Accept", "Link": f'<{ONTOLOGY_IRI}>; rel="describedby"',
-                   "Content-Disposition": f'inline; filename="nap-ontology.{RDF_MEDIA[media][1]}"'}
+        headers = {
+            "Vary": "Accept",
+            "Link": f'<{ONTOLOGY_IRI}>; rel="describedby"',
+            "Content-Disposition": f'inline; filename="nap-ontology.{RDF_MEDIA[media][1]}"',
+        }
         if request.method == "HEAD":
             return Response(status_code=200, media_type=media, headers={**headers, "Content-Length": str(len(body))})
-        return Response(body, media_type=media + ("; charset=utf-8" if media != "application/ld+json" else ""),
-                        headers=headers)
+        return Response(
+            body, media_type=media + ("; charset=utf-8" if media != "application/ld+json" else ""), headers=headers
+        )
 
     @router.api_route("/def", methods=["GET", "HEAD"], include_in_schema=False)
     async def definition(request: Request):
@@ -748,8 +861,12 @@ def make_router(context=None) -> APIRouter:
         offers = list(RDF_MEDIA) + ["text/html"]
         chosen = acceptable(offers, accept, formats, kind="graph")
         if not chosen:
-            return Response("Not acceptable: /def is available as text/html, " + ", ".join(RDF_MEDIA) + ".\n",
-                            status_code=406, media_type="text/plain", headers={"Vary": "Accept"})
+            return Response(
+                "Not acceptable: /def is available as text/html, " + ", ".join(RDF_MEDIA) + ".\n",
+                status_code=406,
+                media_type="text/plain",
+                headers={"Vary": "Accept"},
+            )
         if chosen[0] == "text/html":
             return HTMLResponse(def_html(page_lang(request), request), headers={"Vary": "Accept"})
         return rdf_response(chosen[0], request)
@@ -759,8 +876,11 @@ def make_router(context=None) -> APIRouter:
         if ext == "html":
             return HTMLResponse(def_html(page_lang(request), request))
         if ext not in EXTENSIONS:
-            return Response(f"No such format: .{ext} (known: .html, .{', .'.join(EXTENSIONS)}).\n", status_code=404,
-                            media_type="text/plain")
+            return Response(
+                f"No such format: .{ext} (known: .html, .{', .'.join(EXTENSIONS)}).\n",
+                status_code=404,
+                media_type="text/plain",
+            )
         return rdf_response(EXTENSIONS[ext], request)
 
     @router.get("/def/model.svg", include_in_schema=False)
@@ -773,8 +893,11 @@ def make_router(context=None) -> APIRouter:
     async def version(version: str, request: Request):
         """The version IRI (owl:versionIRI, .../def/0.1.0) resolves: this server serves that version."""
         if version != __version__:
-            return Response(f"This server serves version {__version__} of the model, not {version}.\n",
-                            status_code=404, media_type="text/plain")
+            return Response(
+                f"This server serves version {__version__} of the model, not {version}.\n",
+                status_code=404,
+                media_type="text/plain",
+            )
         return Response(status_code=303, headers={"Location": "/def", "Vary": "Accept"})
 
     return router

@@ -5,6 +5,7 @@ The server only ever calls Engine.run(Job) -> Answer and Engine.statistics(), so
 An Answer carries bytes already written in the negotiated format, so it can cross a process boundary
 and be cached as is.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,15 @@ import pyoxigraph as ox
 
 from .guard import undeclared_prefixes
 from .joinorder import Planner
-from .results import (GRAPH_TYPES, NATIVE_TABLE_FORMATS, TABLE_TYPES, more_rows_than, write_boolean, write_graph,
-                      write_table)
+from .results import (
+    GRAPH_TYPES,
+    NATIVE_TABLE_FORMATS,
+    TABLE_TYPES,
+    more_rows_than,
+    write_boolean,
+    write_graph,
+    write_table,
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,9 @@ _POSITION = re.compile(r"^error at (\d+):(\d+): ")
 
 
 #: pyoxigraph's message for a LIMIT or OFFSET past 2^64 - 1 reads as a list of what it expected.
-_TOO_LARGE = re.compile(r"expected one of The query (limit|offset) should be a non negative integer(, \['0'\.\.='9'\])?")
+_TOO_LARGE = re.compile(
+    r"expected one of The query (limit|offset) should be a non negative integer(, \['0'\.\.='9'\])?"
+)
 LARGEST_COUNT = 2**64 - 1  # the largest LIMIT or OFFSET pyoxigraph reads (a 64-bit usize)
 
 
@@ -85,10 +95,12 @@ def _too_large(query: str, message: str) -> str:
     lines = query.split("\n")
     if line <= len(lines):
         text = lines[line - 1]
-        while column > 1 and text[column - 2: column - 1].isdigit():
+        while column > 1 and text[column - 2 : column - 1].isdigit():
             column -= 1
-    return f"error at {line}:{column}: {found[1].upper()} takes a whole number from 0 to {LARGEST_COUNT:,}, the " \
-           f"largest the engine can count to"
+    return (
+        f"error at {line}:{column}: {found[1].upper()} takes a whole number from 0 to {LARGEST_COUNT:,}, the "
+        f"largest the engine can count to"
+    )
 
 
 def explain(query: str, message: str, known: dict[str, str]) -> str:
@@ -105,8 +117,10 @@ def explain(query: str, message: str, known: dict[str, str]) -> str:
     names = [tok.text.split(":", 1)[0] for tok in missing]
     declarations = "\n".join(f"PREFIX {name}: <{known.get(name, 'its namespace IRI')}>" for name in names)
     listed = ", ".join(f"{name}:" for name in names)
-    hint = (f"the prefix{'es' if len(names) > 1 else ''} {listed} {'are' if len(names) > 1 else 'is'} used but "
-            f"not declared. Declare {'them' if len(names) > 1 else 'it'} at the top of the query:\n{declarations}")
+    hint = (
+        f"the prefix{'es' if len(names) > 1 else ''} {listed} {'are' if len(names) > 1 else 'is'} used but "
+        f"not declared. Declare {'them' if len(names) > 1 else 'it'} at the top of the query:\n{declarations}"
+    )
     at = _POSITION.match(message)
     if "Prefix not found" in message or at is None or (int(at[1]), int(at[2])) >= (line, column):
         return f"error at {line}:{column}: {hint}"
@@ -128,19 +142,25 @@ class LocalEngine:
     """pyoxigraph in this process. Safe only behind guard.check and only where a crash or a runaway
     query may take the process down: the server runs it inside pool.WorkerPool."""
 
-    def __init__(self, store: ox.Store, union_default_graph: bool = False, prefixes: dict[str, str] | None = None,
-                 order_joins: bool = True):
+    def __init__(
+        self,
+        store: ox.Store,
+        union_default_graph: bool = False,
+        prefixes: dict[str, str] | None = None,
+        order_joins: bool = True,
+    ):
         self.store, self.union, self.prefixes = store, union_default_graph, prefixes or {}
         # pyoxigraph joins triples in the order they are written, between equals: joinorder writes them in
         # the order the store's counts say is cheapest (30 ms -> 0.3 ms for benchmarks/' CSDDD query).
         self.plan = Planner(store) if order_joins else None
 
     @classmethod
-    def from_nquads(cls, path: Path, **options) -> "LocalEngine":
+    def from_nquads(cls, path: Path, **options) -> LocalEngine:
         return cls(read_nquads(path), **options)
 
     def explain(self, query: str, message: str) -> str:
         from .namespaces import PREFIXES  # here, not above: it imports rdflib, which a worker otherwise need not
+
         return explain(query, message, {**PREFIXES, **self.prefixes})
 
     def run(self, job: Job) -> Answer:
@@ -161,7 +181,7 @@ class LocalEngine:
         capped = job.limit is None and job.limit_at is not None
         text = job.query
         if capped:
-            text = f"{text[:job.limit_at]}\nLIMIT {job.max_rows + 1}\n{text[job.limit_at:]}"
+            text = f"{text[: job.limit_at]}\nLIMIT {job.max_rows + 1}\n{text[job.limit_at :]}"
         try:
             result = self._query(text, job, options)
         except SyntaxError as error:
@@ -220,10 +240,17 @@ class LocalEngine:
 
     def statistics(self) -> dict:
         """VoID figures: for the default dataset, the store's default graph and each named graph."""
+
         def figures(pattern: str, union: bool) -> dict:
-            query = ("SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?entities) (COUNT(DISTINCT ?p) AS ?properties) "
-                     "(COUNT(DISTINCT ?c) AS ?classes) WHERE { " + pattern.replace("PATTERN",
-                     "?s ?p ?o BIND(IF(?p = <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>, ?o, 1/0) AS ?c)") + " }")
+            query = (
+                "SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?entities) (COUNT(DISTINCT ?p) AS ?properties) "
+                "(COUNT(DISTINCT ?c) AS ?classes) WHERE { "
+                + pattern.replace(
+                    "PATTERN",
+                    "?s ?p ?o BIND(IF(?p = <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>, ?o, 1/0) AS ?c)",
+                )
+                + " }"
+            )
             row = next(iter(self.store.query(query, use_default_graph_as_union=union)))
             return {k: int(row[k].value) for k in ("triples", "entities", "properties", "classes")}
 
@@ -239,8 +266,12 @@ class LocalEngine:
 
 
 def _not_acceptable(what: str, offered: dict) -> Answer:
-    return Answer(406, b"", "", error=f"None of the accepted media types can carry {what}; "
-                                      f"this endpoint offers {', '.join(offered)}.")
+    return Answer(
+        406,
+        b"",
+        "",
+        error=f"None of the accepted media types can carry {what}; this endpoint offers {', '.join(offered)}.",
+    )
 
 
 _TRIPLE_FORMATS = (ox.RdfFormat.TURTLE, ox.RdfFormat.N_TRIPLES, ox.RdfFormat.RDF_XML)
@@ -260,7 +291,7 @@ def read_nquads(path: Path) -> ox.Store:
 
 def build_store(dataset: Dataset) -> ox.Store:
     """Load the dataset's files into a fresh in-memory store (all-or-nothing per file)."""
-    from .load import LoadError, _FORMATS
+    from .load import _FORMATS, LoadError
 
     store = ox.Store()
     targets = [(p, ox.DefaultGraph()) for p in dataset.default]

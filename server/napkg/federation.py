@@ -6,6 +6,7 @@ secret per server start; the forwarder makes the call with a deadline and stops 
 and the engine sees an error instead of a hang or a flood. IRIs outside the allow-list never get this far:
 guard.check refuses them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -66,21 +67,34 @@ class Forwarder:
                         async for chunk in upstream.aiter_bytes():
                             size += len(chunk)
                             if size > self.max_bytes:
-                                return Response(f"The SERVICE endpoint {endpoint} sent more than {self.max_bytes} "
-                                                "bytes, this server's limit.\n", status_code=502, media_type="text/plain")
+                                return Response(
+                                    f"The SERVICE endpoint {endpoint} sent more than {self.max_bytes} "
+                                    "bytes, this server's limit.\n",
+                                    status_code=502,
+                                    media_type="text/plain",
+                                )
                             chunks.append(chunk)
-                        return Response(b"".join(chunks), status_code=upstream.status_code,
-                                        media_type=upstream.headers.get("content-type"))
+                        return Response(
+                            b"".join(chunks),
+                            status_code=upstream.status_code,
+                            media_type=upstream.headers.get("content-type"),
+                        )
 
             try:
                 # One deadline for the whole call: a server that trickles bytes is cut too.
                 return await asyncio.wait_for(call(), self.timeout)
-            except (httpx.TimeoutException, asyncio.TimeoutError):
-                return Response(f"The SERVICE endpoint {endpoint} did not answer within {self.timeout:g} s.\n",
-                                status_code=504, media_type="text/plain")
+            except (TimeoutError, httpx.TimeoutException):
+                return Response(
+                    f"The SERVICE endpoint {endpoint} did not answer within {self.timeout:g} s.\n",
+                    status_code=504,
+                    media_type="text/plain",
+                )
             except httpx.HTTPError as error:
-                return Response(f"The SERVICE endpoint {endpoint} could not be reached: {error}\n",
-                                status_code=502, media_type="text/plain")
+                return Response(
+                    f"The SERVICE endpoint {endpoint} could not be reached: {error}\n",
+                    status_code=502,
+                    media_type="text/plain",
+                )
 
         router.add_api_route(PATH + "/{secret}/{index}", forward, methods=["GET", "POST"], include_in_schema=False)
         return router

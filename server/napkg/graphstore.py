@@ -11,12 +11,14 @@ beyond), and at most WRITERS are written at once, so a large dataset asked for m
 take the server's memory. A named graph's own IRI (/graph/{name}, web.py) answers an RDF client through
 the same respond().
 """
+
 from __future__ import annotations
 
 import hashlib
 import tempfile
 import threading
-from typing import IO, Iterator
+from collections.abc import Iterator
+from typing import IO
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
@@ -59,12 +61,16 @@ def content(context: Context, kind: str, iri: str | None) -> Iterator:
     if kind == "dataset":
         return iter(store)
     if kind == "graph":
-        return (ox.Triple(q.subject, q.predicate, q.object)
-                for q in store.quads_for_pattern(None, None, None, ox.NamedNode(iri)))
+        return (
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in store.quads_for_pattern(None, None, None, ox.NamedNode(iri))
+        )
     if context.union_default_graph:
         return _once(ox.Triple(q.subject, q.predicate, q.object) for q in store)
-    return (ox.Triple(q.subject, q.predicate, q.object)
-            for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+    return (
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+    )
 
 
 def _once(triples: Iterator) -> Iterator:
@@ -96,18 +102,24 @@ def _chunks(out: IO[bytes]) -> Iterator[bytes]:
         out.close()
 
 
-async def respond(context: Context, request: Request, kind: str, iri: str | None, media: str,
-                  headers: dict[str, str]) -> Response:
+async def respond(
+    context: Context, request: Request, kind: str, iri: str | None, media: str, headers: dict[str, str]
+) -> Response:
     """A graph (or the dataset) in this media type, with its ETag: /store and a named graph's own IRI
     (web.py) both answer through here."""
-    headers = {**headers, "ETag": weak_etag(hashlib.sha256(f"{context.fingerprint}|{kind}|{iri}|{media}".encode())
-                                            .hexdigest())}
+    headers = {
+        **headers,
+        "ETag": weak_etag(hashlib.sha256(f"{context.fingerprint}|{kind}|{iri}|{media}".encode()).hexdigest()),
+    }
     if matches(headers["ETag"].encode(), request.headers.get("if-none-match", "").encode("latin-1") or None):
         return Response(status_code=304, headers=headers)
     fmt = DATASET_TYPES.get(media) or GRAPH_TYPES[media]
     # The graph's own prefixes make the NAP graph's Turtle and TriG readable; other data gets none.
-    options = {"prefixes": PREFIXES} if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) and context.union_default_graph \
+    options = (
+        {"prefixes": PREFIXES}
+        if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG) and context.union_default_graph
         else {}
+    )
     out = await run_in_threadpool(write, context, kind, iri, fmt, options)
     size = out.tell()
     out.seek(0)
@@ -127,21 +139,35 @@ def make_router(context: Context) -> APIRouter:
 
     async def graph_store(request: Request) -> Response:
         if request.method in WRITE:
-            return error(405, f"{request.method} is not allowed: this graph store is read-only (GET and HEAD "
-                              "read a graph; SPARQL queries go to /sparql).", {"Allow": "GET, HEAD"})
+            return error(
+                405,
+                f"{request.method} is not allowed: this graph store is read-only (GET and HEAD "
+                "read a graph; SPARQL queries go to /sparql).",
+                {"Allow": "GET, HEAD"},
+            )
         found = target(request)
         if isinstance(found, Response):
             return found
         kind, iri = found
         if kind == "graph" and not context.store.contains_named_graph(ox.NamedNode(iri)):
-            return error(404, f"There is no graph <{iri}> in this dataset; the service description at /sparql "
-                              "lists its named graphs.")
+            return error(
+                404,
+                f"There is no graph <{iri}> in this dataset; the service description at /sparql "
+                "lists its named graphs.",
+            )
         offers = list(DATASET_TYPES if kind == "dataset" else GRAPH_TYPES)
-        media_types = acceptable(offers, request.headers.get("accept"), request.query_params.getlist("format"),
-                                 "dataset" if kind == "dataset" else "graph")
+        media_types = acceptable(
+            offers,
+            request.headers.get("accept"),
+            request.query_params.getlist("format"),
+            "dataset" if kind == "dataset" else "graph",
+        )
         if not media_types:
-            return error(406, f"This {'dataset' if kind == 'dataset' else 'graph'} is offered as {', '.join(offers)}.",
-                         {"Vary": "Accept"})
+            return error(
+                406,
+                f"This {'dataset' if kind == 'dataset' else 'graph'} is offered as {', '.join(offers)}.",
+                {"Vary": "Accept"},
+            )
         return await respond(context, request, kind, iri, media_types[0], {"Vary": "Accept"})
 
     async def direct(request: Request, rest: str) -> Response:
@@ -150,24 +176,48 @@ def make_router(context: Context) -> APIRouter:
         return error(404, "This graph store names graphs indirectly: /store?graph=IRI, /store?default or /store.")
 
     text = {"text/plain": {"schema": {"type": "string"}}}
-    router.add_api_route("/store", graph_store, methods=["GET"], tags=["SPARQL"], operation_id="graph_store_get",
-                         summary="Read a graph (SPARQL 1.1 Graph Store Protocol, read-only)", openapi_extra={
-                             "parameters": [
-                                 {"name": "graph", "in": "query", "required": False, "description": "a named graph; "
-                                  "without graph and default, the whole dataset", "schema": {"type": "string",
-                                                                                              "format": "uri"}},
-                                 {"name": "default", "in": "query", "required": False, "allowEmptyValue": True,
-                                  "description": "the default graph", "schema": {"type": "string"}},
-                                 {"name": "format", "in": "query", "required": False, "schema": {
-                                     "type": "string", "enum": sorted({*FORMAT_PARAM["graph"], *FORMAT_PARAM["dataset"]})}},
-                             ],
-                             "responses": {
-                                 "200": {"description": "the graph, or the dataset as N-Quads or TriG", "content": {
-                                     m: {"schema": {"type": "string"}} for m in [*GRAPH_TYPES, *DATASET_TYPES]}},
-                                 "400": {"description": "graph is not an absolute IRI, or two graphs are named",
-                                         "content": text},
-                                 "404": {"description": "no such graph in this dataset", "content": text},
-                                 "406": {"description": "no acceptable format", "content": text}}})
+    router.add_api_route(
+        "/store",
+        graph_store,
+        methods=["GET"],
+        tags=["SPARQL"],
+        operation_id="graph_store_get",
+        summary="Read a graph (SPARQL 1.1 Graph Store Protocol, read-only)",
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": "graph",
+                    "in": "query",
+                    "required": False,
+                    "description": "a named graph; without graph and default, the whole dataset",
+                    "schema": {"type": "string", "format": "uri"},
+                },
+                {
+                    "name": "default",
+                    "in": "query",
+                    "required": False,
+                    "allowEmptyValue": True,
+                    "description": "the default graph",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "format",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": sorted({*FORMAT_PARAM["graph"], *FORMAT_PARAM["dataset"]})},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "the graph, or the dataset as N-Quads or TriG",
+                    "content": {m: {"schema": {"type": "string"}} for m in [*GRAPH_TYPES, *DATASET_TYPES]},
+                },
+                "400": {"description": "graph is not an absolute IRI, or two graphs are named", "content": text},
+                "404": {"description": "no such graph in this dataset", "content": text},
+                "406": {"description": "no acceptable format", "content": text},
+            },
+        },
+    )
     router.add_api_route("/store", graph_store, methods=["HEAD", *WRITE], include_in_schema=False)
     router.add_api_route("/store/{rest:path}", direct, methods=["GET", "HEAD", *WRITE], include_in_schema=False)
     return router

@@ -5,19 +5,25 @@ pyoxigraph crashes on very deep nesting, calls any URL named in SERVICE and has 
 strings and IRIs finds the nesting depth, the SERVICE targets and the operation, without parsing the
 grammar. What it refuses never reaches the engine.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urljoin
 
 _IRI = re.compile(r'<([^<>"{}|^`\\\x00-\x20]*)>')
 # A prefixed name's local part may hold escapes (PN_LOCAL_ESC: \\' \\# ...): they must not open a string
 # or a comment in our reading when they do not in the engine's.
 _LOCAL = r"(?:[\w\-.:%\u00B7\u00C0-\uFFFF]|\\[_~.\-!$&'()*+,;=/?#@%])*"
-_WORD = re.compile(r"[A-Za-z_\u00C0-\uFFFF][\w\-.\u00B7\u00C0-\uFFFF]*(?::" + _LOCAL + r")?|:" + _LOCAL +
-                   r"|[?$][\w\u00B7\u00C0-\uFFFF]+")
+_WORD = re.compile(
+    r"[A-Za-z_\u00C0-\uFFFF][\w\-.\u00B7\u00C0-\uFFFF]*(?::"
+    + _LOCAL
+    + r")?|:"
+    + _LOCAL
+    + r"|[?$][\w\u00B7\u00C0-\uFFFF]+"
+)
 _OPEN, _CLOSE = "{([", "})]"
 
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
@@ -45,7 +51,9 @@ class Token:
 
 # A literal's language tag or datatype marker, and a number, read as the SPARQL grammar's longest match.
 _SUFFIX = re.compile(r"@[A-Za-z]+(?:-[A-Za-z0-9]+)*|\^\^")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.[0-9]*[eE][+-]?[0-9]+|[0-9]+(?:[eE][+-]?[0-9]+)?)")
+_NUMBER = re.compile(
+    r"[+-]?(?:[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.[0-9]*[eE][+-]?[0-9]+|[0-9]+(?:[eE][+-]?[0-9]+)?)"
+)
 
 
 def tokens(query: str, literals: bool = False):
@@ -77,7 +85,11 @@ def tokens(query: str, literals: bool = False):
         elif c == "<" and (m := _IRI.match(query, i)):
             yield Token("iri", m.group(1), i)
             i = m.end()
-        elif literals and (c.isdigit() or c in "+-." and query[i + 1:i + 2].isdigit()) and (m := _NUMBER.match(query, i)):
+        elif (
+            literals
+            and (c.isdigit() or c in "+-." and query[i + 1 : i + 2].isdigit())
+            and (m := _NUMBER.match(query, i))
+        ):
             yield Token("number", m.group(0), i)
             i = m.end()
         elif m := _WORD.match(query, i):
@@ -171,8 +183,11 @@ def inspect(query: str) -> Inspection:
                 services.append(target.text)
             elif ":" in target.text:
                 prefix, local = target.text.split(":", 1)
-                services.append(prefixes.get(prefix, target.text + " (unknown prefix)") + local
-                                if prefix in prefixes else target.text)
+                services.append(
+                    prefixes.get(prefix, target.text + " (unknown prefix)") + local
+                    if prefix in prefixes
+                    else target.text
+                )
             else:
                 services.append(target.text)
     limit_at = None
@@ -201,11 +216,11 @@ def undeclared_prefixes(query: str) -> list[Token]:
     return list(first.values())
 
 
-def rewrite_services(query: str, found: Inspection, target: "Callable[[str], str]") -> str:
+def rewrite_services(query: str, found: Inspection, target: Callable[[str], str]) -> str:
     """The query with each SERVICE endpoint replaced by target(endpoint): the server routes allowed
     SERVICE calls through its own forwarder, which bounds their time and size."""
     text = unescape_codepoints(query)
-    for (start, end), endpoint in sorted(zip(found.service_spans, found.services), reverse=True):
+    for (start, end), endpoint in sorted(zip(found.service_spans, found.services, strict=False), reverse=True):
         text = text[:start] + "<" + target(endpoint) + ">" + text[end:]
     return text
 
@@ -238,20 +253,30 @@ def inspect_remembered(query: str) -> Inspection:
 def check(query: str, limits: Limits) -> Inspection:
     """Refuse what must not reach the engine; return what was found otherwise."""
     if len(query) > limits.max_query_length:
-        raise Refused(400, f"The query is {len(query)} characters long; this endpoint accepts at most "
-                           f"{limits.max_query_length}.")
+        raise Refused(
+            400, f"The query is {len(query)} characters long; this endpoint accepts at most {limits.max_query_length}."
+        )
     found = inspect_remembered(query)
     if found.depth > limits.max_depth:
-        raise Refused(400, f"The query is nested {found.depth} levels deep; this endpoint accepts at most "
-                           f"{limits.max_depth} levels of {{ }}, ( ) and [ ].")
+        raise Refused(
+            400,
+            f"The query is nested {found.depth} levels deep; this endpoint accepts at most "
+            f"{limits.max_depth} levels of {{ }}, ( ) and [ ].",
+        )
     if found.operation in UPDATE_KEYWORDS:
-        raise Refused(403, f"This endpoint is read-only: {found.operation} and every other SPARQL Update "
-                           "operation (LOAD included) is refused.")
+        raise Refused(
+            403,
+            f"This endpoint is read-only: {found.operation} and every other SPARQL Update "
+            "operation (LOAD included) is refused.",
+        )
     for target in found.services:
         if not target.startswith(("?", "$")) and any(target.startswith(p) for p in limits.allow_service if p):
             continue
         allowed = ", ".join(limits.allow_service) or "none"
         what = f"a variable ({target})" if target.startswith(("?", "$")) else f"<{target}>"
-        raise Refused(400, f"SERVICE {what} is not allowed on this endpoint (allowed endpoints: {allowed}). "
-                           "The operator can allow endpoints with --allow-service.")
+        raise Refused(
+            400,
+            f"SERVICE {what} is not allowed on this endpoint (allowed endpoints: {allowed}). "
+            "The operator can allow endpoints with --allow-service.",
+        )
     return found

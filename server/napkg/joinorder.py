@@ -18,10 +18,12 @@ parse is never used: the caller runs the client's own text then.
 
 The cost model is the classic one for index nested-loop joins: a left-deep order costs the sum of its
 intermediate row counts; a group the engine joins with what is written before it (a subgroup, a UNION
-branch, OPTIONAL, GRAPH; not MINUS or a subquery) gets the variables written before it as bound; a pattern's rows per input row come from exact counts for its constants
+branch, OPTIONAL, GRAPH; not MINUS or a subquery) gets the variables written before it as bound; a
+pattern's rows per input row come from exact counts for its constants
 (capped) and each predicate's triples, distinct subjects and distinct objects. Orders of up to
 DP_LIMIT triples are searched exhaustively over subsets; longer runs are ordered greedily.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,8 +69,9 @@ class Pattern:
     o: Term
 
     def variables(self) -> frozenset[str]:
-        return frozenset(t.text[1:] if t.kind == "var" else t.text for t in (self.s, self.p, self.o)
-                         if t.kind in ("var", "bnode"))
+        return frozenset(
+            t.text[1:] if t.kind == "var" else t.text for t in (self.s, self.p, self.o) if t.kind in ("var", "bnode")
+        )
 
     def text(self) -> str:
         return f"{self.s.text} {self.p.text} {self.o.text} ."
@@ -148,7 +151,7 @@ class _Reader:
             nonlocal run, start
             triples = [p for e in run if isinstance(e, list) for p in e]
             if len(triples) >= 2:
-                filters = [self.query[e[1]:e[2]] for e in run if isinstance(e, tuple)]
+                filters = [self.query[e[1] : e[2]] for e in run if isinstance(e, tuple)]
                 self.runs.append((start, end, triples, filters, given))
             run, start = [], None
 
@@ -234,7 +237,7 @@ class _Reader:
             return None if predicate else Term("bnode", t.text)
         if t.kind == "iri":  # relative to the server's base IRI, unknown here, it is counted as some one IRI
             iri = urljoin(self.base, t.text)
-            return Term("const", self.query[t.offset:t.end], iri if ":" in iri else None)
+            return Term("const", self.query[t.offset : t.end], iri if ":" in iri else None)
         if t.kind == "word" and t.text == "a" and predicate:
             return Term("const", "a", RDF_TYPE)
         if t.kind == "word" and ":" in t.text:
@@ -271,8 +274,12 @@ class _Reader:
                 i += 1
             while self.is_(i, ";"):
                 i += 1
-            if self.is_(i, ".") or self.is_(i, "}") or self.is_(i, "{") or (
-                    self.tok(i).kind == "word" and self.tok(i).text.upper() in _ENDS):
+            if (
+                self.is_(i, ".")
+                or self.is_(i, "}")
+                or self.is_(i, "{")
+                or (self.tok(i).kind == "word" and self.tok(i).text.upper() in _ENDS)
+            ):
                 return (i + 1 if self.is_(i, ".") else i), triples
             if self.toks[i - 1].text != ";":
                 raise Unreadable("a triple")
@@ -303,8 +310,9 @@ class Statistics:
         if key not in self._counts:
             if len(self._counts) >= KEPT_COUNTS:
                 self._counts.clear()
-            found = self.store.quads_for_pattern(ox.NamedNode(s) if s else None, ox.NamedNode(p) if p else None,
-                                                 ox.NamedNode(o) if o else None, None)
+            found = self.store.quads_for_pattern(
+                ox.NamedNode(s) if s else None, ox.NamedNode(p) if p else None, ox.NamedNode(o) if o else None, None
+            )
             self._counts[key] = sum(1 for _ in islice(found, COUNT_CAP))
         return self._counts[key]
 
@@ -319,8 +327,11 @@ class Statistics:
         if p not in self._predicates:
             if len(self._predicates) >= KEPT_COUNTS:
                 self._predicates.clear()
-            row = self._all_graphs("(COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?ds) (COUNT(DISTINCT ?o) AS ?do)",
-                                   f"?s <{p}> ?o" if p else "?s ?p ?o", SAMPLE)
+            row = self._all_graphs(
+                "(COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?ds) (COUNT(DISTINCT ?o) AS ?do)",
+                f"?s <{p}> ?o" if p else "?s ?p ?o",
+                SAMPLE,
+            )
             self._predicates[p] = tuple(max(1, int(row[k].value)) for k in ("n", "ds", "do"))
         return self._predicates[p]
 
@@ -332,6 +343,7 @@ class Statistics:
 
     def fanout(self, t: Pattern, bound: frozenset[str]) -> float:
         """Rows t matches for one input row in which the variables in bound have values."""
+
         def state(term: Term) -> str:
             if term.kind == "const":
                 if term.iri:

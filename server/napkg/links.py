@@ -23,6 +23,7 @@ answer, a snapshot that does not parse). Links of a register that was not given 
 checked; they do not fail the check. A link record must cite a source a reader can open, an http(s) URL or
 a file of the repository: any other citation (a workspace note such as facts.md) fails the check.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,10 @@ REGISTERS: dict[str, tuple[str, str]] = {
     "tooi": ("https://identifier.overheid.nl/tooi/", "TOOI, the register of Dutch government organisations"),
     "eli": ("http://data.europa.eu/eli/", "ELI, the European Legislation Identifier"),
     "wetten": ("https://wetten.overheid.nl/", "wetten.overheid.nl: Dutch law by BWB number and JuriConnect"),
-    "obk": ("https://zoek.officielebekendmakingen.nl/", "officielebekendmakingen.nl: parliamentary papers, "
-                                                          "Staatscourant, Staatsblad"),
+    "obk": (
+        "https://zoek.officielebekendmakingen.nl/",
+        "officielebekendmakingen.nl: parliamentary papers, Staatscourant, Staatsblad",
+    ),
 }
 
 #: The properties that link out; a JuriConnect reference is a literal that resolves under wetten.overheid.nl.
@@ -66,9 +69,19 @@ SCHEMA = rdflib.Namespace("https://schema.org/")
 
 OUR_LABELS = (RDFS.label, SKOS.prefLabel, SKOS.altLabel)
 #: The properties a register may name a thing with; any of them counts.
-THEIR_LABELS = (RDFS.label, SKOS.prefLabel, SKOS.altLabel, DCTERMS.title, ELI.title, FOAF.name, SCHEMA.name,
-                rdflib.URIRef("http://schema.org/name"), TOOIONT.officieleNaamInclSoort,
-                TOOIONT.officieleNaamExclSoort, TOOIONT.voorkeursnaamInclSoort)
+THEIR_LABELS = (
+    RDFS.label,
+    SKOS.prefLabel,
+    SKOS.altLabel,
+    DCTERMS.title,
+    ELI.title,
+    FOAF.name,
+    SCHEMA.name,
+    rdflib.URIRef("http://schema.org/name"),
+    TOOIONT.officieleNaamInclSoort,
+    TOOIONT.officieleNaamExclSoort,
+    TOOIONT.voorkeursnaamInclSoort,
+)
 DATES = (DCTERMS.date, DCTERMS.issued, ELI.date_document, TOOIONT.begindatum, TOOIONT.einddatum)
 #: What a snapshot keeps of each target: its types, names and dates.
 SNAPSHOT_PROPERTIES = (RDF.type, *THEIR_LABELS, *DATES)
@@ -82,6 +95,7 @@ class RegisterError(Exception):
 
 
 # --- Our links ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Link:
@@ -98,8 +112,15 @@ class Link:
         return f"{short(self.subject)} {short(self.predicate)} {_show(self.value)}"
 
     def as_dict(self) -> dict:
-        return {"register": self.register, "resource": str(self.subject), "property": str(self.predicate),
-                "target": str(self.target), "file": _relative(self.file), "line": self.line, "source": self.source}
+        return {
+            "register": self.register,
+            "resource": str(self.subject),
+            "property": str(self.predicate),
+            "target": str(self.target),
+            "file": _relative(self.file),
+            "line": self.line,
+            "source": self.source,
+        }
 
 
 def _show(term: rdflib.term.Node) -> str:
@@ -131,8 +152,9 @@ def find_links(loaded: Loaded, graph: rdflib.Graph | None = None) -> list[Link]:
             if register is None:
                 continue  # a page elsewhere (open.overheid.nl, ...) is no register link
             file, line = locate(loaded, subject, value)
-            links.append(Link(subject, prop, value, target, register, file, line,
-                              sources.get((subject, prop, value), "")))
+            links.append(
+                Link(subject, prop, value, target, register, file, line, sources.get((subject, prop, value), ""))
+            )
     return sorted(links, key=lambda k: (list(REGISTERS).index(k.register), k.file, k.line, str(k.subject)))
 
 
@@ -200,11 +222,17 @@ class CitationProblem:
 
     @property
     def message(self) -> str:
-        return f"{short(self.record)} {short(self.prop)} \"{self.value}\": {self.reason}"
+        return f'{short(self.record)} {short(self.prop)} "{self.value}": {self.reason}'
 
     def as_dict(self) -> dict:
-        return {"record": str(self.record), "property": str(self.prop), "value": self.value,
-                "reason": self.reason, "file": _relative(self.file), "line": self.line}
+        return {
+            "record": str(self.record),
+            "property": str(self.prop),
+            "value": self.value,
+            "reason": self.reason,
+            "file": _relative(self.file),
+            "line": self.line,
+        }
 
 
 def _repository() -> Path:
@@ -217,8 +245,10 @@ def citation_problem(value: str, roots: tuple[Path, ...] | None = None) -> str |
     path (an optional #fragment aside) to a file or folder inside one of roots (default: the repository)."""
     roots = roots or (_repository(),)
     if any(private in value for private in _PRIVATE):
-        return ("cites a note of the workspace the data was made in, which no reader can open; "
-                "cite the public source behind it (its URL) instead")
+        return (
+            "cites a note of the workspace the data was made in, which no reader can open; "
+            "cite the public source behind it (its URL) instead"
+        )
     if _WEB_ADDRESS.match(value):
         return None
     path = Path(value.split("#", 1)[0])
@@ -229,8 +259,9 @@ def citation_problem(value: str, roots: tuple[Path, ...] | None = None) -> str |
     return f"is no file of the repository (looked in {', '.join(_relative(str(r)) or '.' for r in roots)})"
 
 
-def citation_problems(loaded: Loaded, graph: rdflib.Graph | None = None,
-                      roots: tuple[Path, ...] | None = None) -> list[CitationProblem]:
+def citation_problems(
+    loaded: Loaded, graph: rdflib.Graph | None = None, roots: tuple[Path, ...] | None = None
+) -> list[CitationProblem]:
     """Every dct:bibliographicCitation or dct:source of a link record that is neither an http(s) URL nor a
     path inside the repository, with the file and line that state it."""
     graph = loaded.union() if graph is None else graph
@@ -248,6 +279,7 @@ def citation_problems(loaded: Loaded, graph: rdflib.Graph | None = None,
 
 
 # --- Names --------------------------------------------------------------------------------------------
+
 
 def normalise(text: str) -> str:
     """Accents, case and spacing aside: NFKD, combining marks dropped, casefolded, whitespace collapsed."""
@@ -272,6 +304,7 @@ def best_match(ours: list[str], theirs: list[str]) -> tuple[float, str, str]:
 
 # --- Registers: live (SPARQL) or from a file -----------------------------------------------------------
 
+
 @dataclass
 class RegisterData:
     """What we know of a register: the targets it has, and the triples about them we asked for."""
@@ -282,8 +315,9 @@ class RegisterData:
     made: str = ""  # when a snapshot was made, if it says
 
     def labels(self, target: rdflib.URIRef) -> list[str]:
-        return sorted({str(o) for p in THEIR_LABELS for o in self.graph.objects(target, p)
-                       if isinstance(o, rdflib.Literal)})
+        return sorted(
+            {str(o) for p in THEIR_LABELS for o in self.graph.objects(target, p) if isinstance(o, rdflib.Literal)}
+        )
 
 
 def _values(targets: list[rdflib.URIRef]) -> str:
@@ -297,10 +331,12 @@ def _query_text(targets: list[rdflib.URIRef]) -> str:
     values = _values(targets)
     props = " ".join(f"<{p}>" for p in SNAPSHOT_PROPERTIES)
     # The first part fetches types, names and dates; the second says which targets exist at all.
-    return (f"SELECT ?s ?p ?o WHERE {{\n"
-            f"  {{ VALUES ?s {{ {values} }}\n    VALUES ?p {{ {props} }}\n    ?s ?p ?o }}\n"
-            f"  UNION\n"
-            f"  {{ SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {values} }} ?s ?anyProperty ?anyValue }} }}\n}}")
+    return (
+        f"SELECT ?s ?p ?o WHERE {{\n"
+        f"  {{ VALUES ?s {{ {values} }}\n    VALUES ?p {{ {props} }}\n    ?s ?p ?o }}\n"
+        f"  UNION\n"
+        f"  {{ SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {values} }} ?s ?anyProperty ?anyValue }} }}\n}}"
+    )
 
 
 def _term(binding: dict) -> rdflib.term.Node:
@@ -354,7 +390,7 @@ def query_register(name: str, url: str, targets: list[rdflib.URIRef], timeout: f
     data = RegisterData(origin=url)
     unique = sorted(set(targets))
     for start in range(0, len(unique), BATCH):
-        for row in _select(name, url, _query_text(unique[start:start + BATCH]), timeout):
+        for row in _select(name, url, _query_text(unique[start : start + BATCH]), timeout):
             subject = _term(row["s"])
             data.present.add(subject)
             if "p" in row and "o" in row:
@@ -389,8 +425,10 @@ def read_snapshots(values: list[str]) -> dict[str, RegisterData]:
                 subjects = [str(s) for s in graph.subjects() if isinstance(s, rdflib.URIRef)]
                 covers = [n for n, (space, _) in REGISTERS.items() if any(s.startswith(space) for s in subjects)]
         if not covers:
-            raise RegisterError(f"snapshot {path} holds nothing of any register ({', '.join(REGISTERS)}); "
-                                f"name one with --snapshot NAME={path}")
+            raise RegisterError(
+                f"snapshot {path} holds nothing of any register ({', '.join(REGISTERS)}); "
+                f"name one with --snapshot NAME={path}"
+            )
         made = sorted(str(d) for d in graph.objects(None, DCTERMS.created))
         for register in covers:
             data = found.setdefault(register, RegisterData(origin=""))
@@ -401,8 +439,9 @@ def read_snapshots(values: list[str]) -> dict[str, RegisterData]:
     return found
 
 
-def registers_from(endpoints: list[tuple[str, str]], snapshots: list[str], links: list[Link],
-                   timeout: float) -> dict[str, RegisterData]:
+def registers_from(
+    endpoints: list[tuple[str, str]], snapshots: list[str], links: list[Link], timeout: float
+) -> dict[str, RegisterData]:
     """The register data for a check: snapshot files read, endpoints asked about our targets."""
     given = [name for name, _ in endpoints]
     twice = sorted({n for n in given if given.count(n) > 1})
@@ -411,8 +450,9 @@ def registers_from(endpoints: list[tuple[str, str]], snapshots: list[str], links
     registers = read_snapshots(snapshots)
     both = sorted(set(given) & set(registers))
     if both:
-        raise RegisterError(f"{both[0]} is given both as --endpoint and by --snapshot {registers[both[0]].origin}; "
-                            f"give one")
+        raise RegisterError(
+            f"{both[0]} is given both as --endpoint and by --snapshot {registers[both[0]].origin}; give one"
+        )
     for name, url in endpoints:
         targets = [k.target for k in links if k.register == name]
         registers[name] = query_register(name, url, targets, timeout) if targets else RegisterData(origin=url)
@@ -420,6 +460,7 @@ def registers_from(endpoints: list[tuple[str, str]], snapshots: list[str], links
 
 
 # --- The check ------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -431,8 +472,14 @@ class Finding:
     similarity: float | None = None
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, **self.link.as_dict(), "message": self.message, "ours": list(self.ours),
-                "theirs": list(self.theirs), "similarity": self.similarity}
+        return {
+            "kind": self.kind,
+            **self.link.as_dict(),
+            "message": self.message,
+            "ours": list(self.ours),
+            "theirs": list(self.theirs),
+            "similarity": self.similarity,
+        }
 
 
 @dataclass
@@ -459,24 +506,31 @@ class Outcome:
         for name in REGISTERS:
             links, data = self.of(name), self.registers.get(name)
             kinds = [f.kind for f in self.findings if f.link.register == name]
-            table[name] = {"source": data.origin if data else None, "snapshot_made": data.made if data else "",
-                           "links": len(links), "checked": len(links) if data else 0,
-                           "fine": len(links) - len(kinds) if data else 0,
-                           "missing": kinds.count("missing"), "mismatch": kinds.count("mismatch"),
-                           "not_checked": 0 if data else len(links)}
+            table[name] = {
+                "source": data.origin if data else None,
+                "snapshot_made": data.made if data else "",
+                "links": len(links),
+                "checked": len(links) if data else 0,
+                "fine": len(links) - len(kinds) if data else 0,
+                "missing": kinds.count("missing"),
+                "mismatch": kinds.count("mismatch"),
+                "not_checked": 0 if data else len(links),
+            }
         return table
 
 
-def check(links: list[Link], registers: dict[str, RegisterData], graph: rdflib.Graph,
-          threshold: float = 0.85) -> Outcome:
+def check(
+    links: list[Link], registers: dict[str, RegisterData], graph: rdflib.Graph, threshold: float = 0.85
+) -> Outcome:
     outcome = Outcome(links, registers, threshold)
     for link in links:
         data = registers.get(link.register)
         if data is None:
             continue
         if link.target not in data.present:
-            outcome.findings.append(Finding("missing", link, f"{_show(link.target)} is not in the {link.register} "
-                                                             f"register ({data.origin})"))
+            outcome.findings.append(
+                Finding("missing", link, f"{_show(link.target)} is not in the {link.register} register ({data.origin})")
+            )
             continue
         if link.predicate != OWL.sameAs:
             continue
@@ -486,19 +540,30 @@ def check(links: list[Link], registers: dict[str, RegisterData], graph: rdflib.G
         ours = our_labels(graph, link.subject)
         score, a, b = best_match(ours, theirs)
         if score < threshold:
-            outcome.findings.append(Finding(
-                "mismatch", link,
-                f'the {link.register} register names {_show(link.target)} "{b}", we name it "{a}" '
-                f"(similarity {score:.2f} < {threshold:g})", tuple(ours), tuple(theirs), round(score, 4)))
+            outcome.findings.append(
+                Finding(
+                    "mismatch",
+                    link,
+                    f'the {link.register} register names {_show(link.target)} "{b}", we name it "{a}" '
+                    f"(similarity {score:.2f} < {threshold:g})",
+                    tuple(ours),
+                    tuple(theirs),
+                    round(score, 4),
+                )
+            )
     outcome.findings.sort(key=lambda f: (f.link.file, f.link.line, str(f.link.subject)))
     return outcome
 
 
 # --- Reports ----------------------------------------------------------------------------------------------
 
+
 def _not_checked_lines(outcome: Outcome) -> list[str]:
-    return [f"no register given for {name}: {len(outcome.of(name))} link(s) not checked"
-            for name in REGISTERS if name not in outcome.registers and outcome.of(name)]
+    return [
+        f"no register given for {name}: {len(outcome.of(name))} link(s) not checked"
+        for name in REGISTERS
+        if name not in outcome.registers and outcome.of(name)
+    ]
 
 
 def _register_lines(outcome: Outcome) -> list[str]:
@@ -507,8 +572,10 @@ def _register_lines(outcome: Outcome) -> list[str]:
         if row["source"] is None or not row["links"]:
             continue
         made = f", made {row['snapshot_made']}" if row["snapshot_made"] else ""
-        lines.append(f"{name}: {row['checked']} link(s) checked against {row['source']}{made}: {row['fine']} fine, "
-                     f"{row['missing']} missing, {row['mismatch']} mismatched")
+        lines.append(
+            f"{name}: {row['checked']} link(s) checked against {row['source']}{made}: {row['fine']} fine, "
+            f"{row['missing']} missing, {row['mismatch']} mismatched"
+        )
     return lines
 
 
@@ -516,18 +583,23 @@ def _verdict(outcome: Outcome) -> str:
     checked = sum(r["checked"] for r in outcome.summary().values())
     unchecked = len(outcome.unchecked)
     if outcome.citations:
-        return (f"{len(outcome.citations)} link record citation(s) are neither an http(s) URL nor a file of the "
-                f"repository; {checked} link(s) checked, {unchecked} not checked.")
+        return (
+            f"{len(outcome.citations)} link record citation(s) are neither an http(s) URL nor a file of the "
+            f"repository; {checked} link(s) checked, {unchecked} not checked."
+        )
     if not checked:
-        return (f"No link checked ({unchecked} not checked): give a register with --endpoint NAME=URL or "
-                f"--snapshot FILE.")
+        return (
+            f"No link checked ({unchecked} not checked): give a register with --endpoint NAME=URL or --snapshot FILE."
+        )
     state = "All checked links are fine" if not outcome.findings else f"{len(outcome.findings)} problem(s)"
     return f"{state}: {checked} link(s) checked, {unchecked} not checked."
 
 
 def _citation_lines(outcome: Outcome) -> list[str]:
-    return [f"{_relative(c.file)}:{c.line}: citation: {c.message}" if c.file else f"citation: {c.message}"
-            for c in outcome.citations]
+    return [
+        f"{_relative(c.file)}:{c.line}: citation: {c.message}" if c.file else f"citation: {c.message}"
+        for c in outcome.citations
+    ]
 
 
 def as_text(outcome: Outcome) -> str:
@@ -539,15 +611,23 @@ def as_text(outcome: Outcome) -> str:
 
 
 def as_json(outcome: Outcome) -> str:
-    return json.dumps({"ok": outcome.exit_code == EXIT_OK, "threshold": outcome.threshold,
-                       "registers": outcome.summary(), "citations": [c.as_dict() for c in outcome.citations],
-                       "results": [f.as_dict() for f in outcome.findings],
-                       "not_checked": [k.as_dict() for k in outcome.unchecked]},
-                      indent=2, ensure_ascii=False)
+    return json.dumps(
+        {
+            "ok": outcome.exit_code == EXIT_OK,
+            "threshold": outcome.threshold,
+            "registers": outcome.summary(),
+            "citations": [c.as_dict() for c in outcome.citations],
+            "results": [f.as_dict() for f in outcome.findings],
+            "not_checked": [k.as_dict() for k in outcome.unchecked],
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
 
 
 def as_github(outcome: Outcome) -> str:
     """GitHub Actions workflow commands: each problem on its file and line; unchecked registers as notices."""
+
     def escape(text: str) -> str:
         return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -560,8 +640,10 @@ def as_github(outcome: Outcome) -> str:
         lines.append(f"::error{where}title=links citation::{escape(c.message)}")
     for f in outcome.findings:
         where = f" file={prop(_relative(f.link.file))},line={f.link.line}," if f.link.file else " "
-        lines.append(f"::error{where}title={prop(f'links {f.kind} ({f.link.register})')}::"
-                     f"{escape(f.link.describe() + ': ' + f.message)}")
+        lines.append(
+            f"::error{where}title={prop(f'links {f.kind} ({f.link.register})')}::"
+            f"{escape(f.link.describe() + ': ' + f.message)}"
+        )
     lines += [f"::notice title=links::{escape(line)}" for line in _not_checked_lines(outcome)]
     return "\n".join(lines + [_verdict(outcome)])
 
@@ -571,6 +653,7 @@ FORMATS = {"text": as_text, "json": as_json, "github": as_github}
 
 # --- Snapshots ---------------------------------------------------------------------------------------------
 
+
 def snapshot(endpoints: list[tuple[str, str]], links: list[Link], timeout: float) -> tuple[rdflib.Graph, list[str]]:
     """The triples our links need from each register (types, names, dates), with a void:Dataset per register
     saying where and when they were fetched. A target that exists but has none of those keeps one triple of
@@ -579,7 +662,7 @@ def snapshot(endpoints: list[tuple[str, str]], links: list[Link], timeout: float
     for prefix in ("rdf", "rdfs", "skos", "dct", "owl", "void", "xsd", "tooimin", "tooioorg", "tooizbo", "eli"):
         graph.bind(prefix, PREFIXES[prefix])
     graph.bind("tooiont", str(TOOIONT))
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     lines = []
     for name, url in endpoints:
         targets = sorted({k.target for k in links if k.register == name})
@@ -592,20 +675,29 @@ def snapshot(endpoints: list[tuple[str, str]], links: list[Link], timeout: float
                     graph.add((target, _term(row["p"]), _term(row["o"])))
         dataset = rdflib.BNode()
         graph.add((dataset, RDF.type, VOID.Dataset))
-        graph.add((dataset, DCTERMS.title, rdflib.Literal(f"Snapshot of the {name} register for the links of the "
-                                                          f"NAP knowledge graph")))
+        graph.add(
+            (
+                dataset,
+                DCTERMS.title,
+                rdflib.Literal(f"Snapshot of the {name} register for the links of the NAP knowledge graph"),
+            )
+        )
         graph.add((dataset, VOID.sparqlEndpoint, rdflib.URIRef(url)))
         graph.add((dataset, VOID.uriSpace, rdflib.Literal(REGISTERS[name][0])))
-        graph.add((dataset, DCTERMS.created, rdflib.Literal(now.isoformat().replace("+00:00", "Z"),
-                                                            datatype=XSD.dateTime)))
+        graph.add(
+            (dataset, DCTERMS.created, rdflib.Literal(now.isoformat().replace("+00:00", "Z"), datatype=XSD.dateTime))
+        )
         graph.add((dataset, VOID.entities, rdflib.Literal(len(data.present & set(targets)))))
         missing = len(set(targets) - data.present)
-        lines.append(f"{name}: {len(targets) - missing} of {len(targets)} target(s) found at {url}"
-                     + (f" ({missing} missing: `napkg links check --snapshot` will report them)" if missing else ""))
+        lines.append(
+            f"{name}: {len(targets) - missing} of {len(targets)} target(s) found at {url}"
+            + (f" ({missing} missing: `napkg links check --snapshot` will report them)" if missing else "")
+        )
     return graph, lines
 
 
 # --- Command line -----------------------------------------------------------------------------------------
+
 
 def _endpoint_option(value: str) -> tuple[str, str]:
     name, sep, url = value.partition("=")
@@ -666,39 +758,66 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """The `napkg links` group: check and snapshot."""
     names = ", ".join(f"{n} ({space})" for n, (space, _) in REGISTERS.items())
-    group = sub.add_parser("links", help="check outbound links against their registers (TOOI, ELI, BWB, "
-                                         "officielebekendmakingen)",
-                           description="Outbound links against the registers they point into: " + names + ".")
+    group = sub.add_parser(
+        "links",
+        help="check outbound links against their registers (TOOI, ELI, BWB, officielebekendmakingen)",
+        description="Outbound links against the registers they point into: " + names + ".",
+    )
     commands = group.add_subparsers(dest="links_command", required=True, metavar="{check,snapshot}")
     data_help = f"data files or folders (default: {shown(DATA)})"
 
     c = commands.add_parser(
-        "check", help="does every link's target exist in its register, and does its name match ours?",
+        "check",
+        help="does every link's target exist in its register, and does its name match ours?",
         description="For every outbound link, ask its register (--endpoint, SPARQL) or a snapshot of it "
-                    "(--snapshot) whether the target exists and, for owl:sameAs, whether its name matches one of "
-                    "ours (accent- and case-insensitive, difflib ratio >= --threshold). Exit 0: every checked "
-                    "link is fine; 1: a target is missing or named otherwise; 2: error (a register that cannot be "
-                    "reached, a snapshot that does not parse). Links of registers not given are reported as not "
-                    "checked and do not fail. A link record that cites (dct:bibliographicCitation, dct:source) "
-                    "anything but an http(s) URL or a file of the repository fails too (exit 1).")
+        "(--snapshot) whether the target exists and, for owl:sameAs, whether its name matches one of "
+        "ours (accent- and case-insensitive, difflib ratio >= --threshold). Exit 0: every checked "
+        "link is fine; 1: a target is missing or named otherwise; 2: error (a register that cannot be "
+        "reached, a snapshot that does not parse). Links of registers not given are reported as not "
+        "checked and do not fail. A link record that cites (dct:bibliographicCitation, dct:source) "
+        "anything but an http(s) URL or a file of the repository fails too (exit 1).",
+    )
     c.add_argument("paths", nargs="*", metavar="PATH", help=data_help)
-    c.add_argument("--endpoint", action="append", default=[], type=_endpoint_option, metavar="NAME=URL",
-                   help=f"the SPARQL endpoint of register NAME ({', '.join(REGISTERS)}); repeatable")
-    c.add_argument("--snapshot", action="append", default=[], metavar="[NAME=]FILE",
-                   help="an RDF file to check against instead, e.g. one `napkg links snapshot` wrote; repeatable")
-    c.add_argument("--threshold", type=_threshold_option, default=0.85,
-                   help="the least similarity of two names that match (0-1, default: 0.85)")
+    c.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        type=_endpoint_option,
+        metavar="NAME=URL",
+        help=f"the SPARQL endpoint of register NAME ({', '.join(REGISTERS)}); repeatable",
+    )
+    c.add_argument(
+        "--snapshot",
+        action="append",
+        default=[],
+        metavar="[NAME=]FILE",
+        help="an RDF file to check against instead, e.g. one `napkg links snapshot` wrote; repeatable",
+    )
+    c.add_argument(
+        "--threshold",
+        type=_threshold_option,
+        default=0.85,
+        help="the least similarity of two names that match (0-1, default: 0.85)",
+    )
     c.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     c.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a register (default: 30)")
     c.set_defaults(run=cmd_check)
 
     s = commands.add_parser(
-        "snapshot", help="save what the links need from the live registers, to check offline",
+        "snapshot",
+        help="save what the links need from the live registers, to check offline",
         description="Fetch from each register's SPARQL endpoint the types, names and dates of our links' targets "
-                    "and write them as Turtle, for `napkg links check --snapshot FILE` without a network.")
+        "and write them as Turtle, for `napkg links check --snapshot FILE` without a network.",
+    )
     s.add_argument("paths", nargs="*", metavar="PATH", help=data_help)
-    s.add_argument("--endpoint", action="append", required=True, type=_endpoint_option, metavar="NAME=URL",
-                   help=f"the SPARQL endpoint of register NAME ({', '.join(REGISTERS)}); repeatable")
+    s.add_argument(
+        "--endpoint",
+        action="append",
+        required=True,
+        type=_endpoint_option,
+        metavar="NAME=URL",
+        help=f"the SPARQL endpoint of register NAME ({', '.join(REGISTERS)}); repeatable",
+    )
     s.add_argument("--out", required=True, metavar="FILE", help="the Turtle file to write")
     s.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a register (default: 30)")
     s.set_defaults(run=cmd_snapshot)

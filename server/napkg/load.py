@@ -4,6 +4,7 @@ Parsing goes through pyoxigraph: it refuses a whole file on a syntax error and n
 and column, where rdflib would leave half a file behind. The parsed quads are then handed to rdflib,
 which pySHACL needs.
 """
+
 from __future__ import annotations
 
 import io
@@ -16,7 +17,6 @@ from rdflib.namespace import RDF, RDFS
 
 from .namespaces import GRAPH, NAP
 from .paths import CHECKS, DATA, ONTOLOGY, SHAPES  # noqa: F401 (others import these from here too)
-
 
 _FORMATS = {
     ".ttl": ox.RdfFormat.TURTLE,

@@ -7,12 +7,12 @@ Nothing run here leaves the machine: pyoxigraph would call any SERVICE endpoint 
 (tests/test_limits.py), so a query with SERVICE is refused (ServiceNotAllowed) and the message says how to run it on a
 server that allows the endpoint, whose forwarder bounds the call.
 """
+
 from __future__ import annotations
 
 import datetime
 import decimal
 import functools
-import io
 
 import pyoxigraph as ox
 
@@ -30,8 +30,9 @@ def engine() -> LocalEngine:
     loaded = load_project()
     store = ox.Store()
     for name, graph in loaded.graphs.items():
-        store.load(graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES,
-                   to_graph=ox.NamedNode(name))
+        store.load(
+            graph.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(name)
+        )
     return LocalEngine(store, union_default_graph=True, prefixes=PREFIXES)
 
 
@@ -49,17 +50,28 @@ def refuse_services(query: NamedQuery) -> None:
     services = tuple(dict.fromkeys(guard.inspect(query.text).services))
     if not services:
         return
-    what = "joins our graph with " + ", ".join(services) if query.endpoints else \
-        "calls SERVICE " + ", ".join(f"<{s}>" for s in services)
+    what = (
+        "joins our graph with " + ", ".join(services)
+        if query.endpoints
+        else "calls SERVICE " + ", ".join(f"<{s}>" for s in services)
+    )
     flags = " ".join(f"--allow-service {s}" for s in services if not s.startswith(("?", "$")))
     raise ServiceNotAllowed(
         f"Query '{query.name}' {what}; on the project graph in this process no SERVICE endpoint is called. "
         f"Serve the graph with `napkg serve {flags}` and run it there: `napkg query {query.name} --endpoint "
-        "http://127.0.0.1:8000/sparql`. A network is needed.", services)
+        "http://127.0.0.1:8000/sparql`. A network is needed.",
+        services,
+    )
 
 
-def job(query: NamedQuery, values: dict[str, str], media_types: tuple[str, ...], limit: int | None = None,
-        offset: int | None = None, max_rows: int = 1_000_000) -> Job:
+def job(
+    query: NamedQuery,
+    values: dict[str, str],
+    media_types: tuple[str, ...],
+    limit: int | None = None,
+    offset: int | None = None,
+    max_rows: int = 1_000_000,
+) -> Job:
     """The Job that runs a named query with these parameter values (ParameterError if one is wrong).
 
     A federated query gets its values in VALUES blocks instead of substitutions: the engine sends a SERVICE
@@ -70,8 +82,12 @@ def job(query: NamedQuery, values: dict[str, str], media_types: tuple[str, ...],
         from .api import with_values  # api builds on this module
 
         return Job(query=with_values(text, bound), media_types=media_types, max_rows=max_rows)
-    return Job(query=text, media_types=media_types, max_rows=max_rows,
-               substitutions=tuple((v.value, str(t)) for v, t in bound.items()))
+    return Job(
+        query=text,
+        media_types=media_types,
+        max_rows=max_rows,
+        substitutions=tuple((v.value, str(t)) for v, t in bound.items()),
+    )
 
 
 def python_value(term):
@@ -128,6 +144,8 @@ def rows(name: str, **values) -> Rows:
     if isinstance(result, ox.QuerySolutions):
         variables = [v.value for v in result.variables]
         return Rows([{v: python_value(s[v]) for v in variables} for s in result], variables)
-    triples = [{"subject": python_value(t.subject), "predicate": python_value(t.predicate),
-                "object": python_value(t.object)} for t in result]
+    triples = [
+        {"subject": python_value(t.subject), "predicate": python_value(t.predicate), "object": python_value(t.object)}
+        for t in result
+    ]
     return Rows(triples, ["subject", "predicate", "object"])

@@ -10,6 +10,7 @@
 * /.well-known/void is the VoID description (RFC 5785 and the VoID note, section 7): the DCAT description
   plus counts per class, per property and per named graph, computed from the served data.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -46,8 +47,17 @@ OVERHEID = rdflib.Namespace("http://standaarden.overheid.nl/owms/terms/")
 VCARD = rdflib.Namespace("http://www.w3.org/2006/vcard/ns#")
 
 #: The properties DCAT-AP-DONL 1.1 requires of a dcat:Dataset.
-DONL_REQUIRED = (DCTERMS.identifier, DCTERMS.title, DCTERMS.description, DCTERMS.modified, DCTERMS.language,
-                 DCAT.theme, OVERHEID.authority, DCTERMS.publisher, DCAT.contactPoint)
+DONL_REQUIRED = (
+    DCTERMS.identifier,
+    DCTERMS.title,
+    DCTERMS.description,
+    DCTERMS.modified,
+    DCTERMS.language,
+    DCAT.theme,
+    OVERHEID.authority,
+    DCTERMS.publisher,
+    DCAT.contactPoint,
+)
 
 
 @dataclass(frozen=True)
@@ -59,12 +69,15 @@ class Dump:
     quads: bool  # with the named graphs (TriG), or the union of the graphs as triples
 
 
-DUMPS = {d.name: d for d in (
-    Dump("nap.ttl", "text/turtle", "Turtle", ox.RdfFormat.TURTLE, False),
-    Dump("nap.nt", "application/n-triples", "N-Triples", ox.RdfFormat.N_TRIPLES, False),
-    Dump("nap.trig", "application/trig", "TriG", ox.RdfFormat.TRIG, True),
-    Dump("nap.jsonld", "application/ld+json", "JSON-LD", ox.RdfFormat.JSON_LD, False),
-)}
+DUMPS = {
+    d.name: d
+    for d in (
+        Dump("nap.ttl", "text/turtle", "Turtle", ox.RdfFormat.TURTLE, False),
+        Dump("nap.nt", "application/n-triples", "N-Triples", ox.RdfFormat.N_TRIPLES, False),
+        Dump("nap.trig", "application/trig", "TriG", ox.RdfFormat.TRIG, True),
+        Dump("nap.jsonld", "application/ld+json", "JSON-LD", ox.RdfFormat.JSON_LD, False),
+    )
+}
 
 
 #: Statements sorted in memory at a time while the dumps are written; more are merged from sorted files.
@@ -127,8 +140,9 @@ def write_dump_files(store: ox.Store, folder: Path) -> dict[str, Path]:
             quads = ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS)
             prefixes = None if dump.fmt == ox.RdfFormat.N_TRIPLES else PREFIXES
             target = folder / dump.name
-            ox.serialize(quads if dump.quads else _triples(quads), output=str(target), format=dump.fmt,
-                         prefixes=prefixes)
+            ox.serialize(
+                quads if dump.quads else _triples(quads), output=str(target), format=dump.fmt, prefixes=prefixes
+            )
             written[dump.name] = target
     finally:
         nquads.unlink()
@@ -229,17 +243,28 @@ def _int(term) -> int:
 def statistics(store: ox.Store) -> dict:
     """Counts of the served data, every triple counted once however many graphs hold it."""
     distinct = f"SELECT DISTINCT ?s ?p ?o WHERE {ALL_TRIPLES}"
-    totals = _rows(store, "SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) "
-                          "(COUNT(DISTINCT ?o) AS ?objects) (COUNT(DISTINCT ?p) AS ?properties) "
-                          f"WHERE {{ {{ {distinct} }} }}")[0]
-    classes = _rows(store, "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { { ?s a ?c } UNION { GRAPH ?g { ?s a ?c } } } "
-                           "GROUP BY ?c ORDER BY ?c")
-    properties = _rows(store, f"SELECT ?p (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?subjects) "
-                              f"(COUNT(DISTINCT ?o) AS ?objects) WHERE {{ {{ {distinct} }} }} GROUP BY ?p ORDER BY ?p")
+    totals = _rows(
+        store,
+        "SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) "
+        "(COUNT(DISTINCT ?o) AS ?objects) (COUNT(DISTINCT ?p) AS ?properties) "
+        f"WHERE {{ {{ {distinct} }} }}",
+    )[0]
+    classes = _rows(
+        store,
+        "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { { ?s a ?c } UNION { GRAPH ?g { ?s a ?c } } } "
+        "GROUP BY ?c ORDER BY ?c",
+    )
+    properties = _rows(
+        store,
+        f"SELECT ?p (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?subjects) "
+        f"(COUNT(DISTINCT ?o) AS ?objects) WHERE {{ {{ {distinct} }} }} GROUP BY ?p ORDER BY ?p",
+    )
     graphs = _rows(store, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g")
     default = _int(_rows(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"])
     return {
-        "triples": _int(totals["triples"]), "subjects": _int(totals["subjects"]), "objects": _int(totals["objects"]),
+        "triples": _int(totals["triples"]),
+        "subjects": _int(totals["subjects"]),
+        "objects": _int(totals["objects"]),
         "properties": {r["p"].value: (_int(r["n"]), _int(r["subjects"]), _int(r["objects"])) for r in properties},
         "classes": {r["c"].value: _int(r["n"]) for r in classes if isinstance(r["c"], ox.NamedNode)},
         "graphs": {r["g"].value: _int(r["n"]) for r in graphs},
@@ -303,6 +328,7 @@ def void_graph(stats: dict, *, nap: bool, endpoint: str, void_iri: str) -> rdfli
 
 # --- The /download/ page ---------------------------------------------------------------------------------
 
+
 def _text(graph: rdflib.Graph, subject, prop, lang: str) -> str:
     values = [o for o in graph.objects(subject, prop) if isinstance(o, rdflib.Literal)]
     for wanted in (lang, "en", "nl", None):
@@ -328,12 +354,17 @@ def page_facts(lang: str) -> dict:
     distributions = []
     for dist in g.objects(ds, DCAT.distribution):
         url = str(g.value(dist, DCAT.downloadURL))
-        distributions.append({
-            "iri": str(dist), "title": _text(g, dist, DCTERMS.title, lang),
-            "description": _text(g, dist, DCTERMS.description, lang), "url": url,
-            "name": url.rsplit("/", 1)[-1], "media": str(g.value(dist, DCAT.mediaType)).split("media-types/")[-1],
-            "format": str(g.value(dist, DCTERMS.format) or ""),
-        })
+        distributions.append(
+            {
+                "iri": str(dist),
+                "title": _text(g, dist, DCTERMS.title, lang),
+                "description": _text(g, dist, DCTERMS.description, lang),
+                "url": url,
+                "name": url.rsplit("/", 1)[-1],
+                "media": str(g.value(dist, DCAT.mediaType)).split("media-types/")[-1],
+                "format": str(g.value(dist, DCTERMS.format) or ""),
+            }
+        )
     order = list(DUMPS)
     distributions.sort(key=lambda d: order.index(d["name"]) if d["name"] in order else len(order))
     service = next(g.subjects(DCAT.servesDataset, ds), None)
@@ -353,7 +384,9 @@ def page_facts(lang: str) -> dict:
         "languages": sorted(iri(DCTERMS.language)),
         "derived_from": sorted(iri(PROV.wasDerivedFrom)),
         "source": sorted(iri(DCTERMS.source)),
-        "provenance": _text(g, g.value(ds, DCTERMS.provenance), RDFS.label, lang) if g.value(ds, DCTERMS.provenance) else "",
+        "provenance": _text(g, g.value(ds, DCTERMS.provenance), RDFS.label, lang)
+        if g.value(ds, DCTERMS.provenance)
+        else "",
         "start": str(g.value(period, DCAT.startDate) or "")[:4] if period is not None else "",
         "end": str(g.value(period, DCAT.endDate) or "")[:4] if period is not None else "",
         "landing": str(g.value(ds, DCAT.landingPage) or ""),
@@ -368,7 +401,7 @@ def PREFIXES_SHORT(iri) -> str:  # noqa: N802 - reads like the constant it forma
     text = str(iri)
     for prefix, ns in {**PREFIXES, "overheid": str(OVERHEID)}.items():
         if text.startswith(ns):
-            return f"{prefix}:{text[len(ns):]}"
+            return f"{prefix}:{text[len(ns) :]}"
     return text
 
 
@@ -382,6 +415,7 @@ def human_size(n: int, lang: str) -> str:
 
 
 # --- Routes ----------------------------------------------------------------------------------------------
+
 
 def make_router(context: Context) -> APIRouter:
     from starlette.concurrency import run_in_threadpool
@@ -421,9 +455,11 @@ def make_router(context: Context) -> APIRouter:
         """rdfs:label of things of the served graph (the plan, the report), in lang or else Dutch."""
         found = {}
         for iri in iris:
-            rows = context.select("SELECT ?thing ?label WHERE { ?thing <http://www.w3.org/2000/01/rdf-schema#label> ?label "
-                                  f"FILTER(lang(?label) IN (\"{lang}\", \"nl\")) }} ORDER BY DESC(lang(?label) = \"{lang}\")",
-                                  substitutions={ox.Variable("thing"): ox.NamedNode(iri)})
+            rows = context.select(
+                "SELECT ?thing ?label WHERE { ?thing <http://www.w3.org/2000/01/rdf-schema#label> ?label "
+                f'FILTER(lang(?label) IN ("{lang}", "nl")) }} ORDER BY DESC(lang(?label) = "{lang}")',
+                substitutions={ox.Variable("thing"): ox.NamedNode(iri)},
+            )
             if rows:
                 found[iri] = rows[0]["label"].value
         return found
@@ -436,8 +472,12 @@ def make_router(context: Context) -> APIRouter:
         return chosen[0] if chosen else None
 
     def not_acceptable(what: str) -> Response:
-        return Response(f"Not acceptable: {what} is available as " + ", ".join(RDF_MEDIA) + ".\n", status_code=406,
-                        media_type="text/plain", headers={"Vary": "Accept"})
+        return Response(
+            f"Not acceptable: {what} is available as " + ", ".join(RDF_MEDIA) + ".\n",
+            status_code=406,
+            media_type="text/plain",
+            headers={"Vary": "Accept"},
+        )
 
     @router.get("/download", include_in_schema=False)
     async def download_redirect(request: Request):
@@ -457,21 +497,36 @@ def make_router(context: Context) -> APIRouter:
         for d in facts["distributions"]:
             d["size"] = human_size(dumps.size(d["name"]), lang) if d["name"] in DUMPS else ""
             d["local"] = "/download/" + d["name"]
-        html = render("download.html", lang=lang, request=request, active="data", d=facts, nap=context.config.nap,
-                      stats=stats(), dumps=DUMPS, labels=labels(facts["derived_from"], lang))
+        html = render(
+            "download.html",
+            lang=lang,
+            request=request,
+            active="data",
+            d=facts,
+            nap=context.config.nap,
+            stats=stats(),
+            dumps=DUMPS,
+            labels=labels(facts["derived_from"], lang),
+        )
         return HTMLResponse(html, headers={"Vary": "Accept"})
 
     @router.api_route("/download/{name}", methods=["GET", "HEAD"], include_in_schema=False)
     async def download_file(name: str, request: Request):
         dump = DUMPS.get(name)
         if dump is None:
-            return Response(f"No such file: {name}. The downloads are: {', '.join(DUMPS)}.\n", status_code=404,
-                            media_type="text/plain")
+            return Response(
+                f"No such file: {name}. The downloads are: {', '.join(DUMPS)}.\n",
+                status_code=404,
+                media_type="text/plain",
+            )
         await written()
         etag = dumps.etags[name]
-        headers = {"ETag": etag, "Cache-Control": "public, max-age=3600",
-                   "Content-Disposition": f'attachment; filename="{name}"',
-                   "Link": f'<{DOWNLOAD_BASE}{name}>; rel="canonical"'}
+        headers = {
+            "ETag": etag,
+            "Cache-Control": "public, max-age=3600",
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Link": f'<{DOWNLOAD_BASE}{name}>; rel="canonical"',
+        }
         if matches(etag.encode(), request.headers.get("if-none-match", "").encode("latin-1") or None):
             return Response(status_code=304, headers=headers)
         media = dump.media + ("; charset=utf-8" if dump.media.startswith("text/") else "")
@@ -489,8 +544,9 @@ def make_router(context: Context) -> APIRouter:
             return not_acceptable("/.well-known/void")
         base = str(request.base_url)
         nap = context.config.nap
-        graph = void_graph(stats(), nap=nap, endpoint=base + "sparql",
-                           void_iri=(BASE if nap else base) + ".well-known/void")
+        graph = void_graph(
+            stats(), nap=nap, endpoint=base + "sparql", void_iri=(BASE if nap else base) + ".well-known/void"
+        )
         response = rdf(graph, chosen[0], "void", request)
         return response
 

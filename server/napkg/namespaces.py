@@ -3,6 +3,7 @@
 Files in ontology/, data/, shapes/ and queries/ declare their own prefixes so each can be pasted into a
 query editor on its own; a test checks that every one of those declarations agrees with PREFIXES.
 """
+
 from __future__ import annotations
 
 from rdflib import Namespace

@@ -1,4 +1,5 @@
 """Content negotiation: Accept headers with q-values, and the format= parameter."""
+
 from __future__ import annotations
 
 from .results import ALIASES, FORMAT_PARAM, GRAPH_ALIASES
@@ -51,7 +52,9 @@ def _quality(offer: str, ranges: list[tuple[str, float]], aliases: dict[str, str
 _answers: dict[tuple, list[str]] = {}
 
 
-def acceptable(offers: list[str], accept: str | None, formats: list[str] | None = None, kind: str = "table") -> list[str]:
+def acceptable(
+    offers: list[str], accept: str | None, formats: list[str] | None = None, kind: str = "table"
+) -> list[str]:
     """The offered media types the client accepts, best first. offers[0] is the server's default, used
     for */* and for ties. format= values (short names or media types) come before the Accept header; when
     none of them can be served the Accept header decides (SPARQLWrapper sends both)."""
@@ -83,5 +86,8 @@ def wants_html(accept: str | None) -> bool:
     """A browser navigating here (text/html preferred over RDF)."""
     ranges = parse_accept(accept)
     html = _quality("text/html", ranges)
-    return html > 0 and html >= max(_quality("text/turtle", [r for r in ranges if r[0] != "*/*"]), 0.0) \
+    return (
+        html > 0
+        and html >= max(_quality("text/turtle", [r for r in ranges if r[0] != "*/*"]), 0.0)
         and any(m in ("text/html", "application/xhtml+xml") for m, _ in ranges)
+    )

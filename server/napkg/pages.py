@@ -6,6 +6,7 @@ served. Pages ask it for one resource's triples when they need them (an indexed 
 the web process holds no copy of the graph: only the list of our things, made in one pass at startup, and
 small caches of what recent pages looked up.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -45,8 +46,13 @@ TRANSLATIONS = GRAPH + "translations"
 NAME_KINDS = {"organisation", "legal-instrument", "document", "programme", "action-plan", "report", "event"}
 NAME_PROPERTIES = {*LABEL_PROPERTIES, SKOS + "altLabel"}
 #: The frameworks an action point's links are grouped by, in this order: the kind of element -> framework.
-FRAMEWORKS = {"ungp-pillar": "ungp", "ungp-section": "ungp", "ungp-principle": "ungp", "oecd-chapter": "oecd",
-              "due-diligence-step": "steps"}
+FRAMEWORKS = {
+    "ungp-pillar": "ungp",
+    "ungp-section": "ungp",
+    "ungp-principle": "ungp",
+    "oecd-chapter": "oecd",
+    "due-diligence-step": "steps",
+}
 
 #: Media types a resource's description is served in, and the suffix of each.
 RDF_MEDIA = {
@@ -56,8 +62,12 @@ RDF_MEDIA = {
     "application/rdf+xml": ("rdf", ox.RdfFormat.RDF_XML),
 }
 SUFFIXES = {suffix: media for media, (suffix, _) in RDF_MEDIA.items()} | {"html": "text/html"}
-FORMAT_NAMES = {"text/turtle": "Turtle", "application/ld+json": "JSON-LD", "application/n-triples": "N-Triples",
-                "application/rdf+xml": "RDF/XML"}
+FORMAT_NAMES = {
+    "text/turtle": "Turtle",
+    "application/ld+json": "JSON-LD",
+    "application/n-triples": "N-Triples",
+    "application/rdf+xml": "RDF/XML",
+}
 
 # Resources minted for another one: their triples go with its description (an action point's report
 # entries with their responsibilities and footnotes, its framework links and instrument relations).
@@ -93,8 +103,10 @@ WORDS = {
     "relations": ("Relaties", "Relations"),
     "links_out": ("Elders op het web", "Elsewhere on the web"),
     "referenced_by": ("Verwijzingen naar deze pagina", "What refers to this"),
-    "referenced_by_intro": ("Andere gegevens die naar dit onderwerp verwijzen, per eigenschap.",
-                            "Other resources that point here, by property."),
+    "referenced_by_intro": (
+        "Andere gegevens die naar dit onderwerp verwijzen, per eigenschap.",
+        "Other resources that point here, by property.",
+    ),
     "all_data": ("Overige gegevens", "Other data"),
     "this_data": ("Deze gegevens als", "This data as"),
     "query_this": ("Bevraag dit in de zoekvraageditor", "Query this in the editor"),
@@ -130,18 +142,28 @@ WORDS = {
     "principles": ("Principes en andere begrippen in deze pijler", "Principles and other concepts in this pillar"),
     "search_results": ("Zoekresultaten", "Search results"),
     "results_for": ("resultaten voor", "results for"),
-    "search_hint": ("Zoek in namen, titels, doelstellingen en toelichtingen. Hoofdletters en accenten maken niet uit.",
-                    "Search names, titles, objectives and explanations. Case and accents do not matter."),
+    "search_hint": (
+        "Zoek in namen, titels, doelstellingen en toelichtingen. Hoofdletters en accenten maken niet uit.",
+        "Search names, titles, objectives and explanations. Case and accents do not matter.",
+    ),
     "in_field": ("in", "in"),
     "of_ap": ("bij", "of"),
     "suggestions": ("Bedoelde u", "Did you mean"),
-    "not_found_text": ("Op dit adres staat niets. Misschien bestaat het niet (meer), of is het adres verkeerd overgenomen.",
-                       "There is nothing at this address. It may not exist, or the address may have been copied wrongly."),
+    "not_found_text": (
+        "Op dit adres staat niets. Misschien bestaat het niet (meer), of is het adres verkeerd overgenomen.",
+        "There is nothing at this address. It may not exist, or the address may have been copied wrongly.",
+    ),
     "see_registry": ("Bekijk het register", "See the registry"),
-    "index_title": ("Actiepunten van het NAP Bedrijfsleven en Mensenrechten",
-                    "Action points of the NAP on Business and Human Rights"),
-    "index_lead": ("De 33 actiepunten van het Nationaal Actieplan Bedrijfsleven en Mensenrechten 2022-2026, per pijler en thema, met hun stand van zaken volgens de voortgangsrapportage.",
-                   "The 33 action points of the National Action Plan on Business and Human Rights 2022-2026, by pillar and theme, with their status according to the progress report."),
+    "index_title": (
+        "Actiepunten van het NAP Bedrijfsleven en Mensenrechten",
+        "Action points of the NAP on Business and Human Rights",
+    ),
+    "index_lead": (
+        "De 33 actiepunten van het Nationaal Actieplan Bedrijfsleven en Mensenrechten 2022-2026, per pijler en thema, "
+        "met hun stand van zaken volgens de voortgangsrapportage.",
+        "The 33 action points of the National Action Plan on Business and Human Rights 2022-2026, by pillar and "
+        "theme, with their status according to the progress report.",
+    ),
     "triples": ("Tripels", "Triples"),
     "subjects": ("Onderwerpen", "Subjects"),
     "properties": ("Eigenschappen", "Properties"),
@@ -150,7 +172,10 @@ WORDS = {
     "download": ("Downloads en beschrijving van de dataset", "Downloads and dataset description"),
     "no_aps": ("Geen actiepunten.", "No action points."),
     "with_this_status": ("Actiepunten met deze stand van zaken", "Action points with this status"),
-    "with_this_role": ("Actiepunten waarin een organisatie deze rol heeft", "Action points in which an organisation has this role"),
+    "with_this_role": (
+        "Actiepunten waarin een organisatie deze rol heeft",
+        "Action points in which an organisation has this role",
+    ),
     "in_this_theme": ("Actiepunten in dit thema", "Action points in this theme"),
     "themes_in_pillar": ("Thema's en actiepunten in deze pijler", "Themes and action points in this pillar"),
     "in_this_plan": ("Actiepunten in dit plan", "Action points in this plan"),
@@ -160,8 +185,10 @@ WORDS = {
     "mentions_by_column": ("Genoemd, per kolom van de rapportage", "Mentioned, by column of the report"),
     "plan": ("Actieplan", "Action plan"),
     "frameworks": ("Kaders", "Frameworks"),
-    "frameworks_intro": ("Gesteld: de rapportage noemt het onderdeel zelf. Redactioneel: onze lezing volgens het codeboek.",
-                         "Stated: the report names the element itself. Editorial: our reading, by the codebook."),
+    "frameworks_intro": (
+        "Gesteld: de rapportage noemt het onderdeel zelf. Redactioneel: onze lezing volgens het codeboek.",
+        "Stated: the report names the element itself. Editorial: our reading, by the codebook.",
+    ),
     "ungp": ("UN Guiding Principles (UNGP's)", "UN Guiding Principles (UNGPs)"),
     "oecd": ("Hoofdstukken van de OESO-richtlijnen", "OECD Guidelines chapters"),
     "steps": ("Stappen van gepaste zorgvuldigheid", "Due diligence steps"),
@@ -175,11 +202,17 @@ WORDS = {
     "relation": ("Relatie", "Relation"),
     "linked_aps": ("Actiepunten bij dit onderdeel", "Action points linked to this element"),
     "narrower": ("Onderdelen en principes hierbinnen", "Sections and principles within it"),
-    "no_english": ("Nog geen Engelse vertaling.",
-                   "No English translation of this text yet; the Dutch page has the original."),
+    "no_english": (
+        "Nog geen Engelse vertaling.",
+        "No English translation of this text yet; the Dutch page has the original.",
+    ),
     "unofficial_mark": ("onofficiële vertaling", "unofficial translation"),
-    "unofficial_note": ("Engelse teksten met het label ‘onofficiële vertaling’ zijn de eigen vertaling van dit project, niet door de overheid gecontroleerd; het Nederlands is gezaghebbend.",
-                        "Texts labelled ‘unofficial translation’ are this project's own English translation, not reviewed by the government; the Dutch is authoritative."),
+    "unofficial_note": (
+        "Engelse teksten met het label ‘onofficiële vertaling’ zijn de eigen vertaling van dit project, niet door de "
+        "overheid gecontroleerd; het Nederlands is gezaghebbend.",
+        "Texts labelled ‘unofficial translation’ are this project's own English translation, not reviewed by the "
+        "government; the Dutch is authoritative.",
+    ),
     "about_translation": ("Over de vertaling", "About the translation"),
 }
 
@@ -215,8 +248,10 @@ REGISTRIES = {
     "instrument-relation": ("Relaties met juridische instrumenten", "Instrument relations"),
     "basis": ("Grondslagen van koppelingen", "Link bases"),
     "confidence": ("Zekerheid van een codering", "Coding confidence"),
-    "instrument-relation-type": ("Soorten relaties met juridische instrumenten",
-                                 "Kinds of relation to legal instruments"),
+    "instrument-relation-type": (
+        "Soorten relaties met juridische instrumenten",
+        "Kinds of relation to legal instruments",
+    ),
     "report-column": ("Kolommen van een voortgangsrapportage", "Columns of a progress report"),
     "agent": ("Actoren", "Agents"),
     "dataset": ("Datasets", "Datasets"),
@@ -343,15 +378,51 @@ INVERSE_LABELS = {
     RDF + "object": ("doel van koppeling", "target of link"),
 }
 
-IDENTITY = [TYPE, SKOS + "notation", DCT + "identifier", ELINS + "id_local", NAP + "juriconnect", RDFS + "label",
-            SKOS + "prefLabel", DCT + "title", SKOS + "altLabel"]
-TEXTS = [NAP + "objective", NAP + "explanation", DCT + "description", SKOS + "definition", RDFS + "comment",
-         RDF + "value", NAP + "responsibilityText", NAP + "timelineText", NAP + "scope", NAP + "quote"]
-RELATION_ORDER = [NAP + "actionPoint", NAP + "frameworkElement", NAP + "instrument", NAP + "relationType",
-                  NAP + "basis", NAP + "quotedFrom", NAP + "column", NAP + "confidence",
-                  NAP + "pillar", NAP + "theme", NAP + "assessedActionPoint", NAP + "inReport", NAP + "status",
-                  NAP + "responsibility", PROVNS + "agent", PROVNS + "hadRole", NAP + "mentions",
-                  NAP + "dueDiligenceStep", NAP + "footnote", DCT + "isPartOf"]
+IDENTITY = [
+    TYPE,
+    SKOS + "notation",
+    DCT + "identifier",
+    ELINS + "id_local",
+    NAP + "juriconnect",
+    RDFS + "label",
+    SKOS + "prefLabel",
+    DCT + "title",
+    SKOS + "altLabel",
+]
+TEXTS = [
+    NAP + "objective",
+    NAP + "explanation",
+    DCT + "description",
+    SKOS + "definition",
+    RDFS + "comment",
+    RDF + "value",
+    NAP + "responsibilityText",
+    NAP + "timelineText",
+    NAP + "scope",
+    NAP + "quote",
+]
+RELATION_ORDER = [
+    NAP + "actionPoint",
+    NAP + "frameworkElement",
+    NAP + "instrument",
+    NAP + "relationType",
+    NAP + "basis",
+    NAP + "quotedFrom",
+    NAP + "column",
+    NAP + "confidence",
+    NAP + "pillar",
+    NAP + "theme",
+    NAP + "assessedActionPoint",
+    NAP + "inReport",
+    NAP + "status",
+    NAP + "responsibility",
+    PROVNS + "agent",
+    PROVNS + "hadRole",
+    NAP + "mentions",
+    NAP + "dueDiligenceStep",
+    NAP + "footnote",
+    DCT + "isPartOf",
+]
 # Texts shown in the page's language only (Site.shown_all: an English page never falls back to Dutch).
 SINGLE_LANGUAGE = set(TEXTS)
 
@@ -371,7 +442,7 @@ def local_path(iri: str) -> str | None:
     """The path on this server of one of our IRIs (the canonical base maps onto the server's root)."""
     if not iri.startswith(BASE):
         return None
-    rest = iri[len(BASE):]
+    rest = iri[len(BASE) :]
     if rest.startswith("id/"):
         return "/doc/" + rest[3:]
     if rest == "def" or rest.startswith("def/"):
@@ -396,7 +467,7 @@ def split_thing(iri: str) -> tuple[str, str] | None:
     """(type, ref) of an IRI .../id/{type}/{ref}."""
     if not iri.startswith(ID):
         return None
-    kind, _, ref = iri[len(ID):].partition("/")
+    kind, _, ref = iri[len(ID) :].partition("/")
     ref = ref.partition("#")[0]  # a hash IRI belongs to the page of the IRI before the #
     if not kind or not ref or "/" in ref:
         return None
@@ -408,7 +479,7 @@ def compact(iri: str) -> str:
     for prefix, namespace in PREFIXES.items():
         if iri.startswith(namespace) and (best is None or len(namespace) > len(PREFIXES[best])):
             best = prefix
-    return f"{best}:{iri[len(PREFIXES[best]):]}" if best else iri
+    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else iri
 
 
 #: Where an outbound link goes, for people: register names by IRI prefix.
@@ -461,9 +532,11 @@ def format_literal(literal: ox.Literal, lang: str) -> str:
 
 # --- What pages show ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Value:
     """One value on a page: a link (local or external) or a literal text."""
+
     text: str
     href: str | None = None
     external: bool = False
@@ -515,6 +588,7 @@ class Responsibility:
 @dataclass
 class Entry:
     """What one progress report says about one action point, column by column."""
+
     report: Value
     year: str
     title: Value | None
@@ -535,6 +609,7 @@ class Entry:
 class Grounds:
     """What a framework link or an instrument relation rests on: its basis, the quote and where it is, and for
     our own (editorial) coding who coded it, when, by which codebook, how sure, and why."""
+
     page: Value
     basis: Value | None
     editorial: bool
@@ -577,6 +652,7 @@ class Graph:
 class GraphDetails:
     """What the page of a named graph shows besides its size: distinct subjects and properties, and the
     number of subjects of each class (classes in the order the store first gives them)."""
+
     subjects: int
     properties: int
     classes: dict[str, int]
@@ -646,8 +722,10 @@ class Site:
                 values = by_prop[p.value] = {}
             values[o] = None
             graphs.add(g)
-        return ({p: tuple(values) for p, values in by_prop.items()},
-                frozenset(g.value for g in graphs if type(g) is ox.NamedNode))
+        return (
+            {p: tuple(values) for p, values in by_prop.items()},
+            frozenset(g.value for g in graphs if type(g) is ox.NamedNode),
+        )
 
     def by_property(self, node) -> dict[str, tuple]:
         """{property IRI: values} of every triple with node as subject. Shared with the cache: do not change it."""
@@ -675,29 +753,42 @@ class Site:
         return self._outgoing(node)[1]
 
     def _read_exists(self, node) -> bool:
-        return next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None or \
-            next(iter(self.store.quads_for_pattern(None, None, node, None)), None) is not None
+        return (
+            next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None
+            or next(iter(self.store.quads_for_pattern(None, None, node, None)), None) is not None
+        )
 
     @functools.cached_property
     def graphs(self) -> dict[str, Graph]:
         """The named graphs (IRIs) with their number of triples: counted by the store, once."""
-        result = self.store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?g)) } "
-                                  "GROUP BY ?g", use_default_graph_as_union=False)
-        return {row["g"].value: Graph(row["g"].value, row["g"].value.rsplit("/", 1)[-1], int(row["n"].value))
-                for row in result}
+        result = self.store.query(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?g)) } GROUP BY ?g",
+            use_default_graph_as_union=False,
+        )
+        return {
+            row["g"].value: Graph(row["g"].value, row["g"].value.rsplit("/", 1)[-1], int(row["n"].value))
+            for row in result
+        }
 
     def graph_details(self, iri: str) -> GraphDetails:
         found = self._graph_details.get(iri)
         if found is None:
             graph = ox.NamedNode(iri)
-            row = next(iter(self.store.query(
-                "SELECT (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) WHERE { ?s ?p ?o }",
-                default_graph=graph)))
+            row = next(
+                iter(
+                    self.store.query(
+                        "SELECT (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) WHERE { ?s ?p "
+                        "?o }",
+                        default_graph=graph,
+                    )
+                )
+            )
             classes: dict[str, int] = {}
             for quad in self.store.quads_for_pattern(None, ox.NamedNode(TYPE), None, graph):
                 classes[quad.object.value] = classes.get(quad.object.value, 0) + 1
-            found = self._graph_details[iri] = GraphDetails(int(row["subjects"].value), int(row["properties"].value),
-                                                            classes)
+            found = self._graph_details[iri] = GraphDetails(
+                int(row["subjects"].value), int(row["properties"].value), classes
+            )
         return found
 
     # --- raw access ----------------------------------------------------------------------------------
@@ -708,6 +799,7 @@ class Site:
     def specific_types(self, types: list) -> list:
         """The types no other of them specialises: loading adds every superclass (prov:Entity, ...) as a
         type for queries, but a reader wants "Ministerie", not the whole hierarchy."""
+
         def supers(cls, seen):
             for sup in self.objects(cls, RDFS + "subClassOf"):
                 if sup not in seen:
@@ -772,7 +864,7 @@ class Site:
         literals = [v for v in self.objects(node, prop) if isinstance(v, ox.Literal)]
         if not literals:
             return []
-        for code in (("en", "") if lang == "en" else ("nl", "", "en")):
+        for code in ("en", "") if lang == "en" else ("nl", "", "en"):
             chosen = [v for v in literals if (v.language or "") == code]
             if chosen:
                 return [Value(v.value, lang=code or None, unofficial=self.translated(node, v)) for v in chosen]
@@ -840,15 +932,17 @@ class Site:
         if kind == "status-assessment":
             report = self.first(node, NAP + "inReport")
             year = self.year_of(report) if report is not None else ""
-            return f"Action point {number or ref} in the {year} progress report" if en else \
-                f"Actiepunt {number or ref} in de voortgangsrapportage {year}"
+            return (
+                f"Action point {number or ref} in the {year} progress report"
+                if en
+                else f"Actiepunt {number or ref} in de voortgangsrapportage {year}"
+            )
         if kind == "responsibility":
             agent = self.first(node, PROVNS + "agent")
             role = self.first(node, PROVNS + "hadRole")
             who = self.short_name(agent, lang) if agent is not None else ref
             what = self.label(role, lang) if role is not None else ""
-            return f"{who} ({what}) for action point {number}" if en else \
-                f"{who} ({what}) bij actiepunt {number}"
+            return f"{who} ({what}) for action point {number}" if en else f"{who} ({what}) bij actiepunt {number}"
         if kind in ("framework-link", "instrument-relation"):
             target = self.first(node, NAP + ("frameworkElement" if kind == "framework-link" else "instrument"))
             relation = self.first(node, NAP + "relationType")
@@ -967,10 +1061,16 @@ class Site:
     def serialize(self, triples: list[ox.Triple], media: str) -> bytes:
         _, fmt = RDF_MEDIA[media]
         if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML):
-            used = {prefix: namespace for prefix, namespace in PREFIXES.items()
-                    if any(str(term.value).startswith(namespace) for t in triples
-                           for term in (t.subject, t.predicate, t.object)
-                           if isinstance(term, ox.NamedNode))}
+            used = {
+                prefix: namespace
+                for prefix, namespace in PREFIXES.items()
+                if any(
+                    str(term.value).startswith(namespace)
+                    for t in triples
+                    for term in (t.subject, t.predicate, t.object)
+                    if isinstance(term, ox.NamedNode)
+                )
+            }
             if fmt == ox.RdfFormat.TURTLE:
                 # xsd for typed literals.
                 used.setdefault("xsd", PREFIXES["xsd"])
@@ -988,13 +1088,23 @@ class Site:
         for prop in sorted(by_prop, key=lambda p: (order.get(p, 999), self.prop_value(p, lang).text)):
             values = by_prop[prop]
             literals = [v for v in values if isinstance(v, ox.Literal)]
-            ours = [v for v in values if not isinstance(v, ox.Literal) and
-                    (isinstance(v, ox.BlankNode) or v.value.startswith(BASE))]
+            ours = [
+                v
+                for v in values
+                if not isinstance(v, ox.Literal) and (isinstance(v, ox.BlankNode) or v.value.startswith(BASE))
+            ]
             external = [v for v in values if isinstance(v, ox.NamedNode) and not v.value.startswith(BASE)]
             label = self.prop_value(prop, lang)
             if prop == TYPE:
-                identity.append(Row(label, sorted((self.link(v, lang) for v in self.specific_types(values)),
-                                                  key=lambda v: (not (v.iri or "").startswith(BASE), v.text))))
+                identity.append(
+                    Row(
+                        label,
+                        sorted(
+                            (self.link(v, lang) for v in self.specific_types(values)),
+                            key=lambda v: (not (v.iri or "").startswith(BASE), v.text),
+                        ),
+                    )
+                )
                 continue
             if literals:
                 if prop in SINGLE_LANGUAGE:
@@ -1004,20 +1114,34 @@ class Site:
                         # Names stay as they are; other Dutch wording is left out of an English page.
                         literals = [v for v in literals if v.language != "nl"]
                     shown = sorted(literals, key=lambda v: (v.language != lang, v.language or "", v.value))
-                    row = Row(label, [Value(format_literal(v, lang), lang=v.language or None,
-                                            note=v.language if v.language and len({x.language for x in shown}) > 1
-                                            else None, unofficial=self.translated(node, v)) for v in shown]
-                              or [Value(word("no_english", lang), lang="en", missing=True)])
+                    row = Row(
+                        label,
+                        [
+                            Value(
+                                format_literal(v, lang),
+                                lang=v.language or None,
+                                note=v.language if v.language and len({x.language for x in shown}) > 1 else None,
+                                unofficial=self.translated(node, v),
+                            )
+                            for v in shown
+                        ]
+                        or [Value(word("no_english", lang), lang="en", missing=True)],
+                    )
                     identity.append(row)
             if ours:
-                relations.append(Row(label, sorted((self.link(v, lang) for v in ours),
-                                                   key=lambda v: (self.sort_key(v.iri), v.text))))
+                relations.append(
+                    Row(label, sorted((self.link(v, lang) for v in ours), key=lambda v: (self.sort_key(v.iri), v.text)))
+                )
             if external:
-                links.append(Row(label, sorted((self.link(v, lang, full=True) for v in external),
-                                               key=lambda v: v.text)))
-        found = [Group("identity", word("identity", lang), identity), Group("texts", word("texts", lang), texts),
-                 Group("relations", word("relations", lang), relations),
-                 Group("links", word("links_out", lang), links)]
+                links.append(
+                    Row(label, sorted((self.link(v, lang, full=True) for v in external), key=lambda v: v.text))
+                )
+        found = [
+            Group("identity", word("identity", lang), identity),
+            Group("texts", word("texts", lang), texts),
+            Group("relations", word("relations", lang), relations),
+            Group("links", word("links_out", lang), links),
+        ]
         return [g for g in found if g.rows]
 
     def referenced_by(self, node, lang: str, skip: set[str] = frozenset()) -> list[Row]:
@@ -1125,9 +1249,15 @@ class Site:
             text, language = self.label_lang(ap, lang)
             title = Value(text, lang=language)
         status = self.latest_status(ap)
-        return APItem(self.notation(ap) or split_thing(ap.value)[1], title.text,
-                      with_lang(local_path(ap.value), lang), title.lang,
-                      self.link(status, lang) if status is not None else None, note, title.unofficial)
+        return APItem(
+            self.notation(ap) or split_thing(ap.value)[1],
+            title.text,
+            with_lang(local_path(ap.value), lang),
+            title.lang,
+            self.link(status, lang) if status is not None else None,
+            note,
+            title.unofficial,
+        )
 
     def ap_items(self, aps, lang: str) -> list[APItem]:
         unique = {ap: None for ap in aps if isinstance(ap, ox.NamedNode)}
@@ -1143,7 +1273,7 @@ class Site:
                 number = match.group(1)
                 if number not in footnotes:
                     continue
-                parts.append(block[position:match.start()])
+                parts.append(block[position : match.start()])
                 parts.append((number, footnotes[number]))
                 position = match.end()
             parts.append(block[position:])
@@ -1158,32 +1288,52 @@ class Site:
         for fn in self.objects(sa, NAP + "footnote"):
             number = self.notation(fn)
             links = [self.link(o, lang) for o in self.objects(fn, RDFS + "seeAlso")]
-            notes.append(Footnote(number, "fn-" + split_thing(fn.value)[1], self.shown(fn, RDF + "value", lang),
-                                  links, with_lang(local_path(fn.value), lang)))
+            notes.append(
+                Footnote(
+                    number,
+                    "fn-" + split_thing(fn.value)[1],
+                    self.shown(fn, RDF + "value", lang),
+                    links,
+                    with_lang(local_path(fn.value), lang),
+                )
+            )
         notes.sort(key=lambda f: int(f.number) if f.number.isdigit() else 10**6)
         explanation = self.shown(sa, NAP + "explanation", lang)
-        paragraphs = self.paragraphs(explanation.text, {f.number: f.anchor for f in notes}) \
-            if explanation is not None and not explanation.missing else []
+        paragraphs = (
+            self.paragraphs(explanation.text, {f.number: f.anchor for f in notes})
+            if explanation is not None and not explanation.missing
+            else []
+        )
         responsibilities = []
         for resp in sorted(self.objects(sa, NAP + "responsibility"), key=lambda r: r.value):
             agent = self.first(resp, PROVNS + "agent")
             role = self.first(resp, PROVNS + "hadRole")
-            responsibilities.append(Responsibility(
-                self.link(agent, lang) if agent is not None else None,
-                self.short_name(agent, lang) if agent is not None else "",
-                self.link(role, lang) if role is not None else None,
-                self.shown(resp, NAP + "scope", lang), self.link(resp, lang)))
+            responsibilities.append(
+                Responsibility(
+                    self.link(agent, lang) if agent is not None else None,
+                    self.short_name(agent, lang) if agent is not None else "",
+                    self.link(role, lang) if role is not None else None,
+                    self.shown(resp, NAP + "scope", lang),
+                    self.link(resp, lang),
+                )
+            )
         start, end = self.first(sa, NAP + "startYear"), self.first(sa, NAP + "endYear")
-        return Entry(self.link(report, lang) if report is not None else Value("?"),
-                     self.year_of(report) if report is not None else "",
-                     self.shown(sa, DCT + "title", lang), self.shown(sa, NAP + "objective", lang),
-                     responsibilities, self.shown(sa, NAP + "responsibilityText", lang),
-                     self.shown(sa, NAP + "timelineText", lang),
-                     format_years(start.value if start is not None else None,
-                                  end.value if end is not None else None, lang),
-                     self.link(status, lang) if status is not None else None,
-                     explanation, paragraphs, notes, self.mentions_by_column(sa, lang),
-                     with_lang(local_path(sa.value), lang))
+        return Entry(
+            self.link(report, lang) if report is not None else Value("?"),
+            self.year_of(report) if report is not None else "",
+            self.shown(sa, DCT + "title", lang),
+            self.shown(sa, NAP + "objective", lang),
+            responsibilities,
+            self.shown(sa, NAP + "responsibilityText", lang),
+            self.shown(sa, NAP + "timelineText", lang),
+            format_years(start.value if start is not None else None, end.value if end is not None else None, lang),
+            self.link(status, lang) if status is not None else None,
+            explanation,
+            paragraphs,
+            notes,
+            self.mentions_by_column(sa, lang),
+            with_lang(local_path(sa.value), lang),
+        )
 
     @functools.cached_property
     def mention_properties(self) -> dict[str, ox.NamedNode | None]:
@@ -1204,9 +1354,15 @@ class Site:
             if column is not None:
                 by_column.setdefault(column, set()).update(values)
         ordered = sorted(by_column, key=lambda c: self.sort_key_notation(c))
-        return [(self.link(c, lang), sorted((self.link(v, lang) for v in by_column[c]),
-                                            key=lambda v: (self.sort_key(v.iri)[0], v.text.lower())))
-                for c in ordered]
+        return [
+            (
+                self.link(c, lang),
+                sorted(
+                    (self.link(v, lang) for v in by_column[c]), key=lambda v: (self.sort_key(v.iri)[0], v.text.lower())
+                ),
+            )
+            for c in ordered
+        ]
 
     def sort_key_notation(self, node):
         return (number_key(self.notation(node)), node.value)
@@ -1226,12 +1382,20 @@ class Site:
         def linked(node):
             return self.link(node, lang) if node is not None else None
 
-        return Grounds(self.link(link, lang), linked(basis),
-                       basis is not None and basis.value.endswith("/editorial"),
-                       self.shown(link, NAP + "quote", lang), linked(entry), linked(report), linked(column),
-                       linked(confidence), codebook.value if codebook is not None else None, linked(coder),
-                       format_literal(created, lang) if created is not None else None,
-                       self.shown(link, RDFS + "comment", lang))
+        return Grounds(
+            self.link(link, lang),
+            linked(basis),
+            basis is not None and basis.value.endswith("/editorial"),
+            self.shown(link, NAP + "quote", lang),
+            linked(entry),
+            linked(report),
+            linked(column),
+            linked(confidence),
+            codebook.value if codebook is not None else None,
+            linked(coder),
+            format_literal(created, lang) if created is not None else None,
+            self.shown(link, RDFS + "comment", lang),
+        )
 
     def framework_links(self, ap, lang: str) -> list[tuple[str, list[tuple[Value, Grounds]]]]:
         """An action point's links to framework elements, grouped by framework (UNGPs, OECD Guidelines,
@@ -1245,16 +1409,21 @@ class Site:
             grounds = self.grounds(link, lang)
             groups.setdefault(framework, []).append((self.link(element, lang), grounds))
         order = list(dict.fromkeys(FRAMEWORKS.values()))
-        return [(word(f, lang) if f in WORDS else f,
-                 sorted(groups[f], key=lambda r: (self.sort_key(r[0].iri), r[1].editorial)))
-                for f in sorted(groups, key=lambda f: order.index(f) if f in order else 99)]
+        return [
+            (
+                word(f, lang) if f in WORDS else f,
+                sorted(groups[f], key=lambda r: (self.sort_key(r[0].iri), r[1].editorial)),
+            )
+            for f in sorted(groups, key=lambda f: order.index(f) if f in order else 99)
+        ]
 
     def instrument_relations(self, node, lang: str) -> list[tuple[APItem, Value, Value | None, Grounds]]:
         """(action point, instrument, relation type, grounds) of the relations of an action point, or those
         to a legal instrument."""
         if (split_thing(node.value) or ("",))[0] == "action-point":
-            links = [r for r in self.subjects(NAP + "actionPoint", node)
-                     if self.first(r, NAP + "instrument") is not None]
+            links = [
+                r for r in self.subjects(NAP + "actionPoint", node) if self.first(r, NAP + "instrument") is not None
+            ]
         else:
             links = self.subjects(NAP + "instrument", node)
         rows = []
@@ -1263,8 +1432,14 @@ class Site:
             relation = self.first(link, NAP + "relationType")
             if ap is None or instrument is None:
                 continue
-            rows.append((self.ap_item(ap, lang), self.link(instrument, lang),
-                         self.link(relation, lang) if relation is not None else None, self.grounds(link, lang)))
+            rows.append(
+                (
+                    self.ap_item(ap, lang),
+                    self.link(instrument, lang),
+                    self.link(relation, lang) if relation is not None else None,
+                    self.grounds(link, lang),
+                )
+            )
         return sorted(rows, key=lambda r: (number_key(r[0].number), r[1].text.lower()))
 
     def broader(self, node) -> list:
@@ -1303,15 +1478,24 @@ class Site:
                     continue
                 row = rows.get((ap, current))
                 if row is None:
-                    row = rows[(ap, current)] = {"ap": self.ap_item(ap, lang), "element": self.link(current, lang),
-                                                 "links": []}
+                    row = rows[(ap, current)] = {
+                        "ap": self.ap_item(ap, lang),
+                        "element": self.link(current, lang),
+                        "links": [],
+                    }
                 grounds = self.grounds(link, lang)
                 row["links"].append(grounds)
         for row in rows.values():
             row["links"].sort(key=lambda g: g.editorial)
         # The element's own links first, then those of each element below it, action points by number.
-        return sorted(rows.values(), key=lambda r: (r["element"].iri != element.value, self.sort_key(r["element"].iri),
-                                                    number_key(r["ap"].number)))
+        return sorted(
+            rows.values(),
+            key=lambda r: (
+                r["element"].iri != element.value,
+                self.sort_key(r["element"].iri),
+                number_key(r["ap"].number),
+            ),
+        )
 
     # --- breadcrumbs ---------------------------------------------------------------------------------------
 
@@ -1339,8 +1523,11 @@ class Site:
         scheme = self.first(node, SKOS + "inScheme")
         if ref != "scheme" and scheme is not None:
             return [home, to(scheme)]
-        return [home, Crumb(self.registry_name(kind, lang), with_lang(f"/doc/{kind}", lang))] \
-            if ref != "scheme" else [home]
+        return (
+            [home, Crumb(self.registry_name(kind, lang), with_lang(f"/doc/{kind}", lang))]
+            if ref != "scheme"
+            else [home]
+        )
 
     def crumb_text(self, node, lang: str) -> str:
         kind = split_thing(node.value)[0]
@@ -1367,8 +1554,10 @@ def editor_link(query: str) -> str:
 def resource_query(iri: str) -> str:
     prefixes = {"rdfs": PREFIXES["rdfs"], "skos": PREFIXES["skos"], "dct": PREFIXES["dct"]}
     head = "".join(f"PREFIX {p}: <{n}>\n" for p, n in prefixes.items())
-    return (f"{head}\n# Everything about <{iri}>, with the labels of what it points to\n"
-            f"SELECT ?property ?value ?label WHERE {{\n"
-            f"  <{iri}> ?property ?value .\n"
-            f"  OPTIONAL {{ ?value rdfs:label|skos:prefLabel|dct:title ?label FILTER(lang(?label) = \"nl\") }}\n"
-            f"}}\nORDER BY ?property ?value\n")
+    return (
+        f"{head}\n# Everything about <{iri}>, with the labels of what it points to\n"
+        f"SELECT ?property ?value ?label WHERE {{\n"
+        f"  <{iri}> ?property ?value .\n"
+        f'  OPTIONAL {{ ?value rdfs:label|skos:prefLabel|dct:title ?label FILTER(lang(?label) = "nl") }}\n'
+        f"}}\nORDER BY ?property ?value\n"
+    )

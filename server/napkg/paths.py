@@ -4,6 +4,7 @@ the wheel bundles in the package (napkg/bundle/, put there by the build from tho
 A checkout is recognised by its layout (this package at server/napkg with ontology/ beside server/), so an
 editable install, the tests and a copy of the tree (benchmarks/run.py) read and edit the one source.
 """
+
 from __future__ import annotations
 
 from importlib.resources import files

@@ -1,7 +1,8 @@
 """Worker processes that run queries where a runaway or a crash can be ended.
 
 pyoxigraph cannot cancel a query, crashes its process on some inputs, and its result iterators must be
-read on the thread that ran the query (tests/test_limits.py shows each). So every query runs in a worker process that loads
+read on the thread that ran the query (tests/test_limits.py shows each). So every query runs in a worker
+process that loads
 the data itself; the server waits for the answer with a deadline, and when the deadline passes (or the
 worker dies) it kills that worker, which frees its CPU at once, and starts a fresh one in its place.
 Other queries keep running on the other workers meanwhile.
@@ -14,6 +15,7 @@ the pool at 9,400-10,500 a second one at a time, and at 14,000-16,200 a second w
 stuck there: until its worker starts it, it can be taken back (Worker.take_back) and run on a worker
 that frees up first, and when its worker is killed it goes back to the front of the line.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,7 +48,7 @@ OVERLOAD_LOG_INTERVAL = 60.0
 def one_line(query: str, limit: int = 300) -> str:
     """A query for a log line: on one line, cut at limit characters."""
     text = " ".join(query.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 #: Workers run this much nicer than the web process. When the CPUs are busy, the process that reads
@@ -113,12 +115,14 @@ def _worker_main(conn, settings: PoolSettings, claim_lock, claimed) -> None:
 def _worker_loop(conn, settings: PoolSettings, claim_lock, claimed) -> None:
     if settings.memory_limit:
         import resource
+
         limit = settings.memory_limit + WORKER_STACK
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from .engine import LocalEngine
 
-    engine = LocalEngine.from_nquads(settings.data, union_default_graph=settings.union_default_graph,
-                                     prefixes=dict(settings.prefixes))
+    engine = LocalEngine.from_nquads(
+        settings.data, union_default_graph=settings.union_default_graph, prefixes=dict(settings.prefixes)
+    )
     # The socket under the Connection, read and written directly: one recv a message instead of two,
     # and no Connection layer (the framing is the same, so the server may still use either).
     sock = socket.socket(fileno=os.dup(conn.fileno()))
@@ -155,8 +159,13 @@ def _worker_loop(conn, settings: PoolSettings, claim_lock, claimed) -> None:
         except Exception as error:  # a bug of ours, not a crash: answer it, and keep a worker that is sound
             answer = Answer(500, b"", "", error=f"The query failed in the engine ({type(error).__name__}: {error}).")
         # A tuple, not the dataclass: pickled and read back in a third of the time.
-        _send(sock, ("answer", (number, (answer.status, answer.body, answer.media_type, answer.rows,
-                                         answer.truncated, answer.error))))
+        _send(
+            sock,
+            (
+                "answer",
+                (number, (answer.status, answer.body, answer.media_type, answer.rows, answer.truncated, answer.error)),
+            ),
+        )
 
 
 def frame(message) -> tuple[bytes, bytes]:
@@ -190,8 +199,8 @@ def unframe(buffer: bytearray):
         size, head = _LONG_SIZE.unpack_from(buffer, 4)[0], 12
     if len(buffer) < head + size:
         return _INCOMPLETE
-    message = pickle.loads(buffer[head:head + size])
-    del buffer[:head + size]
+    message = pickle.loads(buffer[head : head + size])
+    del buffer[: head + size]
     return message
 
 
@@ -208,7 +217,7 @@ def unframe_all(data) -> tuple[list, int]:
                 size, head = _LONG_SIZE.unpack_from(data, at + 4)[0], 12
             if end - at < head + size:
                 break
-            messages.append(pickle.loads(view[at + head:at + head + size]))
+            messages.append(pickle.loads(view[at + head : at + head + size]))
             at += head + size
     finally:
         view.release()  # data may be a bytearray that grows later
@@ -269,7 +278,6 @@ class Channel(asyncio.Protocol):
             self.transport.abort()
 
 
-
 class Callback:
     """What a Ticket's future does for WorkerPool.submit: calls done(answer, failure) once, unless cancelled.
 
@@ -327,8 +335,9 @@ class Worker:
         # to run it, or the server, to take it back (take_back). Numbers only grow, so one value will do.
         self.claim_lock = _CONTEXT.Lock()
         self.claimed = _CONTEXT.RawValue("q", 0)
-        self.process = _CONTEXT.Process(target=_worker_main, args=(child, settings, self.claim_lock, self.claimed),
-                                        daemon=True)
+        self.process = _CONTEXT.Process(
+            target=_worker_main, args=(child, settings, self.claim_lock, self.claimed), daemon=True
+        )
         self.process.start()
         child.close()
         # The server's view, kept by WorkerPool in its event loop.
@@ -459,7 +468,7 @@ class WorkerPool:
                 self._line.remove(ticket)
             raise
 
-    def submit(self, job: Job, done, timeout: float | None = None) -> "Ticket | None":
+    def submit(self, job: Job, done, timeout: float | None = None) -> Ticket | None:
         """run() for a caller that wants done(answer, None) or done(None, TimedOut() or Crashed()) called
         rather than a task to await: the HTTP protocol's own path for repeated GETs (transport.py), which
         runs no task. Overloaded as run(). None until run() has connected the workers to the event loop.
@@ -468,12 +477,12 @@ class WorkerPool:
             return None
         return self._ask(job, Callback(done), timeout, self._loop.time())
 
-    def withdraw(self, ticket: "Ticket") -> None:
+    def withdraw(self, ticket: Ticket) -> None:
         ticket.future.cancel()
         if ticket in self._line:
             self._line.remove(ticket)
 
-    def _ask(self, job: Job, future, timeout: float | None, now: float) -> "Ticket":
+    def _ask(self, job: Job, future, timeout: float | None, now: float) -> Ticket:
         waiting, idle = len(self._line), False
         for w in self._ready:  # a loop, not sum() and all(): this runs for every query
             waiting += w.waiting is not None
@@ -483,8 +492,12 @@ class WorkerPool:
             self._overloads += 1
             now = time.monotonic()
             if now - self._overload_logged >= OVERLOAD_LOG_INTERVAL:
-                log.warning("Every query worker is busy and the waiting line (%d) is full: %d request(s) answered 503 "
-                            "since the last such message.", self.settings.queue, self._overloads)
+                log.warning(
+                    "Every query worker is busy and the waiting line (%d) is full: %d request(s) answered 503 "
+                    "since the last such message.",
+                    self.settings.queue,
+                    self._overloads,
+                )
                 self._overloads, self._overload_logged = 0, now
             raise Overloaded()
         ticket = Ticket(job, future, timeout or self.settings.timeout, now)
@@ -590,12 +603,19 @@ class WorkerPool:
             return
         if isinstance(failure, TimedOut):
             self.timeouts += 1
-            log.warning("A query ran past its limit of %g s; worker %s was killed and is being replaced. The query: %s",
-                        worker.running.timeout, worker.pid, one_line(worker.running.job.query))
+            log.warning(
+                "A query ran past its limit of %g s; worker %s was killed and is being replaced. The query: %s",
+                worker.running.timeout,
+                worker.pid,
+                one_line(worker.running.job.query),
+            )
         elif worker.running is not None:
             self.crashes += 1
-            log.error("Worker %s died running a query (its client gets 500); it is being replaced. The query: %s",
-                      worker.pid, one_line(worker.running.job.query))
+            log.error(
+                "Worker %s died running a query (its client gets 500); it is being replaced. The query: %s",
+                worker.pid,
+                one_line(worker.running.job.query),
+            )
         else:
             self.crashes += 1
             log.error("Worker %s died while idle; it is being replaced.", worker.pid)

@@ -4,6 +4,7 @@ Order of work for a request: read and bound the body (413), find the query and d
 check the query's text (guard: depth, length, updates, SERVICE), negotiate the result format (406),
 answer from the ETag (304) or the cache, and only then hand the query to the engine.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -62,7 +63,9 @@ class ResultCache:
 
 
 def error(status: int, message: str, headers: dict | None = None) -> Response:
-    return Response(message.rstrip() + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers)
+    return Response(
+        message.rstrip() + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers
+    )
 
 
 class ProtocolError(Exception):
@@ -85,8 +88,9 @@ def _dataset(params: list[tuple[str, str]], name: str) -> tuple[str, ...]:
     values = tuple(v for k, v in params if k == name)
     for value in values:
         if (why := invalid_iri(value)) is not None:
-            raise ProtocolError(400, f"{name} must be an absolute IRI (it names a graph of this dataset); "
-                                     f"{value!r} is not: {why}.")
+            raise ProtocolError(
+                400, f"{name} must be an absolute IRI (it names a graph of this dataset); {value!r} is not: {why}."
+            )
     return values
 
 
@@ -122,8 +126,9 @@ def _params(raw: bytes, what: str) -> list[tuple[str, str]]:
     try:
         return parse_qsl(_decode(raw, what), keep_blank_values=True, errors="strict")
     except UnicodeDecodeError as e:
-        raise ProtocolError(400, f"The {what} is not valid UTF-8 once percent-decoded ({e.reason} at byte {e.start} "
-                                 "of a value).") from None
+        raise ProtocolError(
+            400, f"The {what} is not valid UTF-8 once percent-decoded ({e.reason} at byte {e.start} of a value)."
+        ) from None
 
 
 async def operation(request: Request, settings: Settings) -> tuple[str | None, list[tuple[str, str]]]:
@@ -132,14 +137,23 @@ async def operation(request: Request, settings: Settings) -> tuple[str | None, l
     url_params = _params(request.scope["query_string"], "query string")
     if request.method in ("GET", "HEAD"):
         if any(k == "update" for k, _ in url_params):
-            raise ProtocolError(405, "SPARQL Update is not allowed over GET, and this endpoint is read-only.",
-                                {"Allow": "GET, HEAD, POST"})
+            raise ProtocolError(
+                405,
+                "SPARQL Update is not allowed over GET, and this endpoint is read-only.",
+                {"Allow": "GET, HEAD, POST"},
+            )
         return _single(url_params, "query"), url_params
     body = await _read_body(request, settings.max_body)
     content_type, _, parameters = request.headers.get("content-type", "").partition(";")
     content_type = content_type.strip().lower()
-    charset = next((p.split("=", 1)[1].strip().strip('"').lower() for p in parameters.split(";")
-                    if p.strip().lower().startswith("charset=")), "utf-8")
+    charset = next(
+        (
+            p.split("=", 1)[1].strip().strip('"').lower()
+            for p in parameters.split(";")
+            if p.strip().lower().startswith("charset=")
+        ),
+        "utf-8",
+    )
     if charset not in ("utf-8", "utf8"):
         raise ProtocolError(415, f"The body is declared as {charset}; this endpoint reads UTF-8 only.")
     if content_type == "application/x-www-form-urlencoded":
@@ -158,10 +172,14 @@ async def operation(request: Request, settings: Settings) -> tuple[str | None, l
     if content_type == "application/sparql-update":
         raise ProtocolError(403, "This endpoint is read-only: SPARQL Update requests are refused.")
     if not content_type:
-        raise ProtocolError(415, "A POST needs a Content-Type: application/x-www-form-urlencoded or "
-                                 "application/sparql-query.")
-    raise ProtocolError(415, f"Content-Type {content_type} is not a SPARQL query; use "
-                             "application/x-www-form-urlencoded or application/sparql-query.")
+        raise ProtocolError(
+            415, "A POST needs a Content-Type: application/x-www-form-urlencoded or application/sparql-query."
+        )
+    raise ProtocolError(
+        415,
+        f"Content-Type {content_type} is not a SPARQL query; use "
+        "application/x-www-form-urlencoded or application/sparql-query.",
+    )
 
 
 def openapi_path() -> dict:
@@ -170,19 +188,39 @@ def openapi_path() -> dict:
     text = {"text/plain": {"schema": {"type": "string"}}}
     results = {media: {"schema": {"type": "string"}} for media in [*TABLE_TYPES, *GRAPH_TYPES]}
     dataset = [
-        {"name": "default-graph-uri", "in": "query", "required": False, "description": "a graph of this dataset "
-         "as the default graph (repeatable; never fetched)", "schema": {"type": "string", "format": "uri"}},
-        {"name": "named-graph-uri", "in": "query", "required": False, "description": "a graph of this dataset as "
-         "a named graph (repeatable; never fetched)", "schema": {"type": "string", "format": "uri"}},
-        {"name": "format", "in": "query", "required": False, "description": "result format, instead of Accept",
-         "schema": {"type": "string", "enum": sorted({*FORMAT_PARAM["table"], *FORMAT_PARAM["graph"]})}},
+        {
+            "name": "default-graph-uri",
+            "in": "query",
+            "required": False,
+            "description": "a graph of this dataset as the default graph (repeatable; never fetched)",
+            "schema": {"type": "string", "format": "uri"},
+        },
+        {
+            "name": "named-graph-uri",
+            "in": "query",
+            "required": False,
+            "description": "a graph of this dataset as a named graph (repeatable; never fetched)",
+            "schema": {"type": "string", "format": "uri"},
+        },
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "description": "result format, instead of Accept",
+            "schema": {"type": "string", "enum": sorted({*FORMAT_PARAM["table"], *FORMAT_PARAM["graph"]})},
+        },
     ]
     responses = {
-        "200": {"description": "the result (SELECT/ASK: SPARQL JSON, XML, CSV, TSV; CONSTRUCT/DESCRIBE: Turtle, "
-                               "N-Triples, JSON-LD, RDF/XML), or without a query the service description",
-                "content": results},
-        "400": {"description": "a syntax error (with its line and column), a query too deep or too long, SERVICE "
-                               "not allowed, a dataset IRI that is no IRI", "content": text},
+        "200": {
+            "description": "the result (SELECT/ASK: SPARQL JSON, XML, CSV, TSV; CONSTRUCT/DESCRIBE: Turtle, "
+            "N-Triples, JSON-LD, RDF/XML), or without a query the service description",
+            "content": results,
+        },
+        "400": {
+            "description": "a syntax error (with its line and column), a query too deep or too long, SERVICE "
+            "not allowed, a dataset IRI that is no IRI",
+            "content": text,
+        },
         "403": {"description": "an update: the endpoint is read-only", "content": text},
         "406": {"description": "no acceptable format for this kind of result", "content": text},
         "503": {"description": "every worker busy and the waiting line full (Retry-After)", "content": text},
@@ -190,18 +228,42 @@ def openapi_path() -> dict:
     }
     summary = "Run a SPARQL 1.1 query (read-only)"
     return {
-        "get": {"summary": summary, "operationId": "sparql_get", "tags": ["SPARQL"],
-                "parameters": [{"name": "query", "in": "query", "required": False, "description": "the SPARQL "
-                                "query; without it, the service description", "schema": {"type": "string"}},
-                               *dataset],
-                "responses": responses},
-        "post": {"summary": summary, "operationId": "sparql_post", "tags": ["SPARQL"], "parameters": dataset,
-                 "requestBody": {"required": True, "content": {
-                     "application/x-www-form-urlencoded": {"schema": {
-                         "type": "object", "required": ["query"], "properties": {"query": {"type": "string"}}}},
-                     "application/sparql-query": {"schema": {"type": "string"}}}},
-                 "responses": {**responses, "413": {"description": "a body over the size limit", "content": text},
-                               "415": {"description": "not a query media type", "content": text}}},
+        "get": {
+            "summary": summary,
+            "operationId": "sparql_get",
+            "tags": ["SPARQL"],
+            "parameters": [
+                {
+                    "name": "query",
+                    "in": "query",
+                    "required": False,
+                    "description": "the SPARQL query; without it, the service description",
+                    "schema": {"type": "string"},
+                },
+                *dataset,
+            ],
+            "responses": responses,
+        },
+        "post": {
+            "summary": summary,
+            "operationId": "sparql_post",
+            "tags": ["SPARQL"],
+            "parameters": dataset,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {"type": "object", "required": ["query"], "properties": {"query": {"type": "string"}}}
+                    },
+                    "application/sparql-query": {"schema": {"type": "string"}},
+                },
+            },
+            "responses": {
+                **responses,
+                "413": {"description": "a body over the size limit", "content": text},
+                "415": {"description": "not a query media type", "content": text},
+            },
+        },
     }
 
 
@@ -212,8 +274,11 @@ def negotiate(request: Request, operation: str, formats: list[str]) -> tuple[str
     offers = list(GRAPH_TYPES if kind == "graph" else TABLE_TYPES)
     media_types = acceptable(offers, request.headers.get("accept"), formats, kind)
     if not media_types:
-        raise ProtocolError(406, f"None of the accepted media types can carry a {operation or 'query'} "
-                                 f"result; this endpoint offers {', '.join(offers)} (or format=...).")
+        raise ProtocolError(
+            406,
+            f"None of the accepted media types can carry a {operation or 'query'} "
+            f"result; this endpoint offers {', '.join(offers)} (or format=...).",
+        )
     return tuple(media_types)
 
 
@@ -260,11 +325,17 @@ async def answer(job: Job, etag: bytes, engine, settings: Settings, cache: Resul
 def failed(failure: Exception, settings: Settings) -> Response:
     """The response when the pool did not answer: busy 503, too slow 504, crashed 500."""
     if isinstance(failure, Overloaded):
-        return error(503, "Every query worker is busy and the waiting line is full; try again shortly.",
-                     {"Retry-After": str(settings.retry_after)})
+        return error(
+            503,
+            "Every query worker is busy and the waiting line is full; try again shortly.",
+            {"Retry-After": str(settings.retry_after)},
+        )
     if isinstance(failure, TimedOut):
-        return error(504, f"The query ran longer than this endpoint's limit of {settings.timeout:g} s and was "
-                          "stopped. Narrow it down (a LIMIT, fewer OPTIONALs) or run it on a copy of the data.")
+        return error(
+            504,
+            f"The query ran longer than this endpoint's limit of {settings.timeout:g} s and was "
+            "stopped. Narrow it down (a LIMIT, fewer OPTIONALs) or run it on a copy of the data.",
+        )
     return error(500, "The query crashed the worker that ran it; the worker has been replaced.")
 
 
@@ -275,8 +346,10 @@ def reply(result: Answer, etag: bytes, settings: Settings, head: bool) -> Respon
     headers = [(b"etag", etag), *CACHING]
     if result.truncated:
         headers += [(b"x-result-truncated", b"true"), (b"x-result-max-rows", str(settings.max_rows).encode())]
-    headers += [(b"content-length", str(len(result.body)).encode()),
-                (b"content-type", content_type(result.media_type).encode())]
+    headers += [
+        (b"content-length", str(len(result.body)).encode()),
+        (b"content-type", content_type(result.media_type).encode()),
+    ]
     return Reply(200, headers, b"" if head else result.body)
 
 
@@ -310,8 +383,9 @@ def header_lines(headers) -> bytes:
 _CACHING_LINES = header_lines(CACHING)
 
 
-async def respond(request: Request, job: Job, engine, settings: Settings, cache: ResultCache,
-                  fingerprint: str) -> Response:
+async def respond(
+    request: Request, job: Job, engine, settings: Settings, cache: ResultCache, fingerprint: str
+) -> Response:
     """The response to a Job for a Starlette request: 304 for a matching ETag, else answer(). Used by the
     named queries of /api/queries."""
     etag = etag_of(fingerprint, job)
@@ -357,15 +431,26 @@ class Endpoint:
     async def __call__(self, scope, receive, send) -> None:
         method = scope["method"]
         if method not in ("GET", "HEAD", "POST"):
-            response = error(405, f"{method} is not allowed here: use GET or POST for queries "
-                                  "(this endpoint is read-only).", {"Allow": "GET, HEAD, POST"})
+            response = error(
+                405,
+                f"{method} is not allowed here: use GET or POST for queries (this endpoint is read-only).",
+                {"Allow": "GET, HEAD, POST"},
+            )
             await response(scope, receive, send)
             return
         accept, host, if_none_match = reading_headers(scope["headers"])
         key = None
         if method != "POST" and len(scope["query_string"]) <= self.PLAN_QUERY_STRING:
-            key = (method, scope.get("scheme"), scope.get("server"), scope.get("root_path"), scope["path"],
-                   scope["query_string"], accept, host)
+            key = (
+                method,
+                scope.get("scheme"),
+                scope.get("server"),
+                scope.get("root_path"),
+                scope["path"],
+                scope["query_string"],
+                accept,
+                host,
+            )
         plan = self._plans.get(key) if key is not None else None
         if plan is None:
             try:
@@ -387,8 +472,9 @@ class Endpoint:
             reply = await answer(job, etag, self.engine, self.settings, self.cache, method == "HEAD")
         await reply(scope, receive, send)
 
-    def answer_now(self, method: str, scheme: str | None, server, root_path: str, path: str, query_string: bytes,
-                   headers, write):
+    def answer_now(
+        self, method: str, scheme: str | None, server, root_path: str, path: str, query_string: bytes, headers, write
+    ):
         """A repeated GET or HEAD answered without the ASGI app, for transport.py: its remembered reading
         goes straight to the worker pool, and write(status, header lines, body) is called with the
         response, now or when the answer comes. Returns what the pool gave for it (to withdraw() if the
@@ -410,7 +496,11 @@ class Endpoint:
             if failure is None and result.status == 200 and not result.truncated:
                 # reply()'s headers in its order, without building a Reply for it (a test compares the two).
                 lines = b"etag: %s\r\n%scontent-length: %d\r\ncontent-type: %s\r\n" % (
-                    etag, caching, len(result.body), content_type(result.media_type).encode())
+                    etag,
+                    caching,
+                    len(result.body),
+                    content_type(result.media_type).encode(),
+                )
                 write(200, lines, b"" if head else result.body)
             elif failure is not None:
                 write(*wire(failed(failure, settings), head))
@@ -426,8 +516,13 @@ class Endpoint:
     def url(self, request: Request) -> str:
         """The endpoint's own URL as the client addressed it (the base IRI of queries)."""
         scope = request.scope
-        key = (scope.get("scheme"), scope.get("server"), scope.get("root_path"), scope["path"],
-               request.headers.get("host"))
+        key = (
+            scope.get("scheme"),
+            scope.get("server"),
+            scope.get("root_path"),
+            scope["path"],
+            request.headers.get("host"),
+        )
         url = self._urls.get(key)
         if url is None:
             url = str(request.url.replace(query="", fragment=""))
@@ -452,15 +547,23 @@ class Endpoint:
             media_types = negotiate(request, found.operation, [v for k, v in params if k == "format"])
             base = self.url(request)
             if (why := invalid_iri(base)) is not None:  # from the client's Host header
-                raise ProtocolError(400, f"The Host header {request.headers.get('host')!r} does not make this "
-                                         f"endpoint's URL, the base IRI of queries, an IRI: {why}.")
-            return Job(query=query, media_types=media_types,
-                       default_graphs=_dataset(params, "default-graph-uri"),
-                       named_graphs=_dataset(params, "named-graph-uri"),
-                       max_rows=settings.max_rows, has_from=found.has_from,
-                       limit=found.limit if found.operation == "SELECT" else None, limit_at=limit_at,
-                       # The protocol lets the service choose the base IRI: the endpoint's own URL.
-                       base_iri=base)
+                raise ProtocolError(
+                    400,
+                    f"The Host header {request.headers.get('host')!r} does not make this "
+                    f"endpoint's URL, the base IRI of queries, an IRI: {why}.",
+                )
+            return Job(
+                query=query,
+                media_types=media_types,
+                default_graphs=_dataset(params, "default-graph-uri"),
+                named_graphs=_dataset(params, "named-graph-uri"),
+                max_rows=settings.max_rows,
+                has_from=found.has_from,
+                limit=found.limit if found.operation == "SELECT" else None,
+                limit_at=limit_at,
+                # The protocol lets the service choose the base IRI: the endpoint's own URL.
+                base_iri=base,
+            )
         except ProtocolError as e:
             return error(e.status, e.message, e.headers)
         except guard.Refused as e:
@@ -571,4 +674,3 @@ class ResponseCache:
         while len(self.entries) > self.size or self.bytes > self.max_bytes:
             _, (_, old, _, _) = self.entries.popitem(last=False)
             self.bytes -= len(old)
-

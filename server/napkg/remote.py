@@ -5,15 +5,20 @@ endpoint's body only as the repr of bytes inside its message ("QueryBadFormed: A
 sent... Response: b'...'"). Both `napkg query --endpoint` and `napkg links` tell a person the status and
 what the endpoint said, in plain text.
 """
+
 from __future__ import annotations
 
 import ast
 
 from SPARQLWrapper import SPARQLExceptions as errors
 
-STATUSES = {errors.QueryBadFormed: "400 Bad Request", errors.Unauthorized: "401 Unauthorized",
-            errors.EndPointNotFound: "404 Not Found", errors.URITooLong: "414 URI Too Long",
-            errors.EndPointInternalError: "500 Internal Server Error"}
+STATUSES = {
+    errors.QueryBadFormed: "400 Bad Request",
+    errors.Unauthorized: "401 Unauthorized",
+    errors.EndPointNotFound: "404 Not Found",
+    errors.URITooLong: "414 URI Too Long",
+    errors.EndPointInternalError: "500 Internal Server Error",
+}
 
 
 def refusal(error: errors.SPARQLWrapperException) -> tuple[str, str]:

@@ -5,6 +5,7 @@ a row limit and must know how many rows there were; a SELECT whose own LIMIT is 
 cannot be cut and goes through pyoxigraph's writer (NATIVE_TABLE_FORMATS), several times faster. Graph
 results go through pyoxigraph's native writers.
 """
+
 from __future__ import annotations
 
 import csv
@@ -49,21 +50,36 @@ ALIASES = {
 }
 #: For a graph, plain JSON is JSON-LD (JSON-LD 1.1, 9.1: a JSON-LD document is JSON), and N3 is Turtle,
 #: which is a subset of it: R's and JavaScript's HTTP clients ask for application/json.
-GRAPH_ALIASES = {**ALIASES, "application/json": "application/ld+json", "text/n3": "text/turtle",
-                 "text/rdf+n3": "text/turtle"}
+GRAPH_ALIASES = {
+    **ALIASES,
+    "application/json": "application/ld+json",
+    "text/n3": "text/turtle",
+    "text/rdf+n3": "text/turtle",
+}
 #: format= values (for links and spreadsheets, and what SPARQLWrapper sends), by kind of result: "xml"
 #: and "json" mean the SPARQL result formats for a table and RDF/XML and JSON-LD for a graph.
 FORMAT_PARAM = {
     "table": {
-        "json": "application/sparql-results+json", "srj": "application/sparql-results+json",
-        "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
-        "csv": "text/csv", "tsv": "text/tab-separated-values",
+        "json": "application/sparql-results+json",
+        "srj": "application/sparql-results+json",
+        "xml": "application/sparql-results+xml",
+        "srx": "application/sparql-results+xml",
+        "csv": "text/csv",
+        "tsv": "text/tab-separated-values",
     },
     "graph": {
-        "ttl": "text/turtle", "turtle": "text/turtle", "n3": "text/turtle",
-        "nt": "application/n-triples", "ntriples": "application/n-triples", "n-triples": "application/n-triples",
-        "jsonld": "application/ld+json", "json-ld": "application/ld+json", "json": "application/ld+json",
-        "rdf": "application/rdf+xml", "rdfxml": "application/rdf+xml", "rdf+xml": "application/rdf+xml",
+        "ttl": "text/turtle",
+        "turtle": "text/turtle",
+        "n3": "text/turtle",
+        "nt": "application/n-triples",
+        "ntriples": "application/n-triples",
+        "n-triples": "application/n-triples",
+        "jsonld": "application/ld+json",
+        "json-ld": "application/ld+json",
+        "json": "application/ld+json",
+        "rdf": "application/rdf+xml",
+        "rdfxml": "application/rdf+xml",
+        "rdf+xml": "application/rdf+xml",
         "xml": "application/rdf+xml",
     },
     "dataset": {"nq": "application/n-quads", "nquads": "application/n-quads", "trig": "application/trig"},
@@ -88,9 +104,14 @@ def _term_json(term) -> dict:
             out["datatype"] = term.datatype.value
         return out
     if isinstance(term, ox.Triple):
-        return {"type": "triple", "value": {"subject": _term_json(term.subject),
-                                             "predicate": _term_json(term.predicate),
-                                             "object": _term_json(term.object)}}
+        return {
+            "type": "triple",
+            "value": {
+                "subject": _term_json(term.subject),
+                "predicate": _term_json(term.predicate),
+                "object": _term_json(term.object),
+            },
+        }
     raise TypeError(f"unexpected term {term!r}")
 
 
@@ -106,8 +127,10 @@ def _term_xml(term) -> str:
             return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
         return f"<literal>{escape(term.value)}</literal>"
     if isinstance(term, ox.Triple):
-        return (f"<triple><subject>{_term_xml(term.subject)}</subject><predicate>{_term_xml(term.predicate)}"
-                f"</predicate><object>{_term_xml(term.object)}</object></triple>")
+        return (
+            f"<triple><subject>{_term_xml(term.subject)}</subject><predicate>{_term_xml(term.predicate)}"
+            f"</predicate><object>{_term_xml(term.object)}</object></triple>"
+        )
     raise TypeError(f"unexpected term {term!r}")
 
 
@@ -141,16 +164,21 @@ def more_rows_than(body: bytes, media_type: str, limit: int) -> bool:
 def write_table(variables: list[str], rows: list[list], media_type: str) -> bytes:
     kind = TABLE_TYPES[media_type]
     if kind == "json":
-        bindings = [{v: _term_json(t) for v, t in zip(variables, row) if t is not None} for row in rows]
-        return json.dumps({"head": {"vars": variables}, "results": {"bindings": bindings}},
-                          ensure_ascii=False, separators=(",", ":")).encode()
+        bindings = [{v: _term_json(t) for v, t in zip(variables, row, strict=False) if t is not None} for row in rows]
+        return json.dumps(
+            {"head": {"vars": variables}, "results": {"bindings": bindings}}, ensure_ascii=False, separators=(",", ":")
+        ).encode()
     if kind == "xml":
         out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
         out += [f"<variable name={quoteattr(v)}/>" for v in variables]
         out.append("</head><results>")
         for row in rows:
             out.append("<result>")
-            out += [f"<binding name={quoteattr(v)}>{_term_xml(t)}</binding>" for v, t in zip(variables, row) if t is not None]
+            out += [
+                f"<binding name={quoteattr(v)}>{_term_xml(t)}</binding>"
+                for v, t in zip(variables, row, strict=False)
+                if t is not None
+            ]
             out.append("</result>")
         out.append("</results></sparql>\n")
         return "".join(out).encode()
@@ -171,10 +199,15 @@ def write_boolean(value: bool, media_type: str) -> bytes:
     if kind == "json":
         return json.dumps({"head": {}, "boolean": value}).encode()
     if kind == "xml":
-        return (f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
-                f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n").encode()
-    return ("_askResult\r\n" if kind == "csv" else "?_askResult\n").encode() + \
-        (b"true" if value else b"false") + (b"\r\n" if kind == "csv" else b"\n")
+        return (
+            f'<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head/>'
+            f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n"
+        ).encode()
+    return (
+        ("_askResult\r\n" if kind == "csv" else "?_askResult\n").encode()
+        + (b"true" if value else b"false")
+        + (b"\r\n" if kind == "csv" else b"\n")
+    )
 
 
 def write_graph(triples: list, media_type: str, prefixes: dict[str, str] | None = None) -> bytes:
@@ -201,8 +234,11 @@ def compact_json_ld(expanded: bytes, prefixes: dict[str, str]) -> bytes:
     "//" (JSON-LD reads that as an IRI), and no prefix that is also the scheme of an IRI left whole
     (JSON-LD would read "fn:x" as fn: plus "x")."""
     nodes = json.loads(expanded)
-    usable = {name: iri for name, iri in prefixes.items()
-              if name and name != "_" and ":" not in name and iri.endswith(_GEN_DELIMS)}
+    usable = {
+        name: iri
+        for name, iri in prefixes.items()
+        if name and name != "_" and ":" not in name and iri.endswith(_GEN_DELIMS)
+    }
     while True:
         used: dict[str, str] = {}
         whole: set[str] = set()  # the schemes of the IRIs left whole
@@ -231,7 +267,7 @@ def _shortener(usable: dict[str, str], used: dict[str, str], whole: set[str]):
             if not iri.startswith("_:"):
                 for name, namespace in by_length:
                     if iri.startswith(namespace) and not iri.startswith("//", len(namespace)):
-                        short = f"{name}:{iri[len(namespace):]}"
+                        short = f"{name}:{iri[len(namespace) :]}"
                         used[name] = namespace
                         break
                 else:

@@ -6,6 +6,7 @@ dashes. The user's text is only ever compared with strings in Python; it never r
 The index holds each searched text only folded, with the IRI and property it belongs to; a result's snippet
 is cut from the original text, read from the store for the (at most MAX_RESULTS) results shown.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,21 +20,50 @@ from .pages import DCT, NAP, RDF, RDFS, SKOS, Site, is_name
 
 #: Searched properties and the weight of a hit in each: names count more than long texts.
 WEIGHTS = {
-    SKOS + "altLabel": 12, SKOS + "prefLabel": 10, RDFS + "label": 10, DCT + "title": 10,
-    SKOS + "notation": 6, DCT + "identifier": 6,
-    NAP + "objective": 5, SKOS + "definition": 4, DCT + "description": 4, NAP + "responsibilityText": 4,
-    NAP + "timelineText": 3, NAP + "scope": 3, NAP + "explanation": 3, RDFS + "comment": 3, RDF + "value": 3,
+    SKOS + "altLabel": 12,
+    SKOS + "prefLabel": 10,
+    RDFS + "label": 10,
+    DCT + "title": 10,
+    SKOS + "notation": 6,
+    DCT + "identifier": 6,
+    NAP + "objective": 5,
+    SKOS + "definition": 4,
+    DCT + "description": 4,
+    NAP + "responsibilityText": 4,
+    NAP + "timelineText": 3,
+    NAP + "scope": 3,
+    NAP + "explanation": 3,
+    RDFS + "comment": 3,
+    RDF + "value": 3,
     NAP + "quote": 3,
 }
 MAX_QUERY = 200
 MAX_RESULTS = 100
 CONTEXT = 90  # characters of snippet either side of the hit
 
-_FOLD = str.maketrans({"’": "'", "‘": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-",
-                       "‐": "-", "‑": "-", "\u00a0": " ", "ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l"})
+_FOLD = str.maketrans(
+    {
+        "’": "'",
+        "‘": "'",
+        "‛": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "–": "-",
+        "—": "-",
+        "‐": "-",
+        "‑": "-",
+        "\u00a0": " ",
+        "ß": "ss",
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ł": "l",
+    }
+)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fold_char(char: str) -> str:
     # Texts use a few hundred distinct characters: folding each once keeps start-up fast on large graphs.
     decomposed = unicodedata.normalize("NFKD", char.translate(_FOLD))
@@ -123,8 +153,15 @@ class SearchIndex:
             if folded is None:
                 folded = normalise(text)
                 folded = folds[text] = shared.setdefault(folded, folded)
-            entries.setdefault((folded, shared.setdefault(iri, iri), shared.setdefault(prop, prop),
-                                lang and shared.setdefault(lang, lang)), None)
+            entries.setdefault(
+                (
+                    folded,
+                    shared.setdefault(iri, iri),
+                    shared.setdefault(prop, prop),
+                    lang and shared.setdefault(lang, lang),
+                ),
+                None,
+            )
         self.entries: list[tuple[str, str, str, str | None]] = list(entries)
 
     def search(self, query: str, lang: str = "nl") -> list[Hit]:
@@ -140,7 +177,7 @@ class SearchIndex:
                 continue
             if lang == "en" and entry[3] == "nl" and not is_name(entry[1], entry[2]):
                 continue  # an English page shows no Dutch wording, only names
-            score = WEIGHTS[entry[2]]
+            score: float = WEIGHTS[entry[2]]
             if folded.strip() == phrase:
                 score += 30
             elif re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", folded):
@@ -176,8 +213,9 @@ class SearchIndex:
         return self.snippet(ox.NamedNode(iri), prop, lang, self.original(entry), start, length, score)
 
     @staticmethod
-    def snippet(node: ox.NamedNode, prop: str, lang: str | None, text: str, start: int, length: int,
-                score: float) -> Hit:
+    def snippet(
+        node: ox.NamedNode, prop: str, lang: str | None, text: str, start: int, length: int, score: float
+    ) -> Hit:
         positions = positions_of(text)
         begin = positions[start]
         end = positions[min(start + length, len(positions)) - 1] + 1
@@ -192,5 +230,4 @@ class SearchIndex:
             right = space if space > end else right
         before = ("… " if left > 0 else "") + text[left:begin]
         after = text[end:right] + (" …" if right < len(text) else "")
-        return Hit(node, prop, text, lang, score, before.replace("\n", " "), text[begin:end],
-                   after.replace("\n", " "))
+        return Hit(node, prop, text, lang, score, before.replace("\n", " "), text[begin:end], after.replace("\n", " "))

@@ -1,4 +1,5 @@
 """The SPARQL 1.1 Service Description of the endpoint, with VoID statistics of its dataset."""
+
 from __future__ import annotations
 
 from html import escape
@@ -13,18 +14,38 @@ FORMATS = rdflib.Namespace("http://www.w3.org/ns/formats/")
 ENT = rdflib.Namespace("http://www.w3.org/ns/entailment/")
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")
 
-RESULT_FORMATS = ["SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                  "Turtle", "N-Triples", "JSON-LD", "RDF_XML"]
-RDF_FORMATS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld",
-               "application/rdf+xml": "xml"}
+RESULT_FORMATS = [
+    "SPARQL_Results_JSON",
+    "SPARQL_Results_XML",
+    "SPARQL_Results_CSV",
+    "SPARQL_Results_TSV",
+    "Turtle",
+    "N-Triples",
+    "JSON-LD",
+    "RDF_XML",
+]
+RDF_FORMATS = {
+    "text/turtle": "turtle",
+    "application/n-triples": "nt",
+    "application/ld+json": "json-ld",
+    "application/rdf+xml": "xml",
+}
 
 
 class ServiceDescription:
     """Built once from the dataset's statistics; the endpoint IRI is filled in per request (a mirror or a
     local server describes itself at its own address)."""
 
-    def __init__(self, statistics: dict, *, union_default_graph: bool, allow_service: tuple[str, ...],
-                 timeout: float, max_rows: int, title: str):
+    def __init__(
+        self,
+        statistics: dict,
+        *,
+        union_default_graph: bool,
+        allow_service: tuple[str, ...],
+        timeout: float,
+        max_rows: int,
+        title: str,
+    ):
         self.statistics, self.union = statistics, union_default_graph
         self.allow_service, self.timeout, self.max_rows, self.title = allow_service, timeout, max_rows, title
         self._cache: dict[tuple[str, str], bytes] = {}
@@ -46,11 +67,23 @@ class ServiceDescription:
             g.add((service, SD.feature, SD.UnionDefaultGraph))
         if self.allow_service:
             g.add((service, SD.feature, SD.BasicFederatedQuery))
-        g.add((service, RDFS.comment, rdflib.Literal(
-            f"Read-only. Queries run at most {self.timeout:g} s; results are cut at {self.max_rows} rows or triples "
-            "(the response then carries X-Result-Truncated: true). "
-            + (f"SERVICE may call only endpoints under: {', '.join(self.allow_service)}." if self.allow_service
-               else "SERVICE is not allowed."), lang="en")))
+        g.add(
+            (
+                service,
+                RDFS.comment,
+                rdflib.Literal(
+                    f"Read-only. Queries run at most {self.timeout:g} s; results are cut at {self.max_rows} rows or "
+                    f"triples "
+                    "(the response then carries X-Result-Truncated: true). "
+                    + (
+                        f"SERVICE may call only endpoints under: {', '.join(self.allow_service)}."
+                        if self.allow_service
+                        else "SERVICE is not allowed."
+                    ),
+                    lang="en",
+                ),
+            )
+        )
 
         dataset = rdflib.BNode("dataset")
         g.add((service, SD.defaultDataset, dataset))
@@ -85,10 +118,12 @@ class ServiceDescription:
 
     def html(self, endpoint: str) -> str:
         s = self.statistics
-        rows = "".join(f"<tr><td><a href=\"/store?graph={quote(name, safe='')}\"><code>{escape(name)}</code></a></td>"
-                       f"<td>{f['triples']:,}</td><td>{f['entities']:,}</td>"
-                       f"<td>{f['classes']:,}</td><td>{f['properties']:,}</td></tr>"
-                       for name, f in sorted(s["graphs"].items()))
+        rows = "".join(
+            f'<tr><td><a href="/store?graph={quote(name, safe="")}"><code>{escape(name)}</code></a></td>'
+            f"<td>{f['triples']:,}</td><td>{f['entities']:,}</td>"
+            f"<td>{f['classes']:,}</td><td>{f['properties']:,}</td></tr>"
+            for name, f in sorted(s["graphs"].items())
+        )
         turtle = escape(self.serialize(endpoint, "text/turtle").decode())
         d = s["dataset"]
         return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -99,9 +134,10 @@ td:first-child,th:first-child{{text-align:left}}pre{{background:#f4f4f4;padding:
 <body><h1>{escape(self.title)}</h1>
 <p>This is a read-only SPARQL 1.1 endpoint: <code>{escape(endpoint)}</code>. Write queries in the
 <a href="/">query editor</a>, or send them with GET <code>?query=</code> or POST. Each graph is also at
-<code>/store?graph=IRI</code> (the Graph Store Protocol, read-only), the whole dataset at <a href="/store">/store</a>.</p>
+<code>/store?graph=IRI</code> (the Graph Store Protocol, read-only), the whole dataset at
+<a href="/store">/store</a>.</p>
 <p>Default dataset: {"the union of all named graphs" if self.union else "the default graph"},
-{d['triples']:,} triples, {d['entities']:,} entities, {d['classes']:,} classes, {d['properties']:,} properties.</p>
+{d["triples"]:,} triples, {d["entities"]:,} entities, {d["classes"]:,} classes, {d["properties"]:,} properties.</p>
 <table><thead><tr><th>named graph</th><th>triples</th><th>entities</th><th>classes</th><th>properties</th></tr></thead>
 <tbody>{rows}</tbody></table>
 <h2>Service description</h2><p>Also as <a href="?format=ttl">Turtle</a>, <a href="?format=jsonld">JSON-LD</a>,

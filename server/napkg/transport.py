@@ -40,6 +40,7 @@ Two limits uvicorn lacks live here too, since they are about reading requests: a
 REQUEST_TIMEOUT to send its whole request (uvicorn would wait for ever on one that sends nothing), and a
 URL longer than httptools can read gets 414 with advice rather than "Invalid HTTP request received.".
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,7 +51,6 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from .protocol import header_lines
-
 
 #: Seconds a client has to send a whole request (head and body), from its first byte, or from connecting
 #: for the first one. uvicorn waits for ever: a client that connects and sends nothing, or sends a
@@ -173,7 +173,9 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         """The request has not arrived in request_timeout: 408 if its head is still coming, and close."""
         if self.transport.is_closing():
             return
-        if self.flow.read_paused or (self._reading_head and self.cycle is not None and not self.cycle.response_complete):
+        if self.flow.read_paused or (
+            self._reading_head and self.cycle is not None and not self.cycle.response_complete
+        ):
             # This server stopped reading (pipelining, an app slow to take the body) or still answers the
             # request before: the wait is not the client's.
             self._since = self.loop.time()
@@ -201,14 +203,25 @@ class GatheringHttpProtocol(HttpToolsProtocol):
     def _refuse_long_url(self) -> None:
         """414 for a URL httptools cannot read, where uvicorn would say "Invalid HTTP request received."."""
         self.logger.info("414: a request URL of %d bytes", len(self.url))
-        self._close_with(414, f"The request URL is {len(self.url):,} bytes long; this server reads URLs of up to "
-                              f"{MAX_URL:,}. Send a long query with POST, form-encoded or as application/sparql-query.")
+        self._close_with(
+            414,
+            f"The request URL is {len(self.url):,} bytes long; this server reads URLs of up to "
+            f"{MAX_URL:,}. Send a long query with POST, form-encoded or as application/sparql-query.",
+        )
 
     def _close_with(self, status: int, message: str) -> None:
         body = message.encode()
-        self.transport.write(b"".join((STATUS_LINE[status], header_lines(self.server_state.default_headers),
-                                       b"content-type: text/plain; charset=utf-8\r\n",
-                                       b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body), body)))
+        self.transport.write(
+            b"".join(
+                (
+                    STATUS_LINE[status],
+                    header_lines(self.server_state.default_headers),
+                    b"content-type: text/plain; charset=utf-8\r\n",
+                    b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body),
+                    body,
+                )
+            )
+        )
         self.transport.close()
 
     def on_body(self, body: bytes) -> None:
@@ -226,12 +239,22 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         """(method, path, query string) of a request this protocol may answer itself: a GET or HEAD on a
         kept-alive HTTP/1.1 connection with nothing else going on; None for anything out of that case."""
         cycle, parser = self.cycle, self.parser
-        if ((cycle is not None and not cycle.response_complete) or self.pipeline or self.flow.write_paused
-                or self.access_log or self.limit_concurrency is not None or self.expect_100_continue):
+        if (
+            (cycle is not None and not cycle.response_complete)
+            or self.pipeline
+            or self.flow.write_paused
+            or self.access_log
+            or self.limit_concurrency is not None
+            or self.expect_100_continue
+        ):
             return None
         method = parser.get_method()
-        if method not in (b"GET", b"HEAD") or parser.get_http_version() != "1.1" or not parser.should_keep_alive() \
-                or parser.should_upgrade():
+        if (
+            method not in (b"GET", b"HEAD")
+            or parser.get_http_version() != "1.1"
+            or not parser.should_keep_alive()
+            or parser.should_upgrade()
+        ):
             return None
         url = self.url
         if url[:1] == b"/" and b"#" not in url:  # origin-form, as clients send it: split, not parsed
@@ -274,8 +297,16 @@ class GatheringHttpProtocol(HttpToolsProtocol):
         method, path, query = request
         waiting = Waiting()
         self.cycle = waiting  # type: ignore[assignment]
-        taken = self._now(method, self.scheme, self.server, self.root_path, path, query, self.headers,
-                          functools.partial(self._write_answer, waiting))
+        taken = self._now(
+            method,
+            self.scheme,
+            self.server,
+            self.root_path,
+            path,
+            query,
+            self.headers,
+            functools.partial(self._write_answer, waiting),
+        )
         if taken is None:
             self.cycle = None  # type: ignore[assignment]
             return False
@@ -283,7 +314,7 @@ class GatheringHttpProtocol(HttpToolsProtocol):
             waiting.ticket = taken
         return True
 
-    def _write_answer(self, waiting: "Waiting", status: int, lines: bytes, body: bytes) -> None:
+    def _write_answer(self, waiting: Waiting, status: int, lines: bytes, body: bytes) -> None:
         if waiting.response_complete:
             return
         waiting.response_complete = True

@@ -5,6 +5,7 @@ union as their default graph. Exit codes follow pySHACL: 0 conforms, 1 violation
 does not parse).
 Warnings are reported but do not fail validation.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,12 +14,13 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pyoxigraph as ox
 import pyshacl
 import rdflib
 from rdflib.namespace import SH
 
 from .load import CHECKS, SHAPES, Loaded, load, rdf_files, to_store
-from .namespaces import PREFIXES, sparql_prologue
+from .namespaces import PREFIXES
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,8 @@ def short(term: rdflib.term.Node | None) -> str:
         return ""
     text = str(term)
     for prefix, iri in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
-        if text.startswith(iri) and re.fullmatch(r"[\w.-]*", text[len(iri):]):
-            return f"{prefix}:{text[len(iri):]}"
+        if text.startswith(iri) and re.fullmatch(r"[\w.-]*", text[len(iri) :]):
+            return f"{prefix}:{text[len(iri) :]}"
     return text
 
 
@@ -108,41 +110,56 @@ def run_checks(loaded: Loaded, lang: str) -> list[Finding]:
     findings = []
     for name, text in check_queries().items():
         solutions = store.query(text, use_default_graph_as_union=True)
+        assert isinstance(solutions, ox.QuerySolutions), f"{name} is a SELECT query"
         variables = [v.value for v in solutions.variables]
         for row in solutions:
             values = {v: row[v].value for v in variables if row[v] is not None}
             focus = values.get("focus", "")
             message = values.get(f"message_{lang}") or values.get("message") or values.get("message_en") or name
             file, line = _where(loaded, rdflib.URIRef(focus))
-            findings.append(Finding(values.get("severity", "Violation"), focus, values.get("path", ""),
-                                    message, f"queries/checks/{name}.rq", file, line))
+            findings.append(
+                Finding(
+                    values.get("severity", "Violation"),
+                    focus,
+                    values.get("path", ""),
+                    message,
+                    f"queries/checks/{name}.rq",
+                    file,
+                    line,
+                )
+            )
     return findings
 
 
 def validate(loaded: Loaded, lang: str = "en") -> Report:
     data = loaded.union()
-    conforms, results, _ = pyshacl.validate(data, shacl_graph=shapes_graph(), inference="none",
-                                            allow_warnings=True, advanced=True)
+    conforms, results, _ = pyshacl.validate(
+        data, shacl_graph=shapes_graph(), inference="none", allow_warnings=True, advanced=True
+    )
     findings = []
     # Only the report's own results: pySHACL also lists the nested results of sh:node as sh:detail.
     for result in results.objects(None, SH.result):
         focus = results.value(result, SH.focusNode)
         severity = results.value(result, SH.resultSeverity)
         file, line = _where(loaded, focus)
-        findings.append(Finding(
-            severity=str(severity).rsplit("#", 1)[-1],
-            focus=str(focus),
-            path=str(results.value(result, SH.resultPath) or ""),
-            message=_message(results, result, lang),
-            rule=short(results.value(result, SH.sourceShape)),
-            file=file, line=line,
-        ))
+        findings.append(
+            Finding(
+                severity=str(severity).rsplit("#", 1)[-1],
+                focus=str(focus),
+                path=str(results.value(result, SH.resultPath) or ""),
+                message=_message(results, result, lang),
+                rule=short(results.value(result, SH.sourceShape)),
+                file=file,
+                line=line,
+            )
+        )
     findings += run_checks(loaded, lang)
     findings.sort(key=lambda f: (f.severity != "Violation", f.file, f.line, f.focus, f.path))
     return Report(findings, results)
 
 
 # --- Output formats -----------------------------------------------------------------------------
+
 
 def _relative(file: str) -> str:
     try:
@@ -159,15 +176,18 @@ def as_text(report: Report) -> str:
         lines.append(f"{where}{f.severity}: {short(rdflib.URIRef(f.focus))}{path}: {f.message} [{f.rule}]")
     violations = sum(f.is_violation for f in report.findings)
     warnings = len(report.findings) - violations
-    lines.append(f"{'Conforms' if report.conforms else 'Does not conform'}: "
-                 f"{violations} violation(s), {warnings} warning(s).")
+    lines.append(
+        f"{'Conforms' if report.conforms else 'Does not conform'}: {violations} violation(s), {warnings} warning(s)."
+    )
     return "\n".join(lines)
 
 
 def as_json(report: Report) -> str:
-    return json.dumps({"conforms": report.conforms,
-                       "results": [asdict(f) | {"file": _relative(f.file)} for f in report.findings]},
-                      indent=2, ensure_ascii=False)
+    return json.dumps(
+        {"conforms": report.conforms, "results": [asdict(f) | {"file": _relative(f.file)} for f in report.findings]},
+        indent=2,
+        ensure_ascii=False,
+    )
 
 
 def as_turtle(report: Report) -> str:
@@ -176,6 +196,7 @@ def as_turtle(report: Report) -> str:
 
 def as_github(report: Report) -> str:
     """GitHub Actions workflow commands: each finding shows on its file and line in the pull request."""
+
     def escape(text: str) -> str:
         return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -185,8 +206,11 @@ def as_github(report: Report) -> str:
         where = f" file={_relative(f.file)},line={f.line}," if f.file else " "
         title = f"title={f.rule}".replace(",", "%2C").replace(":", "%3A")
         lines.append(f"::{level}{where}{title}::{escape(short(rdflib.URIRef(f.focus)) + ': ' + f.message)}")
-    lines.append(as_text(Report([], report.shacl_graph)).splitlines()[-1] if report.conforms else
-                 f"Does not conform: {sum(f.is_violation for f in report.findings)} violation(s).")
+    lines.append(
+        as_text(Report([], report.shacl_graph)).splitlines()[-1]
+        if report.conforms
+        else f"Does not conform: {sum(f.is_violation for f in report.findings)} violation(s)."
+    )
     return "\n".join(lines)
 
 

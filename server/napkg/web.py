@@ -12,6 +12,7 @@ The canonical base (namespaces.BASE) maps onto this server's root: a local or mi
 paths, the data keeps its canonical IRIs, and the links in pages are local paths. Pages read the server's own
 store (Context.store) through pages.Site, which asks it for what a page shows when the page is asked for.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,8 +29,27 @@ from . import graphstore
 from .context import Context
 from .namespaces import GRAPH
 from .negotiation import acceptable, wants_html
-from .pages import (DCT, NAP, PROVNS, RDF_MEDIA, RDFS, REGISTRIES, SKOS, SUFFIXES, FORMAT_NAMES, Crumb, Site, Value,
-                    editor_link, is_name, local_path, resource_query, split_thing, with_lang, word)
+from .pages import (
+    DCT,
+    FORMAT_NAMES,
+    NAP,
+    PROVNS,
+    RDF_MEDIA,
+    RDFS,
+    REGISTRIES,
+    SKOS,
+    SUFFIXES,
+    Crumb,
+    Site,
+    Value,
+    editor_link,
+    is_name,
+    local_path,
+    resource_query,
+    split_thing,
+    with_lang,
+    word,
+)
 from .protocol import matches, weak_etag
 from .search import SearchIndex
 
@@ -37,8 +57,12 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 HTML = "text/html"
 OFFERS = [HTML, *RDF_MEDIA]  # text/html first: the default for */* and for browsers
 
-environment = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
-                          trim_blocks=True, lstrip_blocks=True)
+environment = Environment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def page_lang(request: Request) -> str:
@@ -54,7 +78,8 @@ def has_unofficial(value) -> bool:
         return any(has_unofficial(v) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return getattr(value, "unofficial", False) or any(
-            has_unofficial(getattr(value, f.name)) for f in dataclasses.fields(value))
+            has_unofficial(getattr(value, f.name)) for f in dataclasses.fields(value)
+        )
     return False
 
 
@@ -90,8 +115,13 @@ class Web:
             if self.fresh(request, etag):
                 return Response(status_code=304, headers=headers)
         body = environment.get_template(template).render(
-            request=request, lang=lang, w=lambda key: word(key, lang), lq="?lang=en" if lang == "en" else "",
-            unofficial_note=has_unofficial(context), **context)
+            request=request,
+            lang=lang,
+            w=lambda key: word(key, lang),
+            lq="?lang=en" if lang == "en" else "",
+            unofficial_note=has_unofficial(context),
+            **context,
+        )
         return HTMLResponse(body, status_code=status, headers=headers)
 
     def not_found(self, request: Request, kind: str | None = None, ref: str | None = None) -> Response:
@@ -104,12 +134,15 @@ class Web:
                 suggestions.append(self.site.link(members[original], lang))
         words = " ".join(part for part in [ref or ""] if part).replace("-", " ").strip()
         if words and len(suggestions) < 8:
-            for hit in self.index.search(words, lang)[:8 - len(suggestions)]:
+            for hit in self.index.search(words, lang)[: 8 - len(suggestions)]:
                 value = self.site.link(hit.node, lang)
                 if value.href not in {s.href for s in suggestions}:
                     suggestions.append(value)
-        registry = Value(self.site.registry_name(kind, lang), with_lang(f"/doc/{kind}", lang)) \
-            if kind in self.site.things else None
+        registry = (
+            Value(self.site.registry_name(kind, lang), with_lang(f"/doc/{kind}", lang))
+            if kind in self.site.things
+            else None
+        )
         if not wants_page(request.headers.get("accept")):
             # A linked-data client that asked for RDF: the same answer without the page around it.
             lines = [f"Nothing is published at {request.url.path}."]
@@ -118,8 +151,15 @@ class Web:
             if registry is not None:
                 lines.append(f"Everything of this kind: {registry.href}")
             return PlainTextResponse("\n".join(lines) + "\n", status_code=404, headers={"Vary": "Accept"})
-        return self.html(request, "not_found.html", status=404, suggestions=suggestions, registry=registry,
-                         path=request.url.path, q=words)
+        return self.html(
+            request,
+            "not_found.html",
+            status=404,
+            suggestions=suggestions,
+            registry=registry,
+            path=request.url.path,
+            q=words,
+        )
 
     # --- /id -> /doc -----------------------------------------------------------------------------------
 
@@ -190,8 +230,11 @@ class Web:
             return HTML, True
         chosen = acceptable(OFFERS, request.headers.get("accept"), [wanted] if wanted else None, kind="graph")
         if not chosen:
-            return PlainTextResponse("Not acceptable. This resource is available as: " + ", ".join(OFFERS) + "\n",
-                                     status_code=406, headers={"Vary": "Accept"})
+            return PlainTextResponse(
+                "Not acceptable. This resource is available as: " + ", ".join(OFFERS) + "\n",
+                status_code=406,
+                headers={"Vary": "Accept"},
+            )
         return chosen[0], True
 
     def resource_page(self, request: Request, node) -> Response:
@@ -199,13 +242,32 @@ class Web:
         kind, ref = split_thing(node.value)
         title, title_lang = site.label_lang(node, lang)
         labels = site.labels(node)
-        other = [(code, text) for code, text in labels.items() if code and code != title_lang and text != title
-                 and (lang != "en" or code != "nl" or is_name(node.value, SKOS + "prefLabel"))]
-        types = sorted((site.link(t, lang) for t in site.specific_types(site.objects(node, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"))),
-                       key=lambda v: v.text)
-        view = {"kind": kind, "ref": ref, "iri": node.value, "title": title, "title_lang": title_lang,
-                "title_unofficial": site.translated(node, ox.Literal(title, language=title_lang or "nl")),
-                "other_labels": other, "types": types, "crumbs": site.crumbs(node, lang)}
+        other = [
+            (code, text)
+            for code, text in labels.items()
+            if code
+            and code != title_lang
+            and text != title
+            and (lang != "en" or code != "nl" or is_name(node.value, SKOS + "prefLabel"))
+        ]
+        types = sorted(
+            (
+                site.link(t, lang)
+                for t in site.specific_types(site.objects(node, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"))
+            ),
+            key=lambda v: v.text,
+        )
+        view = {
+            "kind": kind,
+            "ref": ref,
+            "iri": node.value,
+            "title": title,
+            "title_lang": title_lang,
+            "title_unofficial": site.translated(node, ox.Literal(title, language=title_lang or "nl")),
+            "other_labels": other,
+            "types": types,
+            "crumbs": site.crumbs(node, lang),
+        }
         # What a report entry names is shown by column on the entry's and its action point's pages.
         mention_props = set(site.mention_properties)
         skip_out, skip_in = set(), set(mention_props)
@@ -222,20 +284,30 @@ class Web:
             view["kicker"] = self.kicker(node, lang)
         view["groups"] = site.groups(node, lang, skip_out | mention_props)
         view["referenced_by"] = site.referenced_by(node, lang, skip_in)
-        view["parts"] = [{"anchor": part.value.partition("#")[2], "title": site.label(part, lang),
-                          "iri": part.value, "groups": site.groups(part, lang)}
-                         for part in site.hash_parts.get(node, ())]
+        view["parts"] = [
+            {
+                "anchor": part.value.partition("#")[2],
+                "title": site.label(part, lang),
+                "iri": part.value,
+                "groups": site.groups(part, lang),
+            }
+            for part in site.hash_parts.get(node, ())
+        ]
         view["formats"] = [(FORMAT_NAMES[m], f"/doc/{kind}/{ref}.{suffix}", m) for m, (suffix, _) in RDF_MEDIA.items()]
         view["query_href"] = editor_link(resource_query(node.value))
-        view["graphs"] = [Value(site.graphs[g].name, with_lang(local_path(g), lang) if local_path(g) else None)
-                          for g in sorted(site.graphs_of(node)) if g in site.graphs]
+        view["graphs"] = [
+            Value(site.graphs[g].name, with_lang(local_path(g), lang) if local_path(g) else None)
+            for g in sorted(site.graphs_of(node))
+            if g in site.graphs
+        ]
         return self.html(request, "resource.html", view=view, active="doc")
 
     def kicker(self, node, lang: str) -> str:
         """What the thing is, above its title: the labels of its classes in our model, most specific first."""
         site = self.site
-        ours = [t for t in site.objects(node, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-                if t.value.startswith(NAP)]
+        ours = [
+            t for t in site.objects(node, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type") if t.value.startswith(NAP)
+        ]
         # A class that is a superclass of another of its classes says less: leave it out.
         supers = {s for t in ours for s in site.objects(t, "http://www.w3.org/2000/01/rdf-schema#subClassOf")}
         names = [site.label(t, lang) for t in ours if t not in supers] or [site.label(t, lang) for t in ours]
@@ -281,9 +353,20 @@ class Web:
         ap = site.first(node, NAP + "assessedActionPoint")
         view["entry"] = site.entry(node, lang)
         view["assessed"] = site.ap_item(ap, lang) if ap is not None else None
-        skip_out |= {DCT + "title", NAP + "objective", NAP + "responsibilityText", NAP + "responsibility",
-                     NAP + "timelineText", NAP + "startYear", NAP + "endYear", NAP + "explanation", NAP + "footnote",
-                     NAP + "status", NAP + "inReport", NAP + "assessedActionPoint"}
+        skip_out |= {
+            DCT + "title",
+            NAP + "objective",
+            NAP + "responsibilityText",
+            NAP + "responsibility",
+            NAP + "timelineText",
+            NAP + "startYear",
+            NAP + "endYear",
+            NAP + "explanation",
+            NAP + "footnote",
+            NAP + "status",
+            NAP + "inReport",
+            NAP + "assessedActionPoint",
+        }
 
     def view_organisation(self, node, lang, view, skip_out, skip_in):
         site = self.site
@@ -294,8 +377,14 @@ class Web:
                 if ap is None:
                     continue
                 role = site.first(resp, PROVNS + "hadRole")
-                rows.append({"ap": site.ap_item(ap, lang), "role": site.link(role, lang) if role is not None else None,
-                             "scope": site.shown(resp, NAP + "scope", lang), "page": site.link(resp, lang)})
+                rows.append(
+                    {
+                        "ap": site.ap_item(ap, lang),
+                        "role": site.link(role, lang) if role is not None else None,
+                        "scope": site.shown(resp, NAP + "scope", lang),
+                        "page": site.link(resp, lang),
+                    }
+                )
         rows.sort(key=lambda r: r["ap"].number)
         view["responsible_for"] = rows
         alt = [a for a in site.texts(node, SKOS + "altLabel").values() if len(a) <= 12]
@@ -330,10 +419,15 @@ class Web:
         site = self.site
         view["kicker"] = f"{word('pillar', lang)} {site.notation(node)}"
         themes = [s for s in site.subjects(NAP + "pillar", node) if split_thing(s.value)[0] == "theme"]
-        view["themes"] = [(site.link(t, lang), site.notation(t), site.ap_items(site.subjects(NAP + "theme", t), lang))
-                          for t in sorted(themes, key=lambda t: site.sort_key(t.value))]
-        rest = {s for s in site.subjects(NAP + "pillar", node) + site.narrower(node)
-                if split_thing(s.value) and split_thing(s.value)[0] not in ("theme", "action-point")}
+        view["themes"] = [
+            (site.link(t, lang), site.notation(t), site.ap_items(site.subjects(NAP + "theme", t), lang))
+            for t in sorted(themes, key=lambda t: site.sort_key(t.value))
+        ]
+        rest = {
+            s
+            for s in site.subjects(NAP + "pillar", node) + site.narrower(node)
+            if split_thing(s.value) and split_thing(s.value)[0] not in ("theme", "action-point")
+        }
         view["in_pillar"] = sorted((site.link(s, lang) for s in rest), key=lambda v: site.sort_key(v.iri))
         skip_in |= {NAP + "pillar", SKOS + "broader"}
 
@@ -344,8 +438,13 @@ class Web:
             ap = site.first(sa, NAP + "assessedActionPoint")
             report = site.first(sa, NAP + "inReport")
             if ap is not None:
-                rows.append({"ap": site.ap_item(ap, lang), "report": site.link(report, lang) if report is not None else None,
-                             "page": site.link(sa, lang)})
+                rows.append(
+                    {
+                        "ap": site.ap_item(ap, lang),
+                        "report": site.link(report, lang) if report is not None else None,
+                        "page": site.link(sa, lang),
+                    }
+                )
         view["with_status"] = sorted(rows, key=lambda r: r["ap"].number)
         skip_in |= {NAP + "status"}
 
@@ -358,9 +457,16 @@ class Web:
                 ap = site.ap_of(entry)
                 if ap is None:
                     continue
-                rows.append({"ap": site.ap_item(ap, lang), "organisation": site.link(agent, lang) if agent is not None else None,
-                             "scope": site.shown(resp, NAP + "scope", lang)})
-        view["with_role"] = sorted(rows, key=lambda r: (r["ap"].number, r["organisation"].text if r["organisation"] else ""))
+                rows.append(
+                    {
+                        "ap": site.ap_item(ap, lang),
+                        "organisation": site.link(agent, lang) if agent is not None else None,
+                        "scope": site.shown(resp, NAP + "scope", lang),
+                    }
+                )
+        view["with_role"] = sorted(
+            rows, key=lambda r: (r["ap"].number, r["organisation"].text if r["organisation"] else "")
+        )
         skip_in |= {PROVNS + "hadRole"}
 
     def view_report(self, node, lang, view, skip_out, skip_in):
@@ -370,8 +476,13 @@ class Web:
             ap = site.first(sa, NAP + "assessedActionPoint")
             status = site.first(sa, NAP + "status")
             if ap is not None:
-                rows.append({"ap": site.ap_item(ap, lang), "status": site.link(status, lang) if status is not None else None,
-                             "page": site.link(sa, lang)})
+                rows.append(
+                    {
+                        "ap": site.ap_item(ap, lang),
+                        "status": site.link(status, lang) if status is not None else None,
+                        "page": site.link(sa, lang),
+                    }
+                )
         view["report_rows"] = sorted(rows, key=lambda r: r["ap"].number)
         skip_in |= {NAP + "inReport"}
 
@@ -385,13 +496,24 @@ class Web:
         rows = []
         for concept in sorted(concepts, key=lambda c: site.sort_key(c.value)):
             definition = site.shown(concept, SKOS + "definition", lang)
-            members = {ap for p in (NAP + "theme", NAP + "pillar") for ap in site.subjects(p, concept)
-                       if split_thing(ap.value)[0] == "action-point"}
-            members |= {site.first(link, NAP + "actionPoint")
-                        for link in site.subjects(NAP + "frameworkElement", concept)}
+            members = {
+                ap
+                for p in (NAP + "theme", NAP + "pillar")
+                for ap in site.subjects(p, concept)
+                if split_thing(ap.value)[0] == "action-point"
+            }
+            members |= {
+                site.first(link, NAP + "actionPoint") for link in site.subjects(NAP + "frameworkElement", concept)
+            }
             members.discard(None)
-            rows.append({"concept": site.link(concept, lang), "notation": site.notation(concept),
-                         "definition": definition, "count": len(members)})
+            rows.append(
+                {
+                    "concept": site.link(concept, lang),
+                    "notation": site.notation(concept),
+                    "definition": definition,
+                    "count": len(members),
+                }
+            )
         view["concepts"] = rows
         view["concepts_counted"] = any(r["count"] for r in rows)
         skip_in |= {SKOS + "inScheme", SKOS + "topConceptOf"}
@@ -413,25 +535,41 @@ class Web:
             pillars.append((site.link(pillar, lang), site.notation(pillar), rows))
         unplaced = site.ap_items([ap for ap in site.action_points() if ap not in placed], lang)
         registries = []
-        for kind, names in REGISTRIES.items():
+        for kind in REGISTRIES:
             if kind not in site.things:
                 continue
             members = site.members(kind)
             scheme = site.things[kind].get("scheme")
-            registries.append({"name": site.registry_name(kind, lang), "href": with_lang(f"/doc/{kind}", lang),
-                               "count": len(members),
-                               "scheme": site.link(scheme, lang) if scheme is not None else None})
+            registries.append(
+                {
+                    "name": site.registry_name(kind, lang),
+                    "href": with_lang(f"/doc/{kind}", lang),
+                    "count": len(members),
+                    "scheme": site.link(scheme, lang) if scheme is not None else None,
+                }
+            )
         plan = site.node("action-plan", "nap-2022")
         report = max(site.things.get("report", {}).values(), key=lambda r: site.year_of(r), default=None)
         intro = site.shown(plan, DCT + "description", lang) if plan is not None else None
-        return self.html(request, "doc_index.html", pillars=pillars, unplaced=unplaced, registries=registries,
-                         graphs=self.graph_list(lang), intro=intro,
-                         plan=site.link(plan, lang) if plan is not None else None,
-                         report=site.link(report, lang) if report is not None else None, active="doc")
+        return self.html(
+            request,
+            "doc_index.html",
+            pillars=pillars,
+            unplaced=unplaced,
+            registries=registries,
+            graphs=self.graph_list(lang),
+            intro=intro,
+            plan=site.link(plan, lang) if plan is not None else None,
+            report=site.link(report, lang) if report is not None else None,
+            active="doc",
+        )
 
     def graph_list(self, lang):
-        return [{"link": Value(g.name, with_lang(local_path(g.iri), lang)), "iri": g.iri, "triples": g.triples}
-                for g in sorted(self.site.graphs.values(), key=lambda g: g.iri) if local_path(g.iri)]
+        return [
+            {"link": Value(g.name, with_lang(local_path(g.iri), lang)), "iri": g.iri, "triples": g.triples}
+            for g in sorted(self.site.graphs.values(), key=lambda g: g.iri)
+            if local_path(g.iri)
+        ]
 
     def registry(self, request: Request, kind: str) -> Response:
         site, lang = self.site, page_lang(request)
@@ -448,15 +586,35 @@ class Web:
                 alt = site.texts(n, SKOS + "altLabel")
                 # An abbreviation (SZW) is a name; "Pijler 1" is Dutch wording an English page leaves out.
                 alt = alt.get("nl") if lang != "en" or is_name(n.value, SKOS + "altLabel") else alt.get("en")
-                items.append({"link": value, "notation": site.notation(n),
-                              "alt": alt if alt and alt != value.text else None})
-            ordered = kind in ("theme", "ungp-pillar", "ungp-section", "ungp-principle", "oecd-chapter",
-                               "due-diligence-step", "status-assessment", "footnote", "report", "framework-link",
-                               "instrument-relation", "report-column")
+                items.append(
+                    {"link": value, "notation": site.notation(n), "alt": alt if alt and alt != value.text else None}
+                )
+            ordered = kind in (
+                "theme",
+                "ungp-pillar",
+                "ungp-section",
+                "ungp-principle",
+                "oecd-chapter",
+                "due-diligence-step",
+                "status-assessment",
+                "footnote",
+                "report",
+                "framework-link",
+                "instrument-relation",
+                "report-column",
+            )
             items.sort(key=lambda i: site.sort_key(i["link"].iri) if ordered else i["link"].text.lower())
-        return self.html(request, "registry.html", kind=kind, name=site.registry_name(kind, lang), items=items,
-                         aps=aps, scheme=site.link(scheme, lang) if scheme is not None else None, active="doc",
-                         crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))])
+        return self.html(
+            request,
+            "registry.html",
+            kind=kind,
+            name=site.registry_name(kind, lang),
+            items=items,
+            aps=aps,
+            scheme=site.link(scheme, lang) if scheme is not None else None,
+            active="doc",
+            crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))],
+        )
 
     async def graph(self, request: Request, name: str) -> Response:
         """A named graph's IRI: a page with its counts for a browser, its triples for an RDF client."""
@@ -473,14 +631,27 @@ class Web:
             headers = {"Vary": "Accept", "Content-Location": f"/graph/{base}.{RDF_MEDIA[media][0]}"} if vary else {}
             return await graphstore.respond(self.context, request, "graph", graph.iri, media, headers)
         details = site.graph_details(graph.iri)
-        classes = sorted(((site.link(ox.NamedNode(c), lang), count) for c, count in details.classes.items()),
-                         key=lambda r: (-r[1], r[0].text))
-        query = (f"# The classes in the graph <{graph.iri}>\nSELECT ?class (COUNT(?s) AS ?n) WHERE {{\n"
-                 f"  GRAPH <{graph.iri}> {{ ?s a ?class }}\n}}\nGROUP BY ?class\nORDER BY DESC(?n)\n")
+        classes = sorted(
+            ((site.link(ox.NamedNode(c), lang), count) for c, count in details.classes.items()),
+            key=lambda r: (-r[1], r[0].text),
+        )
+        query = (
+            f"# The classes in the graph <{graph.iri}>\nSELECT ?class (COUNT(?s) AS ?n) WHERE {{\n"
+            f"  GRAPH <{graph.iri}> {{ ?s a ?class }}\n}}\nGROUP BY ?class\nORDER BY DESC(?n)\n"
+        )
         formats = [(FORMAT_NAMES[m], f"/graph/{base}.{suffix}", m) for m, (suffix, _) in RDF_MEDIA.items()]
-        response = self.html(request, "graph.html", graph=graph, classes=classes, subjects=details.subjects,
-                             properties=details.properties, query_href=editor_link(query), active="data",
-                             formats=formats, crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))])
+        response = self.html(
+            request,
+            "graph.html",
+            graph=graph,
+            classes=classes,
+            subjects=details.subjects,
+            properties=details.properties,
+            query_href=editor_link(query),
+            active="data",
+            formats=formats,
+            crumbs=[Crumb(word("home", lang), with_lang("/doc", lang))],
+        )
         if vary:
             response.headers["Vary"] = "Accept"
             response.headers["Content-Location"] = f"/graph/{base}.html"
@@ -494,10 +665,18 @@ class Web:
             kind = split_thing(hit.node.value)[0]
             owner = site.ap_of(hit.node) if kind != "action-point" else None
             context = site.link(owner, lang) if owner is not None else None
-            results.append({"link": site.link(hit.node, lang), "kind": self.kicker(hit.node, lang) or
-                            site.registry_name(kind, lang),
-                            "prop": site.prop_value(hit.prop, lang).text, "before": hit.before, "match": hit.match,
-                            "after": hit.after, "lang": hit.lang, "context": context})
+            results.append(
+                {
+                    "link": site.link(hit.node, lang),
+                    "kind": self.kicker(hit.node, lang) or site.registry_name(kind, lang),
+                    "prop": site.prop_value(hit.prop, lang).text,
+                    "before": hit.before,
+                    "match": hit.match,
+                    "after": hit.after,
+                    "lang": hit.lang,
+                    "context": context,
+                }
+            )
         return self.html(request, "search.html", q=q, results=results, searched=bool(q.strip()), active="search")
 
 
