@@ -26,8 +26,8 @@ from pathlib import Path
 import uvicorn
 
 from napkg import app as napkg_app
-from napkg.engine import LocalEngine
-from napkg.transport import GatheringHttpProtocol
+from napkg.endpoint.transport import GatheringHttpProtocol
+from napkg.sparql.engine import LocalEngine
 
 
 class InlinePool:

@@ -8,7 +8,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from napkg.load import load_project
+from napkg.graph.load import load_project
 
 
 @pytest.fixture(scope="session")

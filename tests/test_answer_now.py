@@ -13,10 +13,10 @@ import pytest
 from starlette.middleware.cors import CORSMiddleware
 
 from napkg.app import Front, compressed
-from napkg.engine import Answer
-from napkg.pool import Crashed, Overloaded, TimedOut
-from napkg.protocol import Endpoint, Settings
-from napkg.transport import GatheringHttpProtocol, Waiting
+from napkg.endpoint.pool import Crashed, Overloaded, TimedOut
+from napkg.endpoint.protocol import Endpoint, Settings
+from napkg.endpoint.transport import GatheringHttpProtocol, Waiting
+from napkg.sparql.engine import Answer
 from raw_http import Counted, elsewhere, exchange, read_response, undated
 
 # serial: waits for answers that come after the client left; `make test` runs it after the parallel run.
@@ -300,7 +300,7 @@ def test_only_a_front_with_the_response_cache_off_and_an_endpoint_is_asked():
     # uvicorn's proxy-header middleware around the app must see every request.
     assert protocol(Front(elsewhere, endpoint, None, endpoint=endpoint), proxy_headers=True)._now is None
     # With the response cache on, its replay is asked instead, and misses go through the app to be recorded.
-    from napkg.protocol import ResponseCache
+    from napkg.endpoint.protocol import ResponseCache
 
     assert protocol(Front(elsewhere, endpoint, ResponseCache(endpoint), endpoint=endpoint))._now is None
 

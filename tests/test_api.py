@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from napkg import api
-from napkg.catalogue import catalogue
-from napkg.context import Context
-from napkg.protocol import Settings
+from napkg.catalogue import api
+from napkg.catalogue.queries import catalogue
+from napkg.endpoint.context import Context
+from napkg.endpoint.protocol import Settings
 from server import running_server
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "queries"

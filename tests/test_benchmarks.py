@@ -20,9 +20,9 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from napkg.engine import Job
-from napkg.pool import PoolSettings
-from napkg.validate import validate_paths
+from napkg.endpoint.pool import PoolSettings
+from napkg.graph.validate import validate_paths
+from napkg.sparql.engine import Job
 from server import free_port
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"

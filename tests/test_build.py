@@ -11,7 +11,8 @@ import sys
 import pytest
 import rdflib
 
-from napkg import cli, load
+from napkg import cli
+from napkg.graph import load
 
 
 @pytest.mark.slow
@@ -58,8 +59,8 @@ def test_the_served_store_is_the_same_whatever_the_hash_seed(tmp_path):
     """rdflib's order of triples follows Python's hash seed; the served store (and so the order of
     unordered results, the pages and the ETags) must not. Two processes with different seeds dump it."""
     script = (
-        "import sys; import pyoxigraph as ox; from napkg.load import to_store; "
-        "from napkg.load import load_project; "
+        "import sys; import pyoxigraph as ox; from napkg.graph.load import to_store; "
+        "from napkg.graph.load import load_project; "
         "to_store(load_project()).dump(sys.argv[1], format=ox.RdfFormat.N_QUADS)"
     )
     dumps = []

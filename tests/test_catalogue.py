@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import napkg
-from napkg import local
-from napkg.catalogue import CatalogueError, NamedQuery, ParameterError, catalogue, parse
+from napkg.catalogue import local
+from napkg.catalogue.queries import CatalogueError, NamedQuery, ParameterError, catalogue, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "queries"

@@ -1,6 +1,6 @@
 """`napkg query`: the catalogue's named queries (here the test catalogue, tests/fixtures/queries) and query
 files on the project graph, and the same against a running `napkg serve` through --endpoint, where the
-parameters travel in VALUES blocks (api.with_values) instead of substitutions."""
+parameters travel in VALUES blocks (napkg.sparql.values.with_values) instead of substitutions."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from napkg import api, local
-from napkg.catalogue import QUERIES, catalogue
+from napkg.catalogue import local
+from napkg.catalogue.queries import QUERIES, catalogue
 from napkg.cli import main
+from napkg.sparql import values as values_blocks
 from server import ROOT, free_port, running_server
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "queries"
@@ -294,7 +295,7 @@ def test_values_blocks_give_the_rows_of_substitutions(query):
     store = local.engine().store
     expected = canonical(store.query(query.text, use_default_graph_as_union=True, substitutions=bound))
     try:
-        text = api.with_values(query.text, bound)
+        text = values_blocks.with_values(query.text, bound)
     except ValueError:
         pytest.skip("no WHERE clause for a VALUES block")
     assert canonical(store.query(text, use_default_graph_as_union=True)) == expected
@@ -325,10 +326,10 @@ def test_values_blocks_give_the_rows_of_substitutions(query):
     ],
 )
 def test_where_the_values_blocks_go(text, expected):
-    assert api.with_values(text, {ox.Variable("_a"): ox.Literal("v")}) == expected
+    assert values_blocks.with_values(text, {ox.Variable("_a"): ox.Literal("v")}) == expected
 
 
 @pytest.mark.parametrize("text", ["DESCRIBE <urn:x>", "CONSTRUCT WHERE { ?_a ?p ?o }"])
 def test_queries_without_room_for_values(text):
     with pytest.raises(ValueError):
-        api.with_values(text, {ox.Variable("_a"): ox.Literal("v")})
+        values_blocks.with_values(text, {ox.Variable("_a"): ox.Literal("v")})

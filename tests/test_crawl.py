@@ -120,7 +120,7 @@ def test_no_broken_links(crawled):
 
 def test_every_resource_is_linked_from_some_page(crawled, graph):
     """Every thing of ours (/doc/{type}/{ref}) is reached by following links: nothing is an orphan."""
-    from napkg.namespaces import ID
+    from napkg.graph.namespaces import ID
 
     seen, _ = crawled
     paths = {urlsplit(u).path for u in seen}

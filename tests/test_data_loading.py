@@ -12,8 +12,8 @@ import pyoxigraph as ox
 import pytest
 
 from napkg import cli
-from napkg.engine import Dataset, build_store
-from napkg.load import LoadError
+from napkg.graph.load import LoadError
+from napkg.sparql.engine import Dataset, build_store
 
 EX = "http://example.org/"
 G = ox.NamedNode("http://example.org/g")

@@ -17,8 +17,9 @@ import pytest
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from napkg import cli, docs
-from napkg.namespaces import NAP
+from napkg import cli
+from napkg.graph.namespaces import NAP
+from napkg.web import docs
 from server import running_server
 
 ROOT = Path(__file__).resolve().parent.parent

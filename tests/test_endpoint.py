@@ -1,6 +1,6 @@
 """The SPARQL endpoint against real clients: SPARQLWrapper, raw HTTP (httpx) and a second SPARQL engine
 (pyoxigraph) that federates into it. Every expected value is computed from the project's data
-(napkg.load.load_project), never written down here."""
+(napkg.graph.load.load_project), never written down here."""
 
 from __future__ import annotations
 

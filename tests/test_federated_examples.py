@@ -24,9 +24,10 @@ import httpx
 import pytest
 
 import napkg
-from napkg import api, guard, local
-from napkg.catalogue import QUERIES, CatalogueError, catalogue, parse
+from napkg.catalogue import api, local
+from napkg.catalogue.queries import QUERIES, CatalogueError, catalogue, parse
 from napkg.cli import main
+from napkg.sparql import guard
 from relay import Relay
 from server import running_server
 from test_links import OXIGRAPH, oxigraph_register

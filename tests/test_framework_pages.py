@@ -17,9 +17,9 @@ import pyoxigraph as ox
 import pytest
 from fastapi import FastAPI
 
-from napkg import web
-from napkg.context import Context
-from napkg.namespaces import BASE, GRAPH, ID, PREFIXES
+from napkg.endpoint.context import Context
+from napkg.graph.namespaces import BASE, GRAPH, ID, PREFIXES
+from napkg.web import routes as web
 
 PROLOGUE = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 TRANSLATION_NOTE = 'id="translation-note"'

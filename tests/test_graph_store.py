@@ -18,7 +18,7 @@ import pytest
 import rdflib
 import rdflib.compare
 
-from napkg.namespaces import BASE
+from napkg.graph.namespaces import BASE
 from server import running_server
 from w3c_manifest import W3C, protocol_tests
 
@@ -186,8 +186,8 @@ def test_a_graph_larger_than_the_spool_streams_from_disk(monkeypatch):
 
     from fastapi import FastAPI
 
-    from napkg import graphstore
-    from napkg.context import Context
+    from napkg.endpoint import graphstore
+    from napkg.endpoint.context import Context
 
     store = ox.Store()
     store.extend(

@@ -12,7 +12,7 @@ import pytest
 import rdflib
 from rdflib.namespace import DCTERMS, PROV, RDF, RDFS, SKOS, XSD
 
-from napkg.load import GRAPH, load_project
+from napkg.graph.load import GRAPH, load_project
 from transcription import SOURCE, squeeze
 
 HERE = Path(__file__).resolve().parent

@@ -11,9 +11,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from napkg import joinorder
-from napkg.engine import Job, LocalEngine
-from napkg.joinorder import Planner, Statistics, reorder
+from napkg.sparql import joinorder
+from napkg.sparql.engine import Job, LocalEngine
+from napkg.sparql.joinorder import Planner, Statistics, reorder
 
 ROOT = Path(__file__).resolve().parents[1]
 EX = "http://example.org/"

@@ -12,8 +12,8 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from napkg.namespaces import PREFIXES
-from napkg.results import compact_json_ld, write_graph
+from napkg.graph.namespaces import PREFIXES
+from napkg.sparql.results import compact_json_ld, write_graph
 
 JSONLD = "application/ld+json"
 

@@ -24,9 +24,9 @@ import rdflib
 from rdflib.namespace import DCTERMS, RDF, VOID
 
 from napkg.cli import main
+from napkg.graph.load import load_project
+from napkg.graph.namespaces import NAP, PREFIXES
 from napkg.links import REGISTERS, citation_problem, citation_problems, find_links, normalise, similarity
-from napkg.load import load_project
-from napkg.namespaces import NAP, PREFIXES
 from server import free_port
 
 HERE = Path(__file__).parent

@@ -19,11 +19,12 @@ from fastapi import FastAPI
 from rdflib.namespace import DCTERMS, OWL, PROV, RDF, SH
 
 import napkg
-from napkg import cli, metadata
-from napkg.context import Context
-from napkg.load import ONTOLOGY, load, load_project
-from napkg.metadata import DATASET, DATASET_FILE, DONL_REQUIRED, DUMPS, OVERHEID, VOID
-from napkg.validate import shapes_graph, validate
+from napkg import cli
+from napkg.endpoint.context import Context
+from napkg.graph.load import ONTOLOGY, load, load_project
+from napkg.graph.validate import shapes_graph, validate
+from napkg.web import metadata
+from napkg.web.metadata import DATASET, DATASET_FILE, DONL_REQUIRED, DUMPS, OVERHEID, VOID
 from server import running_server
 
 HERE = Path(__file__).resolve().parent
@@ -252,7 +253,7 @@ def test_a_stopped_server_leaves_no_files(tmp_path):
 def test_the_dumps_folder_goes_with_the_process():
     code = (
         "import pyoxigraph as ox\n"
-        "from napkg.metadata import Dumps\n"
+        "from napkg.web.metadata import Dumps\n"
         "store = ox.Store()\n"
         "store.add(ox.Quad(ox.NamedNode('http://example.org/s'), ox.NamedNode('http://example.org/p'), "
         "ox.Literal('o')))\n"

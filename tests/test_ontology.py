@@ -5,7 +5,7 @@ from __future__ import annotations
 import rdflib
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
 
-from napkg.namespaces import NAP
+from napkg.graph.namespaces import NAP
 
 ONTOLOGY = rdflib.URIRef("https://w3id.org/nap-bhr/def")
 
@@ -50,7 +50,7 @@ def test_instances_carry_their_superclasses(graph):
 
 def test_source_files_state_only_what_they_say(tmp_path):
     """The derived types are not written back: the parsed file alone has only the stated class."""
-    from napkg.load import DATA, parse_file
+    from napkg.graph.load import DATA, parse_file
 
     szw = rdflib.URIRef("https://w3id.org/nap-bhr/id/organisation/szw")
     assert (szw, RDF.type, NAP.Organisation) not in parse_file(DATA / "organisations.ttl")

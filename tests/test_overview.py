@@ -27,9 +27,9 @@ import pyoxigraph as ox
 import pytest
 from fastapi import FastAPI
 
-from napkg.context import Context
-from napkg.load import to_store
-from napkg.overview import CHART_IDS, make_router
+from napkg.endpoint.context import Context
+from napkg.graph.load import to_store
+from napkg.web.overview import CHART_IDS, make_router
 
 REPORT = "https://w3id.org/nap-bhr/id/report/2024"
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -16,7 +16,7 @@ from rdflib import URIRef
 from rdflib.namespace import SKOS
 
 from browser import browser, require, server  # noqa: F401 (fixtures)
-from napkg.namespaces import NAP
+from napkg.graph.namespaces import NAP
 
 require()
 

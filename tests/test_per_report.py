@@ -15,8 +15,8 @@ import pytest
 import rdflib
 from rdflib.namespace import RDF
 
-from napkg.load import DATA, load_project
-from napkg.namespaces import GRAPH, ID, NAP
+from napkg.graph.load import DATA, load_project
+from napkg.graph.namespaces import GRAPH, ID, NAP
 
 ENTRY = rdflib.URIRef(ID + "status-assessment/2024-19")
 REPORT_2024 = GRAPH + "report-2024"

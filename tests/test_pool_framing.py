@@ -13,8 +13,8 @@ from multiprocessing.connection import Connection
 
 import pytest
 
-from napkg.engine import Answer
-from napkg.pool import _INCOMPLETE, Channel, _receive, _send, frame, unframe
+from napkg.endpoint.pool import _INCOMPLETE, Channel, _receive, _send, frame, unframe
+from napkg.sparql.engine import Answer
 
 SIZES = [0, 1, 65535, 65536, 3 * 1024 * 1024]
 

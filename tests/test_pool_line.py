@@ -21,8 +21,8 @@ import weakref
 
 import pytest
 
-from napkg.engine import Job
-from napkg.pool import OVERLOAD_LOG_INTERVAL, Crashed, Overloaded, PoolSettings, TimedOut, WorkerPool
+from napkg.endpoint.pool import OVERLOAD_LOG_INTERVAL, Crashed, Overloaded, PoolSettings, TimedOut, WorkerPool
+from napkg.sparql.engine import Job
 
 # serial: asserts how long a job waits behind others (seconds); `make test` runs it after the parallel run.
 # slow: real worker processes and real time limits, about a minute in all.
@@ -307,7 +307,7 @@ def test_a_withdrawn_job_is_taken_out_of_the_line_and_never_answered(data):
 
 def test_small_jobs_are_pickled_once_and_large_ones_each_time(data):
     """The pickled jobs kept for repeated GETs stay small whatever clients send."""
-    from napkg.pool import WIRE_CACHE_SIZE
+    from napkg.endpoint.pool import WIRE_CACHE_SIZE
 
     small, large = job(COUNT), job("# " + "x" * 2 * WIRE_CACHE_SIZE + "\n" + COUNT)
 

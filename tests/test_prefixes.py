@@ -1,4 +1,4 @@
-"""Each file declares its own prefixes; every declaration must agree with napkg.namespaces.PREFIXES."""
+"""Each file declares its own prefixes; every declaration must agree with napkg.graph.namespaces.PREFIXES."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from napkg.namespaces import PREFIXES
+from napkg.graph.namespaces import PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import napkg
-from napkg import local
-from napkg.catalogue import QUERIES, ParameterError, catalogue
+from napkg.catalogue import local
+from napkg.catalogue.queries import QUERIES, ParameterError, catalogue
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "queries"
 AP = "https://w3id.org/nap-bhr/id/action-point/nap-2022-"

@@ -23,7 +23,9 @@ from pathlib import Path
 import pytest
 
 import napkg
-from napkg import catalogue, local
+from napkg.catalogue import local
+from napkg.catalogue import queries as catalogue
+from napkg.sparql import values as values_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = ROOT / "queries"
@@ -151,17 +153,14 @@ def test_answer(path, index):
 
 @pytest.mark.parametrize("path,index", CASES, ids=[f"{p.stem}-{i}" for p, i in CASES])
 def test_answer_with_values_block(path, index):
-    """The same answer when the parameters are written into VALUES blocks (napkg.api.with_values), as for
+    """The same answer when the parameters are written into VALUES blocks (napkg.sparql.values.with_values), as for
     SPARQL endpoints that take no substitutions and for the query editor's examples."""
-    api = pytest.importorskip("napkg.api")
-    if not hasattr(api, "with_values"):
-        pytest.skip("napkg.api has no with_values")
-    from napkg.engine import Job
+    from napkg.sparql.engine import Job
 
     query = catalogue.parse(path)
     case = load_cases(path)[index]
     graph = query.operation in ("CONSTRUCT", "DESCRIBE")
-    text = api.with_values(query.text, query.substitutions(case["params"]))
+    text = values_blocks.with_values(query.text, query.substitutions(case["params"]))
     answer = local.engine().run(Job(query=text, media_types=GRAPH if graph else TABLE, max_rows=1_000_000))
     assert answer.status == 200, answer.error
     if graph:

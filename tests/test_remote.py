@@ -1,11 +1,11 @@
-"""napkg.remote reads the endpoint's status and message out of SPARQLWrapper's exceptions."""
+"""napkg.sparql.remote reads the endpoint's status and message out of SPARQLWrapper's exceptions."""
 
 from __future__ import annotations
 
 import pytest
 from SPARQLWrapper import SPARQLExceptions as errors
 
-from napkg.remote import refusal
+from napkg.sparql.remote import refusal
 
 
 @pytest.mark.parametrize(

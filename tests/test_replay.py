@@ -11,8 +11,8 @@ import socket
 import pytest
 
 from napkg.app import Front
-from napkg.protocol import ResponseCache
-from napkg.transport import GatheringHttpProtocol
+from napkg.endpoint.protocol import ResponseCache
+from napkg.endpoint.transport import GatheringHttpProtocol
 from raw_http import Counted, elsewhere, exchange, read_response, undated
 
 # serial: waits past keep-alive timers armed in earlier rounds; `make test` runs it after the parallel run.
@@ -234,7 +234,7 @@ def test_vary_origin_says_what_the_cors_middleware_says_without_an_origin(header
     from starlette.middleware.cors import CORSMiddleware
 
     from napkg.app import vary_origin
-    from napkg.protocol import header_lines
+    from napkg.endpoint.protocol import header_lines
 
     async def inner(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": list(headers)})

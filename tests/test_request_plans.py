@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import quote
 
-from napkg.engine import Answer
-from napkg.protocol import Endpoint, Settings
+from napkg.endpoint.protocol import Endpoint, Settings
+from napkg.sparql.engine import Answer
 
 ASK = b"query=" + quote("ASK { ?s ?p ?o }").encode()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from napkg.protocol import ResponseCache
+from napkg.endpoint.protocol import ResponseCache
 
 
 class Counting:

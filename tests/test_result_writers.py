@@ -12,9 +12,9 @@ import io
 import pyoxigraph as ox
 import pytest
 
-from napkg import guard
-from napkg.engine import Job, LocalEngine
-from napkg.results import NATIVE_TABLE_FORMATS, TABLE_TYPES, more_rows_than
+from napkg.sparql import guard
+from napkg.sparql.engine import Job, LocalEngine
+from napkg.sparql.results import NATIVE_TABLE_FORMATS, TABLE_TYPES, more_rows_than
 
 DATA = """
 @prefix ex: <http://example.org/> .

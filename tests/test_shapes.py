@@ -31,9 +31,9 @@ import rdflib
 from rdflib.namespace import RDF, RDFS, SH
 
 from napkg.cli import main
-from napkg.load import ONTOLOGY, LoadError, load, rdf_files
-from napkg.namespaces import GRAPH, NAPSH, PREFIXES
-from napkg.validate import Finding, validate
+from napkg.graph.load import ONTOLOGY, LoadError, load, rdf_files
+from napkg.graph.namespaces import GRAPH, NAPSH, PREFIXES
+from napkg.graph.validate import Finding, validate
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -262,7 +262,7 @@ def test_invalid_fixture_header_is_consistent(fixture):
         assert found["path"].startswith("http"), "a property rule names its full path IRI"
     assert found["focus"].startswith("http"), "the focus is a full IRI"
     for prefix, iri in PREFIX_DECLARATION.findall("\n".join(lines)):
-        assert PREFIXES.get(prefix) == iri, f"PREFIX {prefix}: disagrees with napkg.namespaces.PREFIXES"
+        assert PREFIXES.get(prefix) == iri, f"PREFIX {prefix}: disagrees with napkg.graph.namespaces.PREFIXES"
 
 
 # --- Every invalid fixture breaks exactly its rule ----------------------------------------------------

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from napkg.engine import LARGEST_COUNT, Job, LocalEngine
-from napkg.guard import undeclared_prefixes
+from napkg.sparql.engine import LARGEST_COUNT, Job, LocalEngine
+from napkg.sparql.guard import undeclared_prefixes
 
 JSON = ("application/sparql-results+json",)
 

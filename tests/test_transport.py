@@ -10,7 +10,7 @@ import socket
 import httpx
 import pytest
 
-from napkg.transport import GatheringHttpProtocol, GatheringTransport
+from napkg.endpoint.transport import GatheringHttpProtocol, GatheringTransport
 
 
 class Recording:

@@ -15,9 +15,9 @@ import rdflib
 import rdflib.compare
 from rdflib import URIRef
 
-from napkg.namespaces import BASE, ID
-from napkg.pages import RDFS, Site
-from napkg.search import SearchIndex
+from napkg.graph.namespaces import BASE, ID
+from napkg.web.pages import RDFS, Site
+from napkg.web.search import SearchIndex
 from server import running_server
 
 RDF_TYPES = {

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from napkg import __version__
-from napkg.load import load_project, to_store
+from napkg.graph.load import load_project, to_store
 from server import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -161,7 +161,7 @@ def test_the_installed_package_reads_its_bundle_not_the_checkout(installed):
         [
             str(installed.venv / "bin" / "python"),
             "-c",
-            "import napkg, napkg.paths as p; print(napkg.__file__); print(p.CHECKOUT); print(p.ROOT)",
+            "import napkg, napkg.graph.paths as p; print(napkg.__file__); print(p.CHECKOUT); print(p.ROOT)",
         ],
         cwd=installed.work,
         env=_clean_env(),
@@ -178,8 +178,8 @@ def test_the_installed_package_reads_its_bundle_not_the_checkout(installed):
         ours = {p.relative_to(ROOT / part): p.read_bytes() for p in (ROOT / part).rglob("*") if p.is_file()}
         theirs = {p.relative_to(bundle / part): p.read_bytes() for p in (bundle / part).rglob("*") if p.is_file()}
         assert theirs == ours, part
-    assert (Path(module).parent / "static" / "yasgui" / "yasgui.min.js").is_file()
-    assert (Path(module).parent / "templates" / "base.html").is_file()
+    assert (Path(module).parent / "web" / "static" / "yasgui" / "yasgui.min.js").is_file()
+    assert (Path(module).parent / "web" / "templates" / "base.html").is_file()
 
 
 @pytest.mark.slow

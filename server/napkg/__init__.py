@@ -10,6 +10,6 @@ def query(name: str, **params):
     Decimal or float, dates as datetime.date); `.to_pandas()` on the result gives a DataFrame when pandas
     is installed.
     """
-    from .local import rows
+    from .catalogue.local import rows
 
     return rows(name, **params)

@@ -21,18 +21,23 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__, api, docs, graphstore, guard, metadata, overview, protocol, web
-from .context import Context
-from .engine import Dataset, build_store, read_nquads
-from .federation import Forwarder
-from .load import load_project, to_store
-from .namespaces import PREFIXES
-from .pool import WORKER_NICE, PoolSettings, WorkerPool
-from .protocol import Endpoint, ResponseCache, Settings
-from .servicedescription import ServiceDescription
-from .validate import as_text, validate
+from . import __version__
+from .catalogue import api
+from .endpoint import graphstore, protocol
+from .endpoint.context import Context
+from .endpoint.federation import Forwarder
+from .endpoint.pool import WORKER_NICE, PoolSettings, WorkerPool
+from .endpoint.protocol import Endpoint, ResponseCache, Settings
+from .endpoint.servicedescription import ServiceDescription
+from .graph.load import load_project, to_store
+from .graph.namespaces import PREFIXES
+from .graph.validate import as_text, validate
+from .sparql import guard
+from .sparql.engine import Dataset, build_store, read_nquads
+from .web import docs, metadata, overview
+from .web import routes as web
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parent / "web" / "static"
 
 
 @dataclass

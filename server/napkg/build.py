@@ -10,8 +10,8 @@ from pathlib import Path
 
 import rdflib
 
-from .load import Loaded
-from .namespaces import PREFIXES
+from .graph.load import Loaded
+from .graph.namespaces import PREFIXES
 
 DUMPS = {
     "nap.ttl": "turtle",
@@ -46,6 +46,6 @@ def write_dumps(loaded: Loaded, out: Path) -> list[Path]:
 
 def write_documentation(out: Path) -> list[Path]:
     """The documentation of the model (the /def page and its diagram) into out/docs."""
-    from .docs import write_docs
+    from .web.docs import write_docs
 
     return write_docs(out / "docs")

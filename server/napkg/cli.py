@@ -11,10 +11,10 @@ from pathlib import Path
 
 from . import __version__
 from .build import write_documentation, write_dumps
-from .load import LoadError, load_project
-from .paths import BUILD, DATA, shown
-from .pool import WORKER_NICE
-from .validate import FORMATS, validate
+from .endpoint.pool import WORKER_NICE
+from .graph.load import LoadError, load_project
+from .graph.paths import BUILD, DATA, shown
+from .graph.validate import FORMATS, validate
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 
@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import InvalidGraph, ServerConfig, create_app
-    from .transport import GatheringHttpProtocol
+    from .endpoint.transport import GatheringHttpProtocol
 
     graphs: dict[str, list[Path]] = {}
     for name, path in args.graph:
@@ -180,8 +180,8 @@ def _file_query(path: Path):
     import re
     import tempfile
 
-    from . import guard
-    from .catalogue import CatalogueError, NamedQuery, Parameter, parse
+    from .catalogue.queries import CatalogueError, NamedQuery, Parameter, parse
+    from .sparql import guard
 
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
@@ -216,7 +216,7 @@ def _param_values(query, pairs: list[str], headerless: bool):
     """(query, {name: value}) from KEY=VALUE pairs; in a file without a header, <...> values are IRIs."""
     import dataclasses
 
-    from .catalogue import ParameterError
+    from .catalogue.queries import ParameterError
 
     values: dict[str, str] = {}
     for pair in pairs:
@@ -251,7 +251,7 @@ def _remote(endpoint: str, text: str, media_type: str) -> bytes:
     try:
         return client.query().response.read()
     except SPARQLWrapperException as e:
-        from .remote import refusal
+        from .sparql.remote import refusal
 
         status, said = refusal(e)
         raise QueryFailed(f"{endpoint} answered {status}" + (f": {said}" if said else "")) from None
@@ -264,7 +264,7 @@ def _remote(endpoint: str, text: str, media_type: str) -> bytes:
 def _compact(iri: str) -> str:
     import re
 
-    from .namespaces import PREFIXES
+    from .graph.namespaces import PREFIXES
 
     for prefix, namespace in sorted(PREFIXES.items(), key=lambda p: -len(p[1])):
         local = iri[len(namespace) :]
@@ -323,9 +323,9 @@ def _listing(queries: dict) -> str:
 def _run_query(args: argparse.Namespace) -> int:
     import json
 
-    from . import api, local
-    from .catalogue import catalogue
-    from .results import FORMAT_PARAM
+    from .catalogue import api, local
+    from .catalogue.queries import catalogue
+    from .sparql.results import FORMAT_PARAM
 
     folder = api.queries_folder(args.queries)
     if args.list:
@@ -397,7 +397,7 @@ def _run_query(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from .catalogue import CatalogueError, ParameterError
+    from .catalogue.queries import CatalogueError, ParameterError
 
     try:
         return _run_query(args)

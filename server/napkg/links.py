@@ -41,11 +41,12 @@ from pathlib import Path
 import rdflib
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, VOID, XSD
 
-from . import __version__, paths
-from .load import Loaded, load_project, parse_file
-from .namespaces import ELI, NAP, PREFIXES
-from .paths import DATA, shown
-from .validate import _relative, _where, short
+from . import __version__
+from .graph import paths
+from .graph.load import Loaded, load_project, parse_file
+from .graph.namespaces import ELI, NAP, PREFIXES
+from .graph.paths import DATA, shown
+from .graph.validate import relative_path, short, where_described
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
 
@@ -117,7 +118,7 @@ class Link:
             "resource": str(self.subject),
             "property": str(self.predicate),
             "target": str(self.target),
-            "file": _relative(self.file),
+            "file": relative_path(self.file),
             "line": self.line,
             "source": self.source,
         }
@@ -193,7 +194,7 @@ def locate(loaded: Loaded, subject: rdflib.URIRef, value: rdflib.term.Node) -> t
                 return str(path), number
             if inside and (stripped.endswith(" .") or stripped == "."):
                 inside = False
-    return _where(loaded, subject)
+    return where_described(loaded, subject)
 
 
 def our_labels(graph: rdflib.Graph, subject: rdflib.URIRef) -> list[str]:
@@ -230,7 +231,7 @@ class CitationProblem:
             "property": str(self.prop),
             "value": self.value,
             "reason": self.reason,
-            "file": _relative(self.file),
+            "file": relative_path(self.file),
             "line": self.line,
         }
 
@@ -256,7 +257,7 @@ def citation_problem(value: str, roots: tuple[Path, ...] | None = None) -> str |
         return "is neither an http(s) URL nor a path inside the repository"
     if any((root / path).exists() for root in roots):
         return None
-    return f"is no file of the repository (looked in {', '.join(_relative(str(r)) or '.' for r in roots)})"
+    return f"is no file of the repository (looked in {', '.join(relative_path(str(r)) or '.' for r in roots)})"
 
 
 def citation_problems(
@@ -355,7 +356,7 @@ def _select(name: str, url: str, query: str, timeout: float) -> list[dict]:
     from SPARQLWrapper import JSON, POST, SPARQLWrapper
     from SPARQLWrapper import SPARQLExceptions as errors
 
-    from .remote import refusal
+    from .sparql.remote import refusal
 
     client = SPARQLWrapper(url, agent=f"napkg/{__version__} (links)")
     client.setMethod(POST)
@@ -432,7 +433,7 @@ def read_snapshots(values: list[str]) -> dict[str, RegisterData]:
         made = sorted(str(d) for d in graph.objects(None, DCTERMS.created))
         for register in covers:
             data = found.setdefault(register, RegisterData(origin=""))
-            data.origin = ", ".join(filter(None, [data.origin, _relative(str(path))]))
+            data.origin = ", ".join(filter(None, [data.origin, relative_path(str(path))]))
             data.present |= {s for s in graph.subjects() if isinstance(s, rdflib.URIRef)}
             data.graph += graph
             data.made = data.made or (made[-1] if made else "")
@@ -597,7 +598,7 @@ def _verdict(outcome: Outcome) -> str:
 
 def _citation_lines(outcome: Outcome) -> list[str]:
     return [
-        f"{_relative(c.file)}:{c.line}: citation: {c.message}" if c.file else f"citation: {c.message}"
+        f"{relative_path(c.file)}:{c.line}: citation: {c.message}" if c.file else f"citation: {c.message}"
         for c in outcome.citations
     ]
 
@@ -605,7 +606,7 @@ def _citation_lines(outcome: Outcome) -> list[str]:
 def as_text(outcome: Outcome) -> str:
     lines = _citation_lines(outcome)
     for f in outcome.findings:
-        where = f"{_relative(f.link.file)}:{f.link.line}: " if f.link.file else ""
+        where = f"{relative_path(f.link.file)}:{f.link.line}: " if f.link.file else ""
         lines.append(f"{where}{f.kind}: {f.link.describe()}: {f.message}")
     return "\n".join(lines + _register_lines(outcome) + _not_checked_lines(outcome) + [_verdict(outcome)])
 
@@ -636,10 +637,10 @@ def as_github(outcome: Outcome) -> str:
 
     lines = []
     for c in outcome.citations:
-        where = f" file={prop(_relative(c.file))},line={c.line}," if c.file else " "
+        where = f" file={prop(relative_path(c.file))},line={c.line}," if c.file else " "
         lines.append(f"::error{where}title=links citation::{escape(c.message)}")
     for f in outcome.findings:
-        where = f" file={prop(_relative(f.link.file))},line={f.link.line}," if f.link.file else " "
+        where = f" file={prop(relative_path(f.link.file))},line={f.link.line}," if f.link.file else " "
         lines.append(
             f"::error{where}title={prop(f'links {f.kind} ({f.link.register})')}::"
             f"{escape(f.link.describe() + ': ' + f.message)}"

@@ -159,7 +159,7 @@ class LocalEngine:
         return cls(read_nquads(path), **options)
 
     def explain(self, query: str, message: str) -> str:
-        from .namespaces import PREFIXES  # here, not above: it imports rdflib, which a worker otherwise need not
+        from ..graph.namespaces import PREFIXES  # here, not above: it imports rdflib, which a worker otherwise need not
 
         return explain(query, message, {**PREFIXES, **self.prefixes})
 
@@ -291,13 +291,13 @@ def read_nquads(path: Path) -> ox.Store:
 
 def build_store(dataset: Dataset) -> ox.Store:
     """Load the dataset's files into a fresh in-memory store (all-or-nothing per file)."""
-    from .load import _FORMATS, LoadError
+    from ..graph.load import RDF_FORMATS, LoadError
 
     store = ox.Store()
     targets = [(p, ox.DefaultGraph()) for p in dataset.default]
     targets += [(p, ox.NamedNode(name)) for name, paths in dataset.named.items() for p in paths]
     for path, graph in targets:
-        fmt = _FORMATS.get(Path(path).suffix)
+        fmt = RDF_FORMATS.get(Path(path).suffix)
         if fmt is None:
             raise LoadError(path, "unknown RDF file type")
         base_iri = Path(path).resolve().as_uri()

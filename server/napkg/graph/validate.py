@@ -87,7 +87,7 @@ def _message(results: rdflib.Graph, result: rdflib.term.Node, lang: str) -> str:
     return str(messages[0]) if messages else ""
 
 
-def _where(loaded: Loaded, focus: rdflib.term.Node) -> tuple[str, int]:
+def where_described(loaded: Loaded, focus: rdflib.term.Node) -> tuple[str, int]:
     """The file that describes a focus node and the line where its description starts."""
     files = loaded.subject_files.get(focus)
     if not files:
@@ -116,7 +116,7 @@ def run_checks(loaded: Loaded, lang: str) -> list[Finding]:
             values = {v: row[v].value for v in variables if row[v] is not None}
             focus = values.get("focus", "")
             message = values.get(f"message_{lang}") or values.get("message") or values.get("message_en") or name
-            file, line = _where(loaded, rdflib.URIRef(focus))
+            file, line = where_described(loaded, rdflib.URIRef(focus))
             findings.append(
                 Finding(
                     values.get("severity", "Violation"),
@@ -141,7 +141,7 @@ def validate(loaded: Loaded, lang: str = "en") -> Report:
     for result in results.objects(None, SH.result):
         focus = results.value(result, SH.focusNode)
         severity = results.value(result, SH.resultSeverity)
-        file, line = _where(loaded, focus)
+        file, line = where_described(loaded, focus)
         findings.append(
             Finding(
                 severity=str(severity).rsplit("#", 1)[-1],
@@ -161,7 +161,7 @@ def validate(loaded: Loaded, lang: str = "en") -> Report:
 # --- Output formats -----------------------------------------------------------------------------
 
 
-def _relative(file: str) -> str:
+def relative_path(file: str) -> str:
     try:
         return str(Path(file).relative_to(Path.cwd()))
     except ValueError:
@@ -171,7 +171,7 @@ def _relative(file: str) -> str:
 def as_text(report: Report) -> str:
     lines = []
     for f in report.findings:
-        where = f"{_relative(f.file)}:{f.line}: " if f.file else ""
+        where = f"{relative_path(f.file)}:{f.line}: " if f.file else ""
         path = f" {short(rdflib.URIRef(f.path))}" if f.path else ""
         lines.append(f"{where}{f.severity}: {short(rdflib.URIRef(f.focus))}{path}: {f.message} [{f.rule}]")
     violations = sum(f.is_violation for f in report.findings)
@@ -184,7 +184,10 @@ def as_text(report: Report) -> str:
 
 def as_json(report: Report) -> str:
     return json.dumps(
-        {"conforms": report.conforms, "results": [asdict(f) | {"file": _relative(f.file)} for f in report.findings]},
+        {
+            "conforms": report.conforms,
+            "results": [asdict(f) | {"file": relative_path(f.file)} for f in report.findings],
+        },
         indent=2,
         ensure_ascii=False,
     )
@@ -203,7 +206,7 @@ def as_github(report: Report) -> str:
     lines = []
     for f in report.findings:
         level = "error" if f.is_violation else "warning"
-        where = f" file={_relative(f.file)},line={f.line}," if f.file else " "
+        where = f" file={relative_path(f.file)},line={f.line}," if f.file else " "
         title = f"title={f.rule}".replace(",", "%2C").replace(":", "%3A")
         lines.append(f"::{level}{where}{title}::{escape(short(rdflib.URIRef(f.focus)) + ': ' + f.message)}")
     lines.append(

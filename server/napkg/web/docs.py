@@ -27,9 +27,9 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from . import __version__
-from .load import ONTOLOGY, parse_file, rdf_files
-from .namespaces import BASE, ID, NAP, PREFIXES
+from .. import __version__
+from ..graph.load import ONTOLOGY, parse_file, rdf_files
+from ..graph.namespaces import BASE, ID, NAP, PREFIXES
 
 ONTOLOGY_IRI = BASE + "def"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -828,7 +828,7 @@ def write_docs(out: Path) -> list[Path]:
 
 
 def make_router(context=None) -> APIRouter:
-    from .negotiation import acceptable, wants_html
+    from ..endpoint.negotiation import acceptable, wants_html
 
     router = APIRouter()
     cache: dict[tuple, bytes] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .results import ALIASES, FORMAT_PARAM, GRAPH_ALIASES
+from ..sparql.results import ALIASES, FORMAT_PARAM, GRAPH_ALIASES
 
 
 def parse_accept(header: str | None) -> list[tuple[str, float]]:

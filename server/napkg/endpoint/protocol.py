@@ -17,11 +17,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.requests import ClientDisconnect
 
-from . import guard
-from .engine import Answer, Job
+from ..sparql import guard
+from ..sparql.engine import Answer, Job
+from ..sparql.results import FORMAT_PARAM, GRAPH_TYPES, TABLE_TYPES
 from .negotiation import acceptable, wants_html
 from .pool import Crashed, Overloaded, TimedOut
-from .results import FORMAT_PARAM, GRAPH_TYPES, TABLE_TYPES
 from .servicedescription import ServiceDescription
 
 TEXT_TYPES = {"text/csv", "text/tab-separated-values", "text/turtle", "application/n-triples"}

@@ -18,7 +18,7 @@ from rdflib.namespace import RDF, RDFS
 from .namespaces import GRAPH, NAP
 from .paths import CHECKS, DATA, ONTOLOGY, SHAPES  # noqa: F401 (others import these from here too)
 
-_FORMATS = {
+RDF_FORMATS = {
     ".ttl": ox.RdfFormat.TURTLE,
     ".nt": ox.RdfFormat.N_TRIPLES,
     ".nq": ox.RdfFormat.N_QUADS,
@@ -73,10 +73,10 @@ def _named_files(paths) -> list[tuple[Path, str]]:
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            inside = sorted(p for p in path.rglob("*") if p.suffix in _FORMATS and p.is_file())
+            inside = sorted(p for p in path.rglob("*") if p.suffix in RDF_FORMATS and p.is_file())
             if not inside:
                 # A wrong folder in a user's CI must not validate as an empty graph that conforms.
-                raise LoadError(path, f"no RDF files in this folder (looked for {', '.join(sorted(_FORMATS))})")
+                raise LoadError(path, f"no RDF files in this folder (looked for {', '.join(sorted(RDF_FORMATS))})")
             found += [(p.resolve(), graph_name(p, path)) for p in inside]
         elif path.exists():
             found.append((path.resolve(), graph_name(path)))
@@ -106,9 +106,9 @@ def graph_name(path: Path, folder: Path | None = None) -> str:
 
 def parse_quads(path: Path) -> list[ox.Quad]:
     """Parse one file completely or raise LoadError with its line and column."""
-    fmt = _FORMATS.get(path.suffix)
+    fmt = RDF_FORMATS.get(path.suffix)
     if fmt is None:
-        raise LoadError(path, f"unknown RDF file type {path.suffix!r} (known: {', '.join(sorted(_FORMATS))})")
+        raise LoadError(path, f"unknown RDF file type {path.suffix!r} (known: {', '.join(sorted(RDF_FORMATS))})")
     try:
         return list(ox.parse(path=str(path), format=fmt, base_iri=path.resolve().as_uri()))
     except SyntaxError as error:

@@ -26,11 +26,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from ..graph.namespaces import PREFIXES
+from ..sparql.results import DATASET_TYPES, FORMAT_PARAM, GRAPH_TYPES
 from .context import Context
-from .namespaces import PREFIXES
 from .negotiation import acceptable
 from .protocol import error, invalid_iri, matches, weak_etag
-from .results import DATASET_TYPES, FORMAT_PARAM, GRAPH_TYPES
 
 WRITE = ("PUT", "POST", "DELETE", "PATCH")
 SPOOL = 8 * 1024 * 1024  # bytes of a written graph kept in memory; more goes to a temporary file

@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from .namespaces import BASE, GRAPH, ID, PREFIXES, THING_TYPES
-from .results import compact_json_ld
+from ..graph.namespaces import BASE, GRAPH, ID, PREFIXES, THING_TYPES
+from ..sparql.results import compact_json_ld
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Answer, Job
+from ..sparql.engine import Answer, Job
 
 _CONTEXT = mp.get_context("spawn")  # no fork: the parent may hold pyoxigraph state and threads
 
@@ -118,7 +118,7 @@ def _worker_loop(conn, settings: PoolSettings, claim_lock, claimed) -> None:
 
         limit = settings.memory_limit + WORKER_STACK
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from .engine import LocalEngine
+    from ..sparql.engine import LocalEngine
 
     engine = LocalEngine.from_nquads(
         settings.data, union_default_graph=settings.union_default_graph, prefixes=dict(settings.prefixes)

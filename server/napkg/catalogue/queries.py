@@ -25,7 +25,7 @@ calls and carries the tag `federated`:
 Every SERVICE IRI in the query must be listed there, and every listed endpoint must be called: the parser
 refuses the file otherwise. Such a query runs only where the operator allowed those endpoints
 (`napkg serve --allow-service PREFIX`); everywhere else it is refused with a message naming them. Its
-parameters are bound in VALUES blocks (api.with_values), not as substitutions: the engine sends a SERVICE
+parameters are bound in VALUES blocks (napkg.sparql.values), not as substitutions: the engine sends a SERVICE
 pattern to the remote endpoint as it is written, without the substitutions, so only a VALUES block inside
 the SERVICE group carries a value to the other register.
 """
@@ -39,9 +39,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import yaml
 
-from .guard import inspect
-from .namespaces import PREFIXES
-from .paths import QUERIES
+from ..graph.namespaces import PREFIXES
+from ..graph.paths import QUERIES
+from ..sparql.guard import inspect
 
 TYPES = ("iri", "string", "integer", "year", "language")
 FEDERATED_TAG = "federated"

@@ -16,11 +16,12 @@ import functools
 
 import pyoxigraph as ox
 
-from . import guard
-from .catalogue import NamedQuery, catalogue
-from .engine import Job, LocalEngine
-from .load import load_project
-from .namespaces import PREFIXES
+from ..graph.load import load_project
+from ..graph.namespaces import PREFIXES
+from ..sparql import guard
+from ..sparql.engine import Job, LocalEngine
+from ..sparql.values import with_values
+from .queries import NamedQuery, catalogue
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -79,8 +80,6 @@ def job(
     bound = query.substitutions(values)
     text = query.paged(limit, offset) if (limit is not None or offset) else query.text
     if query.endpoints and bound:
-        from .api import with_values  # api builds on this module
-
         return Job(query=with_values(text, bound), media_types=media_types, max_rows=max_rows)
     return Job(
         query=text,

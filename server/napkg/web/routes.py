@@ -25,10 +25,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from . import graphstore
-from .context import Context
-from .namespaces import GRAPH
-from .negotiation import acceptable, wants_html
+from ..endpoint import graphstore
+from ..endpoint.context import Context
+from ..endpoint.negotiation import acceptable, wants_html
+from ..endpoint.protocol import matches, weak_etag
+from ..graph.namespaces import GRAPH
 from .pages import (
     DCT,
     FORMAT_NAMES,
@@ -50,7 +51,6 @@ from .pages import (
     with_lang,
     word,
 )
-from .protocol import matches, weak_etag
 from .search import SearchIndex
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

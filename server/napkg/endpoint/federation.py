@@ -18,8 +18,8 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from . import __version__
-from .namespaces import BASE
+from .. import __version__
+from ..graph.namespaces import BASE
 
 PATH = "/_service"
 #: Sent with every forwarded call: public endpoints (Wikidata's among them) ask callers to say who they are.

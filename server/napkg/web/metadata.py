@@ -32,11 +32,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, XSD
 
-from .context import Context
+from ..endpoint.context import Context
+from ..endpoint.protocol import matches, weak_etag
+from ..graph.load import DATA
+from ..graph.namespaces import BASE, PREFIXES
 from .docs import RDF_MEDIA, page_lang, render
-from .load import DATA
-from .namespaces import BASE, PREFIXES
-from .protocol import matches, weak_etag
 
 DATASET_FILE = DATA / "dataset.ttl"
 DATASET = rdflib.URIRef(BASE + "id/dataset/nap-bhr")
@@ -420,7 +420,7 @@ def human_size(n: int, lang: str) -> str:
 def make_router(context: Context) -> APIRouter:
     from starlette.concurrency import run_in_threadpool
 
-    from .negotiation import acceptable, wants_html
+    from ..endpoint.negotiation import acceptable, wants_html
 
     dumps = Dumps(context.store)  # written when first asked for
 
