@@ -22,9 +22,8 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from ..endpoint.context import Context
-from .docs import page_lang, render
+from .docs import FONT, page_lang, render, text_width
 
-FONT = "'Segoe UI', 'Helvetica Neue', Helvetica, Arial, 'Liberation Sans', sans-serif"
 INK, MUTED, GRID, ACCENT = "#1a1a1a", "#535353", "#d6d6d6", "#154273"
 HALO = 'stroke="#ffffff" stroke-width="5" stroke-linejoin="round" paint-order="stroke"'  # text readable over grid lines
 
@@ -304,12 +303,6 @@ def latest_report(context: Context, lang: str) -> Report | None:
 
 
 # --- Drawing ---------------------------------------------------------------------------------------
-
-
-def text_width(text: str, size: float, bold: bool = False) -> float:
-    narrow, wide = set("ijlrtf.,:;'()[] |"), set("MWmw@")
-    units = sum(0.3 if c in narrow else 0.85 if c in wide else 0.62 if c.isupper() else 0.54 for c in text)
-    return units * size * (1.07 if bold else 1.0)
 
 
 def shorten(text: str, width: float, size: float) -> str:

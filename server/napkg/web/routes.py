@@ -30,6 +30,7 @@ from ..endpoint.context import Context
 from ..endpoint.negotiation import acceptable, wants_html
 from ..endpoint.protocol import matches, weak_etag
 from ..graph.namespaces import GRAPH
+from .docs import page_lang
 from .pages import (
     DCT,
     FORMAT_NAMES,
@@ -63,10 +64,6 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-
-def page_lang(request: Request) -> str:
-    return "en" if request.query_params.get("lang") == "en" else "nl"
 
 
 def has_unofficial(value) -> bool:
