@@ -26,7 +26,7 @@ from pathlib import Path
 import uvicorn
 
 from napkg import app as napkg_app
-from napkg.endpoint.transport import GatheringHttpProtocol
+from napkg.endpoint.connections import Deadlines
 from napkg.sparql.engine import LocalEngine
 
 
@@ -54,14 +54,6 @@ class InlinePool:
     async def run(self, job, timeout: float | None = None):
         return self.engine.run(job)
 
-    def submit(self, job, done, timeout: float | None = None):
-        """The HTTP protocol's own path for a repeated GET (protocol.Endpoint.answer_now), as napkg serve
-        takes it: without this a repeated GET would go through the ASGI app here and not there, and these
-        rows would charge the workers with the app's cost (NAP LIMIT 10: 0.45x Oxigraph through the app,
-        0.56-0.61x this way). True: answered at once, nothing to withdraw."""
-        done(self.engine.run(job), None)
-        return True
-
     def busy(self) -> int:
         return 0
 
@@ -88,7 +80,7 @@ def serve(port: int, data: Path, before_listening) -> None:
     front = napkg_app.create_app(napkg_app.ServerConfig(data=[data], cache=False))
     before_listening()
     uvicorn.Server(
-        uvicorn.Config(front, log_level="warning", access_log=False, proxy_headers=False, http=GatheringHttpProtocol)
+        uvicorn.Config(front, log_level="warning", access_log=False, proxy_headers=False, http=Deadlines())
     ).run(sockets=[listening(port)])
 
 

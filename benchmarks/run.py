@@ -5,7 +5,8 @@
 Sets up what it needs (the bench extra, wrk), builds the NAP graph, generates the synthetic graph,
 validates a 10x synthetic graph, then starts each server in turn on 127.0.0.1 with the same triples in
 its default graph and drives the same queries at it with a fixed number of concurrent connections.
-Prints a Markdown table and writes it to benchmarks/results.md. See benchmarks/README.md.
+Prints a Markdown report and writes it into benchmarks/README.md, between its RESULTS markers (or to
+--out). See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -856,7 +857,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--workdir", type=Path, help="where data and server logs go (default: a temporary folder)")
     p.add_argument(
-        "--out", type=Path, default=HERE / "results.md", help="Markdown file to write (default benchmarks/results.md)"
+        "--out",
+        type=Path,
+        default=HERE / "README.md",
+        help="Markdown file to write: between its RESULTS markers if it has them, else the whole file "
+        "(default benchmarks/README.md)",
     )
     args = p.parse_args(argv)
     unknown = sorted(set(args.servers.split(",")) - set(SERVER_KEYS))
@@ -1027,10 +1032,26 @@ def main(argv: list[str] | None = None) -> int:
         "datasets": meta_datasets,
     }
     text = report(run, args, meta)
-    args.out.write_text(text, encoding="utf-8")
+    write_report(args.out, text)
     print(text)
     log(f"wrote {args.out} (total {total:.0f} s)")
     return 0
+
+
+RESULTS_BEGIN = "<!-- RESULTS: written by `make bench` (benchmarks/run.py); do not edit by hand -->"
+RESULTS_END = "<!-- END OF RESULTS -->"
+
+
+def write_report(path: Path, text: str) -> None:
+    """The report into path: between its RESULTS markers, with headings two levels down, if it has them
+    (benchmarks/README.md: the figures are generated, the prose around them is not); else as the file."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    begin, end = old.find(RESULTS_BEGIN), old.find(RESULTS_END)
+    if begin < 0 or end < begin:
+        path.write_text(text, encoding="utf-8")
+        return
+    section = re.sub(r"^#", "###", text.strip(), flags=re.MULTILINE)
+    path.write_text(old[: begin + len(RESULTS_BEGIN)] + "\n\n" + section + "\n\n" + old[end:], encoding="utf-8")
 
 
 if __name__ == "__main__":

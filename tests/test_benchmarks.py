@@ -20,9 +20,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from napkg.endpoint.pool import PoolSettings
 from napkg.graph.validate import validate_paths
-from napkg.sparql.engine import Job
 from server import free_port
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -402,26 +400,6 @@ def test_the_no_workers_server_serves_the_app_with_queries_in_its_web_processes(
         process.wait(10)
 
 
-def test_the_no_workers_pool_answers_the_protocols_own_path_at_once(tmp_path):
-    """napkg serve answers a repeated GET from the HTTP protocol by pool.submit (protocol.Endpoint.answer_now),
-    and the no-workers rows must take that path too: without submit() the protocol sends the request through
-    the ASGI app instead, and the rows charge the workers with the app's cost."""
-    inline = _module("inline")
-    data = tmp_path / "small.nq"
-    data.write_text("".join(f"<urn:s{i}> <urn:p> <urn:o{i}> .\n" for i in range(5)))
-    pool = inline.InlinePool(PoolSettings(data=data))
-    pool.start()
-    called = []
-    taken = pool.submit(
-        Job(query="SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", media_types=("application/sparql-results+json",)),
-        lambda *got: called.append(got),
-    )
-    assert taken is True  # answered before submit returns: answer_now has no ticket to keep
-    [(answer, failure)] = called
-    assert failure is None and answer.status == 200
-    assert json.loads(answer.body)["results"]["bindings"][0]["n"]["value"] == "5"
-
-
 @pytest.mark.slow
 @pytest.mark.server  # benchmarks/run.py starts the servers
 def test_a_short_run_of_our_own_servers_measures_and_writes_every_cell(tmp_path):
@@ -476,3 +454,27 @@ def test_an_unknown_server_is_refused_before_anything_runs(tmp_path):
     )
     assert done.returncode == 2 and "unknown server fuseki" in done.stderr
     assert not (tmp_path / "results.md").exists()
+
+
+def test_the_report_goes_between_the_readmes_markers_and_nowhere_else(tmp_path):
+    run = _module("run")
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        f"# Benchmarks\n\nprose before\n\n{run.RESULTS_BEGIN}\nold table\n{run.RESULTS_END}\n\nprose after\n"
+    )
+    run.write_report(readme, "# Benchmark: a run\n\n| a |\n|---|\n\n## Targets\n")
+    text = readme.read_text()
+    assert "old table" not in text and "prose before" in text and text.endswith("prose after\n")
+    assert "\n### Benchmark: a run" in text and "\n#### Targets" in text  # below the README's own heading
+    run.write_report(readme, "# Benchmark: another\n")  # again: replaced, not appended
+    assert text.count(run.RESULTS_BEGIN) == 1 and "a run" not in readme.read_text()
+    other = tmp_path / "results.md"  # a file without markers is the report
+    run.write_report(other, "# Benchmark: a run\n")
+    assert other.read_text() == "# Benchmark: a run\n"
+
+
+def test_the_benchmark_readme_has_one_place_for_the_results():
+    run = _module("run")
+    text = (BENCHMARKS / "README.md").read_text()
+    assert text.count(run.RESULTS_BEGIN) == 1 and text.count(run.RESULTS_END) == 1
+    assert text.index(run.RESULTS_BEGIN) < text.index(run.RESULTS_END)

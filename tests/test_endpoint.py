@@ -372,8 +372,9 @@ def test_413_streamed_body(server):
 
 
 @pytest.mark.parametrize("which", ["server", "nocache"])
-def test_414_url_too_long_names_post(request, which):
-    """httptools cannot read a URL over 65,535 bytes; uvicorn would answer "Invalid HTTP request received."."""
+def test_a_url_too_long_to_read_is_refused_and_the_same_query_by_post_answered(request, which):
+    """httptools cannot read a URL over 65,535 bytes: uvicorn answers 400 "Invalid HTTP request received."
+    (docs/endpoint.md says so, and to POST a long query), and the server goes on."""
     endpoint = request.getfixturevalue(which)
     query = "ASK {}#" + "é" * 15_000  # 90,000 bytes URL-encoded (%C3%A9), a query well under the length limit
     url = httpx.URL(endpoint.sparql)
@@ -389,8 +390,7 @@ def test_414_url_too_long_names_post(request, which):
             connection.close()
 
     status, text = get(f"{url.path}?{urllib.parse.urlencode({'query': query})}")
-    assert status == 414
-    assert "65,535" in text and "POST" in text
+    assert status == 400 and "Invalid HTTP request" in text
     # The same query by POST is answered, and so is a GET just under the URL limit.
     assert httpx.post(
         endpoint.sparql, data={"query": query}, headers={"Accept": "application/sparql-results+json"}
@@ -518,6 +518,19 @@ def test_cors_other_origin(server):
     assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
     assert "access-control-allow-credentials" not in response.headers
+
+
+def test_cors_on_a_cached_answer_is_what_the_first_answer_said(server):
+    """The response cache sits inside the CORS middleware: a repeated GET, answered from the cache, gets the
+    same CORS headers for the same Origin, none for another, and Vary names Origin either way."""
+    query = unique("ASK {}")
+    seen = {}
+    for origin in (ORIGIN, ORIGIN, "https://evil.example", None):
+        headers = {"Origin": origin} if origin else {}
+        response = httpx.get(server.sparql, params={"query": query}, headers=headers)
+        assert response.status_code == 200 and "Origin" in response.headers.get("vary", "")
+        seen.setdefault(origin, []).append(response.headers.get("access-control-allow-origin"))
+    assert seen == {ORIGIN: [ORIGIN, ORIGIN], "https://evil.example": [None], None: [None]}
 
 
 # --- the dataset ---
@@ -695,13 +708,13 @@ def test_no_cache(nocache):
         ("GET", "application/sparql-results+json", None),
         ("GET", "text/csv", None),
         ("HEAD", "text/csv", None),
-        ("GET", "application/sparql-results+xml", "gzip"),  # through the app each time (compressed there)
+        ("GET", "application/sparql-results+xml", "gzip"),
     ],
 )
 def test_without_the_caches_a_repeated_get_gets_the_same_answer(nocache, method, accept, encoding):
-    """The first GET of a query goes through the app, which remembers its reading; with the caches off a
-    repeat goes from the HTTP protocol straight to the workers (transport.py). The client must not see
-    the difference: the same status, headers and body, on one kept-alive connection."""
+    """The first GET of a query is read in full, and its reading remembered; with the caches off a repeat
+    skips the reading but runs the query again. The client must not see the difference: the same status,
+    headers and body, on one kept-alive connection."""
     url = "/sparql?query=" + urllib.parse.quote(unique(SELECT_APS))
     headers = {"Accept": accept, **({"Accept-Encoding": encoding} if encoding else {})}
     connection = http.client.HTTPConnection("127.0.0.1", nocache.port, timeout=30)

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import os
 import signal
 import time
-import weakref
 
 import pytest
 
@@ -225,84 +223,22 @@ def test_an_error_in_the_engine_is_answered_and_the_worker_kept(data):
     asyncio.run(scenario())
 
 
-def test_submit_calls_back_with_the_answer_or_the_failure(data):
-    """WorkerPool.submit, the HTTP protocol's way to the workers: done(answer, None), or done(None, failure)
-    when the worker is killed at the time limit."""
+def test_a_job_whose_client_leaves_is_taken_out_of_the_line_and_never_run(data):
+    """A request whose client hangs up while it waits for a worker (its task cancelled) leaves the line."""
 
-    async def main():
-        async with started(data, timeout=1) as pool:
-            got, arrived = [], asyncio.Event()
-
-            def done(answer, failure):
-                got.append((answer, failure))
-                arrived.set()
-
-            for query in (COUNT, ENDLESS):
-                arrived.clear()
-                pool.submit(job(query), done)
-                await asyncio.wait_for(arrived.wait(), 20)
-            return got
-
-    (answer, none), (nothing, failure) = asyncio.run(main())
-    assert count(answer) == TRIPLES and none is None
-    assert nothing is None and isinstance(failure, TimedOut)
-
-
-def test_submit_lets_go_of_the_callback_once_answered_failed_or_withdrawn(data):
-    """The HTTP protocol's callback holds what holds its ticket (transport.Waiting), a reference cycle that
-    only the garbage collector would free, for every request, unless the pool drops the callback once it
-    is called or the ticket is withdrawn. With the collector off, each holder must be freed by its count."""
-
-    class Holder:  # stands in for transport.Waiting: it keeps the ticket, the callback keeps it
-        ticket = None
-
-    async def main():
-        async with started(data, timeout=1) as pool:
-            arrived, freed = asyncio.Event(), []
-
-            def ask(query):
-                holder = Holder()
-
-                def done(answer, failure):
-                    holder.answer = (answer, failure)
-                    arrived.set()
-
-                holder.ticket = pool.submit(job(query), done)
-                freed.append(weakref.ref(holder))
-                return holder.ticket
-
-            for query in (COUNT, ENDLESS):  # answered; failed at the time limit
-                arrived.clear()
-                ask(query)
-                await asyncio.wait_for(arrived.wait(), 20)
-            busy = [await send(pool, FOUR, timeout=30) for _ in range(4)]  # two running, two held behind them
-            pool.withdraw(ask(COUNT))  # waits in the server's line, then withdrawn
-            for task in busy:
-                await task
-            return [ref() for ref in freed]
-
-    gc.disable()
-    try:
-        assert asyncio.run(main()) == [None, None, None]
-    finally:
-        gc.enable()
-
-
-def test_a_withdrawn_job_is_taken_out_of_the_line_and_never_answered(data):
     async def main():
         async with started(data) as pool:
             busy = [await send(pool, FOUR) for _ in range(4)]  # two running, two held behind them
-            called = []
-            ticket = pool.submit(job(COUNT), lambda answer, failure: called.append(answer))
-            assert ticket in pool._line
-            pool.withdraw(ticket)
-            assert ticket not in pool._line
+            waiting = await send(pool, COUNT)
+            assert len(pool._line) == 1
+            waiting.cancel()
+            await asyncio.sleep(0)
+            left = len(pool._line)
             for task in busy:
                 await task
-            await asyncio.sleep(0.2)
-            return called
+            return left, waiting.cancelled(), pool.crashes
 
-    assert asyncio.run(main()) == []
+    assert asyncio.run(main()) == (0, True, 0)
 
 
 def test_small_jobs_are_pickled_once_and_large_ones_each_time(data):

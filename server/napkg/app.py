@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import shutil
 import tempfile
@@ -24,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__
 from .catalogue import api
 from .endpoint import graphstore, protocol
+from .endpoint.connections import arriving
 from .endpoint.context import Context
 from .endpoint.federation import Forwarder
 from .endpoint.pool import WORKER_NICE, PoolSettings, WorkerPool
@@ -250,7 +250,7 @@ def create_app(config: ServerConfig) -> Front:
         )
         app.add_middleware(CORSMiddleware, **cors)
         sparql = CORSMiddleware(sparql, **cors)
-    return Front(app, sparql, responses, cors=bool(config.cors), endpoint=endpoint)
+    return Front(app, sparql)
 
 
 def compressed(app):
@@ -273,19 +273,13 @@ class Front:
     FastAPI app (pages, API, documentation, health check), which also runs the lifespan.
 
     It also reads the forwarding headers of a reverse proxy on this machine, so that behind one that
-    terminates TLS the endpoint's URL (the base IRI, the service description, links in pages) is https.
-    uvicorn's own middleware for this costs a layer on every request (measured: 17.7k against 20.7k
-    requests a second for an empty answer), so cli.py turns it off."""
+    terminates TLS the endpoint's URL (the base IRI, the service description, links in pages) is https,
+    and tells the connection's time limit (endpoint/connections.py) when each request has arrived and
+    when it is answered. Reading the forwarding headers here rather than in uvicorn's middleware saves a
+    layer on every request."""
 
-    def __init__(
-        self,
-        app: FastAPI,
-        sparql,
-        responses: ResponseCache | None = None,
-        cors: bool = False,
-        endpoint: Endpoint | None = None,
-    ):
-        self.app, self.sparql, self.responses, self.cors, self.endpoint = app, sparql, responses, cors, endpoint
+    def __init__(self, app: FastAPI, sparql):
+        self.app, self.sparql = app, sparql
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -294,86 +288,15 @@ class Front:
         client = scope.get("client")
         if client and client[0] in TRUSTED_PROXIES:
             forwarded(scope)
-        if scope["path"] in ("/sparql", scope.get("root_path", "") + "/sparql"):
-            await self.sparql(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-    def replay(
-        self, method: str, scheme: str, client, root_path: str, path: str, query_string: bytes, headers
-    ) -> tuple | None:
-        """A GET or HEAD of /sparql answered from the response cache as (status, head, body), for
-        transport.py to write without running the app; None sends the request the usual way. Only the
-        requests whose answer the cache alone decides: none with a body, and none with an Origin when
-        CORS is on (the middleware would add to the answer). With CORS on, Vary gets Origin, as the
-        middleware gives it to a request without one (vary_origin)."""
-        if self.responses is None or path not in ("/sparql", root_path + "/sparql"):
-            return None
-        for name, _ in headers:
-            if name in (b"content-length", b"transfer-encoding") or (self.cors and name == b"origin"):
-                return None
-        if client and client[0] in TRUSTED_PROXIES:
-            scope = {"headers": headers, "scheme": scheme, "client": client}
-            forwarded(scope)
-            scheme = scope["scheme"]
-        hit = self.responses.replay(method, scheme, path, query_string, headers)
-        if hit is not None and self.cors:
-            status, head, body = hit
-            return status, vary_origin(head), body
-        return hit
-
-    def answer_now(
-        self, method: str, scheme: str, server, root_path: str, path: str, query_string: bytes, headers, write
-    ):
-        """A repeated GET or HEAD of /sparql sent to the workers without the ASGI app (Endpoint.answer_now),
-        for transport.py; None sends the request the usual way. Only where the endpoint alone makes the
-        answer: not with the response cache on (it records what the app sends), nor for a client whose
-        answer a middleware would change (gzip, CORS) or whose forwarding headers would change the scope."""
-        if self.endpoint is None or self.responses is not None or path not in ("/sparql", root_path + "/sparql"):
-            return None
-        for name, value in headers:
-            if (
-                name in _NOT_NOW
-                or (name == b"origin" and self.cors)
-                or (name == b"accept-encoding" and b"gzip" in value)
-            ):
-                return None
-        if self.cors:
-            write = functools.partial(_with_vary_origin, write)
-        return self.endpoint.answer_now(method, scheme, server, root_path, path, query_string, headers, write)
-
-    def withdraw(self, ticket) -> None:
-        """Forget a request answer_now() sent whose client has gone."""
-        self.endpoint.engine.withdraw(ticket)
-
-
-def vary_origin(lines: bytes) -> bytes:
-    """Header lines as Starlette's CORS middleware leaves them for a request without an Origin: "Origin"
-    added to Vary (the answer to a request with one differs), the Vary values joined in the first Vary
-    line, or a Vary line at the end. What the protocol writes itself must say what the app would."""
-    kept, values, first = [], [], None
-    for line in lines.split(b"\r\n")[:-1]:
-        name, _, value = line.partition(b": ")
-        if name == b"vary":
-            values.append(value)
-            if first is not None:
-                continue
-            first = len(kept)
-        kept.append(line)
-    vary = b"vary: " + b", ".join([*values, b"Origin"])
-    if first is None:
-        kept.append(vary)
-    else:
-        kept[first] = vary
-    return b"".join(line + b"\r\n" for line in kept)
-
-
-def _with_vary_origin(write, status: int, lines: bytes, body: bytes) -> None:
-    write(status, vary_origin(lines), body)
-
-
-#: Headers that send a request to /sparql through the ASGI app (Front.answer_now).
-_NOT_NOW = frozenset((b"content-length", b"transfer-encoding", b"x-forwarded-proto", b"x-forwarded-for"))
+        connection, receive = arriving(scope, receive)
+        try:
+            if scope["path"] in ("/sparql", scope.get("root_path", "") + "/sparql"):
+                await self.sparql(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            if connection is not None:
+                connection.answered()
 
 
 def forwarded(scope) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import sys
 import textwrap
@@ -88,7 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import InvalidGraph, ServerConfig, create_app
-    from .endpoint.transport import GatheringHttpProtocol
+    from .endpoint.connections import Deadlines
 
     graphs: dict[str, list[Path]] = {}
     for name, path in args.graph:
@@ -127,8 +126,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("napkg serve: the graph does not conform; not serving it.", file=sys.stderr)
         return EXIT_INVALID
     print(f"napkg: serving on http://{args.host}:{args.port}/ (SPARQL at /sparql)", flush=True)
-    # proxy_headers: app.Front reads a local reverse proxy's forwarding headers itself, more cheaply.
-    # http: uvicorn's own protocol, sending each response's head and body in one write (transport.py).
+    # proxy_headers: app.Front reads a local reverse proxy's forwarding headers itself.
+    # http: uvicorn's own protocol, with a time limit on receiving each request (connections.py).
     uvicorn.run(
         app,
         host=args.host,
@@ -136,7 +135,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=args.log_level == "debug",
         proxy_headers=False,
-        http=functools.partial(GatheringHttpProtocol, request_timeout=args.request_timeout),
+        http=Deadlines(args.request_timeout),  # type: ignore[arg-type]  # uvicorn calls it as a protocol class
     )
     return EXIT_OK
 
@@ -520,7 +519,7 @@ def parser() -> argparse.ArgumentParser:
         default=20.0,
         metavar="SECONDS",
         help="seconds a client has to send a whole request, from its first byte or from connecting; then "
-        "408 and the connection is closed (default: 20)",
+        "the connection is closed (default: 20)",
     )
     s.add_argument(
         "--log-level",

@@ -2,18 +2,16 @@
 
 pyoxigraph cannot cancel a query, crashes its process on some inputs, and its result iterators must be
 read on the thread that ran the query (tests/test_limits.py shows each). So every query runs in a worker
-process that loads
-the data itself; the server waits for the answer with a deadline, and when the deadline passes (or the
-worker dies) it kills that worker, which frees its CPU at once, and starts a fresh one in its place.
-Other queries keep running on the other workers meanwhile.
+process that loads the data itself; the server waits for the answer with a deadline, and when the deadline
+passes (or the worker dies) it kills that worker, which frees its CPU at once, and starts a fresh one in its
+place. Other queries keep running on the other workers meanwhile.
 
 When every worker is busy, each may also hold one job behind the one it runs, so that it starts that job
-as soon as it sends its answer. A process that waits for its next job goes to sleep, and waking it is
-most of what a cheap query costs: measured on 2 cores, 40,000 LIMIT 10 jobs from 8 clients went through
-the pool at 9,400-10,500 a second one at a time, and at 14,000-16,200 a second with one job behind each
-(the server's CPU a job 56-66 -> 40-47 us, the workers' 69-84 -> 56-61 us). A job behind a long one is not
-stuck there: until its worker starts it, it can be taken back (Worker.take_back) and run on a worker
-that frees up first, and when its worker is killed it goes back to the front of the line.
+as soon as it sends its answer: a worker that sleeps until its next job arrives must be woken for each
+one, and for a cheap query that wake-up is most of the cost (benchmarks/README.md has the figures). A job
+behind a long one is not stuck there: until its worker starts it, it can be taken back (Worker.take_back)
+and run on a worker that frees up first, and when its worker is killed it goes back to the front of the
+line.
 """
 
 from __future__ import annotations
@@ -54,15 +52,8 @@ def one_line(query: str, limit: int = 300) -> str:
 #: Workers run this much nicer than the web process. When the CPUs are busy, the process that reads
 #: requests, hands out queries and writes answers then runs as soon as it has work, and does not wait
 #: behind queries it has already handed out; and a heavy query cannot slow the health check or the answers
-#: from the cache. Measured on 2 cores, the caches off, wrk -c8, the workers reniced while serving (two
-#: runs each, req/s): NAP LIMIT 10 11,172-14,704 at 0 -> 17,415-17,558 at 5 and 16,958-17,469 at 10; the
-#: CSDDD query 6,672-6,945 -> 7,387-7,408 and 7,849-8,115; COUNT 7,034-7,379 -> 8,553-9,007 and
-#: 9,074-10,173. With the load generator at nice 10 too, so that it gains nothing over the workers, 10
-#: still gave +10-15%, +8-19% and +20-43%. Against the code before, alternating (three pairs, 5 s):
-#: LIMIT 10 13,489, 11,862, 9,990 -> 17,712, 11,456, 13,771; CSDDD 6,585-6,917 -> 7,107-7,213; COUNT
-#: 7,783-8,583 -> 8,644-8,988. In alternating runs 5 did as well as 10 and 19. It is not set higher
-#: because on a machine shared with other work, a worker's share of a busy CPU falls with its nice value
-#: while its time limit runs on the clock.
+#: from the cache (benchmarks/README.md has the measurements). Not higher, because on a machine shared with
+#: other work a worker's share of a busy CPU falls with its nice value while its time limit runs on the clock.
 WORKER_NICE = 5
 
 
@@ -237,8 +228,8 @@ def _receive(sock: socket.socket, buffer: bytearray):
 
 class Channel(asyncio.Protocol):
     """The server's end of a worker's pipe, read and written by the event loop's own transport (no thread,
-    no blocking read), in the framing of frame(). Measured: the loop's transport cut the server's cost of
-    a round trip from ~120 us (a reader callback around Connection.recv) to ~40 us.
+    no blocking read), in the framing of frame(): a third of the cost of a reader callback around
+    Connection.recv.
     handler(message, failure) gets each message, or (None, Crashed()) when the worker's end closes."""
 
     def __init__(self):
@@ -276,42 +267,6 @@ class Channel(asyncio.Protocol):
         self.handler = None
         if self.transport is not None:
             self.transport.abort()
-
-
-class Callback:
-    """What a Ticket's future does for WorkerPool.submit: calls done(answer, failure) once, unless cancelled.
-
-    Once done or cancelled it lets go of done(). The caller's done() holds what it answers (transport.py:
-    the connection's Waiting, which holds the Ticket, which holds this), so kept, every request would leave
-    a cycle of 13 objects that only the garbage collector frees. Measured serving the NAP graph as make bench
-    does (--data, cache off), LIMIT 10 at wrk -c8: with the cycle, a young collection every 70 requests or
-    so and one of the whole heap (about 120,000 objects) every 120,000, seen as a longest wait of 56-63 ms;
-    without it, no collection at all under that load. Three alternating 10 s pairs: 12,039, 11,642, 12,721
-    -> 12,468, 13,129, 13,219 requests a second, longest wait 25-63 -> 23-27 ms."""
-
-    __slots__ = ("_call",)
-
-    def __init__(self, call):
-        self._call = call
-
-    def done(self) -> bool:
-        return self._call is None
-
-    def cancel(self) -> None:
-        self._call = None
-
-    def set_result(self, answer) -> None:
-        self._finish(answer, None)
-
-    def set_exception(self, failure: Exception) -> None:
-        self._finish(None, failure)
-
-    def _finish(self, answer, failure) -> None:
-        call, self._call = self._call, None
-        try:
-            call(answer, failure)
-        except Exception:  # the pool's state must not depend on a caller's bug
-            log.exception("A query's answer could not be delivered.")
 
 
 @dataclass(eq=False, slots=True)
@@ -467,20 +422,6 @@ class WorkerPool:
             if ticket in self._line:  # nobody waits for it any more
                 self._line.remove(ticket)
             raise
-
-    def submit(self, job: Job, done, timeout: float | None = None) -> Ticket | None:
-        """run() for a caller that wants done(answer, None) or done(None, TimedOut() or Crashed()) called
-        rather than a task to await: the HTTP protocol's own path for repeated GETs (transport.py), which
-        runs no task. Overloaded as run(). None until run() has connected the workers to the event loop.
-        withdraw() the ticket when nobody waits for the answer any more."""
-        if not self._attached:
-            return None
-        return self._ask(job, Callback(done), timeout, self._loop.time())
-
-    def withdraw(self, ticket: Ticket) -> None:
-        ticket.future.cancel()
-        if ticket in self._line:
-            self._line.remove(ticket)
 
     def _ask(self, job: Job, future, timeout: float | None, now: float) -> Ticket:
         waiting, idle = len(self._line), False

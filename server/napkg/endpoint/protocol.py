@@ -370,19 +370,6 @@ def not_modified_headers(etag: bytes) -> list[tuple[bytes, bytes]]:
     return [(b"etag", etag), (b"vary", b"Accept")]
 
 
-def wire(response: Response, head: bool) -> tuple[int, bytes, bytes]:
-    """A response as transport.py writes it: (status, header lines as uvicorn writes them, body)."""
-    return response.status_code, header_lines(response.raw_headers), b"" if head else response.body
-
-
-def header_lines(headers) -> bytes:
-    """Header lines as uvicorn writes them (lower-case names), for transport.py to write without uvicorn."""
-    return b"".join(k.lower() + b": " + v + b"\r\n" for k, v in headers)
-
-
-_CACHING_LINES = header_lines(CACHING)
-
-
 async def respond(
     request: Request, job: Job, engine, settings: Settings, cache: ResultCache, fingerprint: str
 ) -> Response:
@@ -472,47 +459,6 @@ class Endpoint:
             reply = await answer(job, etag, self.engine, self.settings, self.cache, method == "HEAD")
         await reply(scope, receive, send)
 
-    def answer_now(
-        self, method: str, scheme: str | None, server, root_path: str, path: str, query_string: bytes, headers, write
-    ):
-        """A repeated GET or HEAD answered without the ASGI app, for transport.py: its remembered reading
-        goes straight to the worker pool, and write(status, header lines, body) is called with the
-        response, now or when the answer comes. Returns what the pool gave for it (to withdraw() if the
-        client leaves), True when it is already answered, or None when the request must go the usual
-        way: a reading not remembered, the result cache on (its entries are made in __call__), or an
-        engine without submit()."""
-        submit = getattr(self.engine, "submit", None)
-        accept, host, if_none_match = reading_headers(headers)
-        plan = self._plans.get((method, scheme, server, root_path, path, query_string, accept, host))
-        if plan is None or submit is None or self.settings.cache_size:
-            return None
-        job, etag = plan
-        if matches(etag, if_none_match):
-            write(*wire(not_modified(etag), False))
-            return True
-        settings, head, caching = self.settings, method == "HEAD", _CACHING_LINES
-
-        def done(result: Answer | None, failure: Exception | None) -> None:
-            if failure is None and result.status == 200 and not result.truncated:
-                # reply()'s headers in its order, without building a Reply for it (a test compares the two).
-                lines = b"etag: %s\r\n%scontent-length: %d\r\ncontent-type: %s\r\n" % (
-                    etag,
-                    caching,
-                    len(result.body),
-                    content_type(result.media_type).encode(),
-                )
-                write(200, lines, b"" if head else result.body)
-            elif failure is not None:
-                write(*wire(failed(failure, settings), head))
-            else:
-                write(*wire(reply(result, etag, settings, head), head))
-
-        try:
-            return submit(job, done)
-        except Overloaded as failure:
-            write(*wire(failed(failure, settings), head))
-            return True
-
     def url(self, request: Request) -> str:
         """The endpoint's own URL as the client addressed it (the base IRI of queries)."""
         scope = request.scope
@@ -591,11 +537,7 @@ class ResponseCache:
     """Whole responses to repeated GET and HEAD requests, replayed as recorded without running the
     endpoint's code: the graph does not change while served, so a response depends only on the request
     line, the scheme and the headers in the key. Sits outside the compression, so a hit is not compressed
-    again. Bounded in entries and bytes; only 200 responses are kept. Off with --no-cache.
-
-    Most hits never reach this app: the HTTP protocol (transport.py) asks replay() through app.Front as
-    soon as a request's head is read and writes the recorded bytes itself. __call__ answers the rest
-    (a request with an Origin when CORS is on, HTTP/1.0, pipelined behind a response being written)."""
+    again. Bounded in entries and bytes; only 200 responses are kept. Off with --no-cache."""
 
     KEY_HEADERS = (b"accept", b"accept-encoding", b"host")
 
@@ -612,7 +554,7 @@ class ResponseCache:
         entry = self.entries.get(key)
         if entry is not None:
             self.hits += 1
-            start, body, etag, _ = entry
+            start, body, etag = entry
             tags = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
             if etag is not None and matches(etag, tags):
                 await not_modified(etag)(scope, receive, send)
@@ -644,33 +586,13 @@ class ResponseCache:
         kept = tuple((k, v) for k, v in headers if k in self.KEY_HEADERS)
         return (method, scheme, path, query_string, kept)
 
-    def replay(self, method: str, scheme: str | None, path: str, query_string: bytes, headers) -> tuple | None:
-        """A hit as (status, head, body) for transport.py, which writes it without the ASGI app:
-        head is the header lines as uvicorn writes them; None when the request is not in the cache."""
-        entry = self.entries.get(self.key(method, scheme, path, query_string, headers))
-        if entry is None:
-            return None
-        start, body, etag, head = entry
-        if head is None:
-            return None
-        self.hits += 1
-        if etag is not None and matches(etag, next((v for k, v in headers if k == b"if-none-match"), None)):
-            return 304, header_lines(not_modified_headers(etag)), b""
-        return 200, head, body
-
     def put(self, key, start: list, body: bytes) -> None:
         """start: the response's headers (the status is 200)."""
         etag = next((v for k, v in start if k.lower() == b"etag"), None)
         if key in self.entries:  # two clients asked at once: keep the latest
             self.bytes -= len(self.entries.pop(key)[1])
-        # The header lines too, for transport.py to replay on the wire; not for a body without a length
-        # (uvicorn would have chunked it) nor with headers that make uvicorn frame the response or the
-        # connection itself.
-        names = {k.lower() for k, _ in start}
-        framed = b"content-length" in names or key[0] == "HEAD"
-        head = header_lines(start) if framed and not names & {b"transfer-encoding", b"connection"} else None
-        self.entries[key] = (start, body, etag, head)
+        self.entries[key] = (start, body, etag)
         self.bytes += len(body)
         while len(self.entries) > self.size or self.bytes > self.max_bytes:
-            _, (_, old, _, _) = self.entries.popitem(last=False)
+            _, (_, old, _) = self.entries.popitem(last=False)
             self.bytes -= len(old)
