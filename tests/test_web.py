@@ -15,8 +15,8 @@ import rdflib
 import rdflib.compare
 from rdflib import URIRef
 
-from napkg.graph.namespaces import BASE, ID
-from napkg.web.pages import RDFS, Site
+from napkg.graph.namespaces import BASE, ID, RDFS
+from napkg.web.pages import Site
 from napkg.web.search import SearchIndex
 from server import running_server
 

@@ -1,8 +1,14 @@
-"""Content negotiation: Accept headers with q-values, and the format= parameter."""
+"""Content negotiation: Accept headers with q-values, and the format= parameter; for the site, the choice
+between a resource's page and its RDF (page_or_rdf)."""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable, Sequence
+
 from ..sparql.results import ALIASES, FORMAT_PARAM, GRAPH_ALIASES
+
+HTML = "text/html"
 
 
 def parse_accept(header: str | None) -> list[tuple[str, float]]:
@@ -85,9 +91,50 @@ def _acceptable(offers: list[str], accept: str | None, formats: list[str] | None
 def wants_html(accept: str | None) -> bool:
     """A browser navigating here (text/html preferred over RDF)."""
     ranges = parse_accept(accept)
-    html = _quality("text/html", ranges)
+    html = _quality(HTML, ranges)
     return (
         html > 0
         and html >= max(_quality("text/turtle", [r for r in ranges if r[0] != "*/*"]), 0.0)
-        and any(m in ("text/html", "application/xhtml+xml") for m, _ in ranges)
+        and any(m in (HTML, "application/xhtml+xml") for m, _ in ranges)
     )
+
+
+class Page(enum.Enum):
+    """Where a resource's HTML page stands among its RDF forms (page_or_rdf)."""
+
+    #: The page is the default: for */*, for a browser, for format=html or text/html (/doc/..., /graph/...).
+    FIRST = "first"
+    #: RDF is the default (a client that takes */* is a program); the page goes to a browser that sends no
+    #: format=, and is offered after the RDF, so format=text/html gets it too (/def).
+    FOR_BROWSERS = "for browsers"
+    #: As FOR_BROWSERS, but the page is not among the offers: format=text/html is a format it does not know,
+    #: and Accept chooses among the RDF (/download/).
+    ONLY_FOR_BROWSERS = "only for browsers"
+    #: RDF only (/.well-known/void).
+    NONE = "none"
+
+
+def page_or_rdf(accept: str | None, formats: Sequence[str] | None, rdf_media: Iterable[str], page: Page) -> str | None:
+    """What to answer with: HTML, one of rdf_media (the server's order of preference), or None when the client
+    takes none of them (406). formats are the format= values (short names or media types); they come before
+    Accept, as in acceptable()."""
+    formats = list(formats or ())
+    if page in (Page.FOR_BROWSERS, Page.ONLY_FOR_BROWSERS) and not formats and wants_html(accept):
+        return HTML
+    offers = list(rdf_media)
+    if page is Page.FIRST:
+        offers.insert(0, HTML)
+        # "html" is a short name of the page only where the page comes first; /def has always read it as a
+        # format it does not know (Accept then decides).
+        formats = [HTML if value == "html" else value for value in formats]
+    elif page is Page.FOR_BROWSERS:
+        offers.append(HTML)
+    chosen = acceptable(offers, accept, formats, kind="graph")
+    return chosen[0] if chosen else None
+
+
+def accepts_error_page(accept: str | None) -> bool:
+    """Whether an error (a 404) is sent as a page: to a browser and to a client that takes anything; as plain
+    text to one that asked only for other types (RDF, say). Not page_or_rdf: with nothing else to offer, a
+    client that takes text/html at all would get the page (text/*, or text/html;q=0.5 after Turtle)."""
+    return not accept or "*/*" in accept or wants_html(accept)

@@ -19,6 +19,24 @@ GRAPH = BASE + "graph/"
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
 ORG = Namespace("http://www.w3.org/ns/org#")
 PROV = Namespace("http://www.w3.org/ns/prov#")
+# Open namespaces (str subclasses): SKOS + "prefLabel" is a plain str, for code that works in pyoxigraph's
+# strings; SKOS.prefLabel is an rdflib URIRef, which equals no str.
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+DCT = Namespace("http://purl.org/dc/terms/")
+FOAF = Namespace("http://xmlns.com/foaf/0.1/")
+OWL = Namespace("http://www.w3.org/2002/07/owl#")
+RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
+RDFS = Namespace("http://www.w3.org/2000/01/rdf-schema#")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
+VANN = Namespace("http://purl.org/vocab/vann/")
+VOID = Namespace("http://rdfs.org/ns/void#")
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
+# Only the dataset's description (data/dataset.ttl) and its VoID use these: they stay out of PREFIXES, which
+# every query prologue and every Turtle file we write declares.
+OVERHEID = Namespace("http://standaarden.overheid.nl/owms/terms/")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 
 #: Our things: prefix -> IRI type segment (id/{type}/).
 THING_TYPES = {
@@ -55,20 +73,20 @@ PREFIXES: dict[str, str] = {
     "napsh": str(NAPSH),
     **{prefix: f"{ID}{segment}/" for prefix, segment in THING_TYPES.items()},
     "link": f"{ID}link/",  # records of outbound links and their confirming sources (data/links.ttl)
-    "dct": "http://purl.org/dc/terms/",
-    "dcat": "http://www.w3.org/ns/dcat#",
+    "dct": str(DCT),
+    "dcat": str(DCAT),
     "eli": str(ELI),
-    "foaf": "http://xmlns.com/foaf/0.1/",
+    "foaf": str(FOAF),
     "org": str(ORG),
-    "owl": "http://www.w3.org/2002/07/owl#",
+    "owl": str(OWL),
     "prov": str(PROV),
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "sh": "http://www.w3.org/ns/shacl#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "vann": "http://purl.org/vocab/vann/",
-    "void": "http://rdfs.org/ns/void#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "sh": str(SH),
+    "skos": str(SKOS),
+    "vann": str(VANN),
+    "void": str(VOID),
+    "xsd": str(XSD),
     "tooimin": "https://identifier.overheid.nl/tooi/id/ministerie/",
     "tooioorg": "https://identifier.overheid.nl/tooi/id/oorg/",
     "tooizbo": "https://identifier.overheid.nl/tooi/id/zbo/",

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-import jinja2
 import rdflib
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -28,35 +27,14 @@ from markupsafe import Markup
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from .. import __version__
+from ..endpoint.negotiation import HTML, Page, page_or_rdf
+from ..endpoint.rdfmedia import MEDIA_BY_SUFFIX, RDF_MEDIA
 from ..graph.load import ONTOLOGY, parse_file, rdf_files
 from ..graph.namespaces import BASE, ID, NAP, PREFIXES
+from .templating import page_lang, render
 
 ONTOLOGY_IRI = BASE + "def"
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-LANGS = ("nl", "en")
-
-#: media type -> (rdflib format, file extension): the RDF forms of /def (and of /download/, /.well-known/void)
-RDF_MEDIA = {
-    "text/turtle": ("turtle", "ttl"),
-    "application/ld+json": ("json-ld", "jsonld"),
-    "application/rdf+xml": ("xml", "rdf"),
-    "application/n-triples": ("nt", "nt"),
-}
-EXTENSIONS = {ext: media for media, (_, ext) in RDF_MEDIA.items()}
-
-templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=jinja2.select_autoescape(["html", "xml"])
-)
-
-
-def page_lang(request: Request | None) -> str:
-    lang = request.query_params.get("lang", "nl") if request is not None else "nl"
-    return lang if lang in LANGS else "nl"
-
-
-def render(template: str, **context) -> str:
-    return templates.get_template(template).render(**context)
 
 
 # --- Reading the ontology --------------------------------------------------------------------------
@@ -771,25 +749,17 @@ def def_html(lang: str = "nl", request: Request | None = None, static: bool = Fa
     undrawn = [p for p in m.object_properties if not (p.domain and p.range)]
     return render(
         "def.html",
-        lang=lang,
-        request=request,
+        request,
+        lang,
         active="model",
         m=m,
         svg=Markup(svg),
         static=static,
         inline_css=inline_css,
         undrawn=undrawn,
-        formats=RDF_MEDIA,
+        formats={media: (f.rdflib_format, f.suffix) for media, f in RDF_MEDIA.items()},
         curie=curie,
     )
-
-
-OX_FORMATS = {
-    "text/turtle": "TURTLE",
-    "application/ld+json": "JSON_LD",
-    "application/rdf+xml": "RDF_XML",
-    "application/n-triples": "N_TRIPLES",
-}
 
 
 @functools.cache
@@ -799,7 +769,7 @@ def ontology_rdf(media: str) -> bytes:
 
     nt = stated_graph().serialize(format="nt", encoding="utf-8")
     triples = sorted(ox.parse(nt, format=ox.RdfFormat.N_TRIPLES), key=str)
-    fmt = getattr(ox.RdfFormat, OX_FORMATS[media])
+    fmt = RDF_MEDIA[media].oxigraph_format
     prefixes = None if fmt == ox.RdfFormat.N_TRIPLES else dict(PREFIXES)
     return ox.serialize([ox.Triple(t.subject, t.predicate, t.object) for t in triples], format=fmt, prefixes=prefixes)
 
@@ -828,8 +798,6 @@ def write_docs(out: Path) -> list[Path]:
 
 
 def make_router(context=None) -> APIRouter:
-    from ..endpoint.negotiation import acceptable, wants_html
-
     router = APIRouter()
     cache: dict[tuple, bytes] = {}
 
@@ -843,7 +811,7 @@ def make_router(context=None) -> APIRouter:
         headers = {
             "Vary": "Accept",
             "Link": f'<{ONTOLOGY_IRI}>; rel="describedby"',
-            "Content-Disposition": f'inline; filename="nap-ontology.{RDF_MEDIA[media][1]}"',
+            "Content-Disposition": f'inline; filename="nap-ontology.{RDF_MEDIA[media].suffix}"',
         }
         if request.method == "HEAD":
             return Response(status_code=200, media_type=media, headers={**headers, "Content-Length": str(len(body))})
@@ -853,35 +821,30 @@ def make_router(context=None) -> APIRouter:
 
     @router.api_route("/def", methods=["GET", "HEAD"], include_in_schema=False)
     async def definition(request: Request):
-        accept = request.headers.get("accept")
-        formats = request.query_params.getlist("format")
-        if not formats and wants_html(accept):
-            lang = page_lang(request)
-            return HTMLResponse(def_html(lang, request), headers={"Vary": "Accept"})
-        offers = list(RDF_MEDIA) + ["text/html"]
-        chosen = acceptable(offers, accept, formats, kind="graph")
-        if not chosen:
+        accept, formats = request.headers.get("accept"), request.query_params.getlist("format")
+        media = page_or_rdf(accept, formats, RDF_MEDIA, Page.FOR_BROWSERS)
+        if media is None:
             return Response(
                 "Not acceptable: /def is available as text/html, " + ", ".join(RDF_MEDIA) + ".\n",
                 status_code=406,
                 media_type="text/plain",
                 headers={"Vary": "Accept"},
             )
-        if chosen[0] == "text/html":
+        if media == HTML:
             return HTMLResponse(def_html(page_lang(request), request), headers={"Vary": "Accept"})
-        return rdf_response(chosen[0], request)
+        return rdf_response(media, request)
 
     @router.api_route("/def.{ext}", methods=["GET", "HEAD"], include_in_schema=False)
     async def definition_file(ext: str, request: Request):
         if ext == "html":
             return HTMLResponse(def_html(page_lang(request), request))
-        if ext not in EXTENSIONS:
+        if ext not in MEDIA_BY_SUFFIX:
             return Response(
-                f"No such format: .{ext} (known: .html, .{', .'.join(EXTENSIONS)}).\n",
+                f"No such format: .{ext} (known: .html, .{', .'.join(MEDIA_BY_SUFFIX)}).\n",
                 status_code=404,
                 media_type="text/plain",
             )
-        return rdf_response(EXTENSIONS[ext], request)
+        return rdf_response(MEDIA_BY_SUFFIX[ext], request)
 
     @router.get("/def/model.svg", include_in_schema=False)
     async def diagram(request: Request):

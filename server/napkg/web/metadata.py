@@ -33,18 +33,16 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, PROV, RDF, RDFS, XSD
 
 from ..endpoint.context import Context
+from ..endpoint.negotiation import HTML, Page, page_or_rdf
 from ..endpoint.protocol import matches, weak_etag
+from ..endpoint.rdfmedia import RDF_MEDIA
 from ..graph.load import DATA
-from ..graph.namespaces import BASE, PREFIXES
-from .docs import RDF_MEDIA, page_lang, render
+from ..graph.namespaces import BASE, OVERHEID, PREFIXES, SD, VCARD, VOID
+from .templating import page_lang, render
 
 DATASET_FILE = DATA / "dataset.ttl"
 DATASET = rdflib.URIRef(BASE + "id/dataset/nap-bhr")
 DOWNLOAD_BASE = BASE + "download/"
-VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
-SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
-OVERHEID = rdflib.Namespace("http://standaarden.overheid.nl/owms/terms/")
-VCARD = rdflib.Namespace("http://www.w3.org/2006/vcard/ns#")
 
 #: The properties DCAT-AP-DONL 1.1 requires of a dcat:Dataset.
 DONL_REQUIRED = (
@@ -420,8 +418,6 @@ def human_size(n: int, lang: str) -> str:
 def make_router(context: Context) -> APIRouter:
     from starlette.concurrency import run_in_threadpool
 
-    from ..endpoint.negotiation import acceptable, wants_html
-
     dumps = Dumps(context.store)  # written when first asked for
 
     @contextlib.asynccontextmanager
@@ -444,9 +440,8 @@ def make_router(context: Context) -> APIRouter:
         return state["stats"]
 
     def rdf(graph: rdflib.Graph, media: str, filename: str, request: Request) -> Response:
-        fmt, ext = RDF_MEDIA[media]
-        body = graph.serialize(format=fmt, encoding="utf-8")
-        headers = {"Vary": "Accept", "Content-Disposition": f'inline; filename="{filename}.{ext}"'}
+        body = graph.serialize(format=RDF_MEDIA[media].rdflib_format, encoding="utf-8")
+        headers = {"Vary": "Accept", "Content-Disposition": f'inline; filename="{filename}.{RDF_MEDIA[media].suffix}"'}
         if request.method == "HEAD":
             return Response(status_code=200, media_type=media, headers={**headers, "Content-Length": str(len(body))})
         return Response(body, media_type=media, headers=headers)
@@ -456,7 +451,7 @@ def make_router(context: Context) -> APIRouter:
         found = {}
         for iri in iris:
             rows = context.select(
-                "SELECT ?thing ?label WHERE { ?thing <http://www.w3.org/2000/01/rdf-schema#label> ?label "
+                f"SELECT ?thing ?label WHERE {{ ?thing <{RDFS.label}> ?label "
                 f'FILTER(lang(?label) IN ("{lang}", "nl")) }} ORDER BY DESC(lang(?label) = "{lang}")',
                 substitutions={ox.Variable("thing"): ox.NamedNode(iri)},
             )
@@ -464,12 +459,9 @@ def make_router(context: Context) -> APIRouter:
                 found[iri] = rows[0]["label"].value
         return found
 
-    def negotiate(request: Request, html: bool) -> str | None:
+    def negotiate(request: Request, page: Page) -> str | None:
         accept, formats = request.headers.get("accept"), request.query_params.getlist("format")
-        if html and not formats and wants_html(accept):
-            return "text/html"
-        chosen = acceptable(list(RDF_MEDIA), accept, formats, kind="graph")
-        return chosen[0] if chosen else None
+        return page_or_rdf(accept, formats, RDF_MEDIA, page)
 
     def not_acceptable(what: str) -> Response:
         return Response(
@@ -486,10 +478,10 @@ def make_router(context: Context) -> APIRouter:
 
     @router.api_route("/download/", methods=["GET", "HEAD"], include_in_schema=False)
     async def download_page(request: Request):
-        media = negotiate(request, html=True)
+        media = negotiate(request, Page.ONLY_FOR_BROWSERS)
         if media is None:
             return not_acceptable("/download/ (the DCAT description)")
-        if media != "text/html":
+        if media != HTML:
             return rdf(description(), media, "dataset", request)
         lang = page_lang(request)
         facts = page_facts(lang)
@@ -499,8 +491,8 @@ def make_router(context: Context) -> APIRouter:
             d["local"] = "/download/" + d["name"]
         html = render(
             "download.html",
-            lang=lang,
-            request=request,
+            request,
+            lang,
             active="data",
             d=facts,
             nap=context.config.nap,
@@ -537,17 +529,16 @@ def make_router(context: Context) -> APIRouter:
 
     @router.api_route("/.well-known/void", methods=["GET", "HEAD"], include_in_schema=False)
     async def void(request: Request):
-        # Turtle unless the client asks for another RDF format (a browser's */* gets Turtle: offers[0]).
-        accept, formats = request.headers.get("accept"), request.query_params.getlist("format")
-        chosen = acceptable(list(RDF_MEDIA), accept, formats, kind="graph")
-        if not chosen:
+        # Turtle unless the client asks for another RDF format (a browser's */* gets Turtle, the first offered).
+        media = negotiate(request, Page.NONE)
+        if media is None:
             return not_acceptable("/.well-known/void")
         base = str(request.base_url)
         nap = context.config.nap
         graph = void_graph(
             stats(), nap=nap, endpoint=base + "sparql", void_iri=(BASE if nap else base) + ".well-known/void"
         )
-        response = rdf(graph, chosen[0], "void", request)
+        response = rdf(graph, media, "void", request)
         return response
 
     return router

@@ -22,7 +22,9 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from ..endpoint.context import Context
-from .docs import FONT, page_lang, render, text_width
+from ..graph.namespaces import PREFIXES
+from .docs import FONT, text_width
+from .templating import page_lang, render
 
 INK, MUTED, GRID, ACCENT = "#1a1a1a", "#535353", "#d6d6d6", "#154273"
 HALO = 'stroke="#ffffff" stroke-width="5" stroke-linejoin="round" paint-order="stroke"'  # text readable over grid lines
@@ -41,17 +43,6 @@ STATUS_COLOURS = {
     "not-applicable": ("#b4b4b4", "#1a1a1a"),
 }
 SPARE_COLOURS = [("#a90061", "#ffffff"), ("#007bc7", "#ffffff"), ("#94710a", "#ffffff"), ("#275937", "#ffffff")]
-
-PREFIXES = {
-    "nap": "https://w3id.org/nap-bhr/def#",
-    "report": "https://w3id.org/nap-bhr/id/report/",
-    "basis": "https://w3id.org/nap-bhr/id/basis/",
-    "dct": "http://purl.org/dc/terms/",
-    "prov": "http://www.w3.org/ns/prov#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-}
 
 
 def prologue(*names: str) -> str:
@@ -288,9 +279,7 @@ class Report:
 def latest_report(context: Context, lang: str) -> Report | None:
     rows = run(
         context,
-        prologue("nap", "rdfs") + "PREFIX foaf: <http://xmlns.com/foaf/0.1/>\n"
-        "PREFIX dct: <http://purl.org/dc/terms/>\n"
-        "SELECT ?report ?year ?label ?page ?identifier WHERE {\n"
+        prologue("nap", "rdfs", "foaf", "dct") + "SELECT ?report ?year ?label ?page ?identifier WHERE {\n"
         "  ?report a nap:ProgressReport ; nap:reportingYear ?year .\n"
         + label_pattern("?report", "rdfs:label", "label", lang)
         + "  OPTIONAL { ?report foaf:page ?page }\n  OPTIONAL { ?report dct:identifier ?identifier }\n"
@@ -1072,8 +1061,8 @@ def make_router(context: Context) -> APIRouter:
             chart.inline = Markup(chart.svg)
         html = render(
             "overview.html",
-            lang=lang,
-            request=request,
+            request,
+            lang,
             active="overview",
             report=report,
             charts=chart_list,

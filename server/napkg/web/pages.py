@@ -18,25 +18,30 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from ..graph.namespaces import BASE, GRAPH, ID, PREFIXES, THING_TYPES
+from ..endpoint.rdfmedia import MEDIA_BY_SUFFIX, RDF_MEDIA
+from ..graph.namespaces import (
+    BASE,
+    DCT,
+    ELI,
+    FOAF,
+    GRAPH,
+    ID,
+    NAP,
+    ORG,
+    OWL,
+    PREFIXES,
+    PROV,
+    RDF,
+    RDFS,
+    SKOS,
+    THING_TYPES,
+    VANN,
+    XSD,
+)
 from ..sparql.results import compact_json_ld
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCT = "http://purl.org/dc/terms/"
-OWL = "http://www.w3.org/2002/07/owl#"
-FOAF = "http://xmlns.com/foaf/0.1/"
-PROVNS = "http://www.w3.org/ns/prov#"
-ORGNS = "http://www.w3.org/ns/org#"
-ELINS = "http://data.europa.eu/eli/ontology#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-VANN = "http://purl.org/vocab/vann/"
-NAP = BASE + "def#"
-DEF = BASE + "def"
-
 TYPE = RDF + "type"
-LABEL_PROPERTIES = (SKOS + "prefLabel", RDFS + "label", DCT + "title", "http://xmlns.com/foaf/0.1/name")
+LABEL_PROPERTIES = (SKOS + "prefLabel", RDFS + "label", DCT + "title", FOAF + "name")
 LANGS = ("nl", "en")
 
 #: The project's unofficial English (data/translations/): text from it is marked as such on a page.
@@ -54,20 +59,8 @@ FRAMEWORKS = {
     "due-diligence-step": "steps",
 }
 
-#: Media types a resource's description is served in, and the suffix of each.
-RDF_MEDIA = {
-    "text/turtle": ("ttl", ox.RdfFormat.TURTLE),
-    "application/ld+json": ("jsonld", ox.RdfFormat.JSON_LD),
-    "application/n-triples": ("nt", ox.RdfFormat.N_TRIPLES),
-    "application/rdf+xml": ("rdf", ox.RdfFormat.RDF_XML),
-}
-SUFFIXES = {suffix: media for media, (suffix, _) in RDF_MEDIA.items()} | {"html": "text/html"}
-FORMAT_NAMES = {
-    "text/turtle": "Turtle",
-    "application/ld+json": "JSON-LD",
-    "application/n-triples": "N-Triples",
-    "application/rdf+xml": "RDF/XML",
-}
+#: The suffixes of a page's forms (/doc/theme/01.ttl, /graph/organisations.html) -> media type.
+SUFFIXES = MEDIA_BY_SUFFIX | {"html": "text/html"}
 
 # Resources minted for another one: their triples go with its description (an action point's report
 # entries with their responsibilities and footnotes, its framework links and instrument relations).
@@ -301,23 +294,23 @@ PROPERTY_LABELS = {
     OWL + "versionIRI": ("versie-IRI", "version IRI"),
     OWL + "versionInfo": ("versie", "version"),
     OWL + "deprecated": ("vervallen", "deprecated"),
-    PROVNS + "wasAttributedTo": ("toegeschreven aan", "attributed to"),
+    PROV + "wasAttributedTo": ("toegeschreven aan", "attributed to"),
     FOAF + "page": ("webpagina", "web page"),
-    PROVNS + "wasDerivedFrom": ("ontleend aan", "derived from"),
-    PROVNS + "agent": ("organisatie", "agent"),
-    PROVNS + "hadRole": ("rol", "role"),
-    PROVNS + "wasAssociatedWith": ("betrokken organisatie", "associated with"),
-    ORGNS + "hasMember": ("leden", "members"),
-    ORGNS + "unitOf": ("onderdeel van", "unit of"),
-    ORGNS + "changedBy": ("gewijzigd door", "changed by"),
-    ORGNS + "resultedFrom": ("voortgekomen uit", "resulted from"),
-    ORGNS + "originalOrganization": ("oorspronkelijke organisatie", "original organisation"),
-    ORGNS + "resultingOrganization": ("nieuwe organisatie", "resulting organisation"),
-    ELINS + "amends": ("wijzigt", "amends"),
-    ELINS + "is_part_of": ("onderdeel van", "is part of"),
-    ELINS + "transposes": ("zet om", "transposes"),
-    ELINS + "date_document": ("datum", "date of document"),
-    ELINS + "id_local": ("lokale identificatie", "local identifier"),
+    PROV + "wasDerivedFrom": ("ontleend aan", "derived from"),
+    PROV + "agent": ("organisatie", "agent"),
+    PROV + "hadRole": ("rol", "role"),
+    PROV + "wasAssociatedWith": ("betrokken organisatie", "associated with"),
+    ORG + "hasMember": ("leden", "members"),
+    ORG + "unitOf": ("onderdeel van", "unit of"),
+    ORG + "changedBy": ("gewijzigd door", "changed by"),
+    ORG + "resultedFrom": ("voortgekomen uit", "resulted from"),
+    ORG + "originalOrganization": ("oorspronkelijke organisatie", "original organisation"),
+    ORG + "resultingOrganization": ("nieuwe organisatie", "resulting organisation"),
+    ELI + "amends": ("wijzigt", "amends"),
+    ELI + "is_part_of": ("onderdeel van", "is part of"),
+    ELI + "transposes": ("zet om", "transposes"),
+    ELI + "date_document": ("datum", "date of document"),
+    ELI + "id_local": ("lokale identificatie", "local identifier"),
     VANN + "preferredNamespacePrefix": ("voorkeursprefix", "preferred prefix"),
     VANN + "preferredNamespaceUri": ("namespace", "namespace"),
 }
@@ -332,24 +325,24 @@ INVERSE_LABELS = {
     DCT + "replaces": ("vervangen door", "replaced by"),
     DCT + "isReplacedBy": ("vervangt", "replaces"),
     DCT + "references": ("genoemd in", "referenced by"),
-    ORGNS + "hasMember": ("lid van", "member of"),
-    ORGNS + "unitOf": ("heeft als onderdeel", "has unit"),
-    ORGNS + "changedBy": ("wijzigde", "changed"),
-    ORGNS + "resultedFrom": ("leidde tot", "resulted in"),
-    ORGNS + "originalOrganization": ("oorspronkelijke organisatie bij", "original organisation in"),
-    ORGNS + "resultingOrganization": ("nieuwe organisatie bij", "resulting organisation in"),
-    PROVNS + "agent": ("organisatie bij", "agent in"),
-    PROVNS + "hadRole": ("rol bij", "role in"),
-    PROVNS + "wasAssociatedWith": ("betrokken bij", "associated with"),
-    PROVNS + "wasDerivedFrom": ("bron van", "source of"),
-    ELINS + "is_part_of": ("bevat", "has part"),
-    ELINS + "amends": ("gewijzigd door", "amended by"),
-    ELINS + "transposes": ("omgezet door", "transposed by"),
+    ORG + "hasMember": ("lid van", "member of"),
+    ORG + "unitOf": ("heeft als onderdeel", "has unit"),
+    ORG + "changedBy": ("wijzigde", "changed"),
+    ORG + "resultedFrom": ("leidde tot", "resulted in"),
+    ORG + "originalOrganization": ("oorspronkelijke organisatie bij", "original organisation in"),
+    ORG + "resultingOrganization": ("nieuwe organisatie bij", "resulting organisation in"),
+    PROV + "agent": ("organisatie bij", "agent in"),
+    PROV + "hadRole": ("rol bij", "role in"),
+    PROV + "wasAssociatedWith": ("betrokken bij", "associated with"),
+    PROV + "wasDerivedFrom": ("bron van", "source of"),
+    ELI + "is_part_of": ("bevat", "has part"),
+    ELI + "amends": ("gewijzigd door", "amended by"),
+    ELI + "transposes": ("omgezet door", "transposed by"),
     SKOS + "inScheme": ("bevat", "contains"),
     SKOS + "topConceptOf": ("heeft als topbegrip", "has top concept"),
     SKOS + "hasTopConcept": ("topbegrip in", "top concept in"),
     SKOS + "broader": ("omvat", "narrower"),
-    PROVNS + "wasAttributedTo": ("codeur van", "attributed"),
+    PROV + "wasAttributedTo": ("codeur van", "attributed"),
     RDFS + "seeAlso": ("genoemd bij", "see also from"),
     OWL + "sameAs": ("zelfde als", "same as"),
     FOAF + "page": ("webpagina van", "page of"),
@@ -382,7 +375,7 @@ IDENTITY = [
     TYPE,
     SKOS + "notation",
     DCT + "identifier",
-    ELINS + "id_local",
+    ELI + "id_local",
     NAP + "juriconnect",
     RDFS + "label",
     SKOS + "prefLabel",
@@ -416,8 +409,8 @@ RELATION_ORDER = [
     NAP + "inReport",
     NAP + "status",
     NAP + "responsibility",
-    PROVNS + "agent",
-    PROVNS + "hadRole",
+    PROV + "agent",
+    PROV + "hadRole",
     NAP + "mentions",
     NAP + "dueDiligenceStep",
     NAP + "footnote",
@@ -938,8 +931,8 @@ class Site:
                 else f"Actiepunt {number or ref} in de voortgangsrapportage {year}"
             )
         if kind == "responsibility":
-            agent = self.first(node, PROVNS + "agent")
-            role = self.first(node, PROVNS + "hadRole")
+            agent = self.first(node, PROV + "agent")
+            role = self.first(node, PROV + "hadRole")
             who = self.short_name(agent, lang) if agent is not None else ref
             what = self.label(role, lang) if role is not None else ""
             return f"{who} ({what}) for action point {number}" if en else f"{who} ({what}) bij actiepunt {number}"
@@ -1059,7 +1052,7 @@ class Site:
         return sorted(triples, key=lambda t: (t.subject != node, str(t.subject), str(t.predicate), str(t.object)))
 
     def serialize(self, triples: list[ox.Triple], media: str) -> bytes:
-        _, fmt = RDF_MEDIA[media]
+        fmt = RDF_MEDIA[media].oxigraph_format
         if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML):
             used = {
                 prefix: namespace
@@ -1306,8 +1299,8 @@ class Site:
         )
         responsibilities = []
         for resp in sorted(self.objects(sa, NAP + "responsibility"), key=lambda r: r.value):
-            agent = self.first(resp, PROVNS + "agent")
-            role = self.first(resp, PROVNS + "hadRole")
+            agent = self.first(resp, PROV + "agent")
+            role = self.first(resp, PROV + "hadRole")
             responsibilities.append(
                 Responsibility(
                     self.link(agent, lang) if agent is not None else None,
@@ -1375,7 +1368,7 @@ class Site:
         report = self.first(entry, NAP + "inReport") if entry is not None else None
         column = self.first(link, NAP + "column")
         confidence = self.first(link, NAP + "confidence")
-        coder = self.first(link, PROVNS + "wasAttributedTo")
+        coder = self.first(link, PROV + "wasAttributedTo")
         created = self.first(link, DCT + "created")
         codebook = self.first(link, NAP + "codebookVersion")
 

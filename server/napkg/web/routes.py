@@ -15,32 +15,23 @@ store (Context.store) through pages.Site, which asks it for what a page shows wh
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import hashlib
-from pathlib import Path
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..endpoint import graphstore
 from ..endpoint.context import Context
-from ..endpoint.negotiation import acceptable, wants_html
+from ..endpoint.negotiation import HTML, Page, accepts_error_page, page_or_rdf
 from ..endpoint.protocol import matches, weak_etag
-from ..graph.namespaces import GRAPH
-from .docs import page_lang
+from ..endpoint.rdfmedia import RDF_MEDIA
+from ..graph.namespaces import DCT, GRAPH, NAP, PROV, RDFS, SKOS
 from .pages import (
-    DCT,
-    FORMAT_NAMES,
-    NAP,
-    PROVNS,
-    RDF_MEDIA,
-    RDFS,
     REGISTRIES,
-    SKOS,
     SUFFIXES,
+    TYPE,
     Crumb,
     Site,
     Value,
@@ -53,37 +44,7 @@ from .pages import (
     word,
 )
 from .search import SearchIndex
-
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-HTML = "text/html"
-OFFERS = [HTML, *RDF_MEDIA]  # text/html first: the default for */* and for browsers
-
-environment = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-def has_unofficial(value) -> bool:
-    """Whether what a page shows holds a text from the project's translation (a Value or an APItem marked
-    unofficial, at any depth): the page then says once what that translation is."""
-    if isinstance(value, dict):
-        return any(has_unofficial(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(has_unofficial(v) for v in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return getattr(value, "unofficial", False) or any(
-            has_unofficial(getattr(value, f.name)) for f in dataclasses.fields(value)
-        )
-    return False
-
-
-def wants_page(accept: str | None) -> bool:
-    """A 404 is a page for a browser and for a client that takes anything; plain text for one that asked
-    only for other types (RDF, say)."""
-    return not accept or "*/*" in accept or wants_html(accept)
+from .templating import page_lang, render
 
 
 class Web:
@@ -111,15 +72,7 @@ class Web:
             headers["ETag"] = etag
             if self.fresh(request, etag):
                 return Response(status_code=304, headers=headers)
-        body = environment.get_template(template).render(
-            request=request,
-            lang=lang,
-            w=lambda key: word(key, lang),
-            lq="?lang=en" if lang == "en" else "",
-            unofficial_note=has_unofficial(context),
-            **context,
-        )
-        return HTMLResponse(body, status_code=status, headers=headers)
+        return HTMLResponse(render(template, request, lang, **context), status_code=status, headers=headers)
 
     def not_found(self, request: Request, kind: str | None = None, ref: str | None = None) -> Response:
         lang = page_lang(request)
@@ -140,7 +93,7 @@ class Web:
             if kind in self.site.things
             else None
         )
-        if not wants_page(request.headers.get("accept")):
+        if not accepts_error_page(request.headers.get("accept")):
             # A linked-data client that asked for RDF: the same answer without the page around it.
             lines = [f"Nothing is published at {request.url.path}."]
             if suggestions:
@@ -208,7 +161,7 @@ class Web:
         headers = {"Link": f'<{node.value}>; rel="describes"'}
         if vary:
             headers["Vary"] = "Accept"
-            headers["Content-Location"] = f"/doc/{kind}/{base}.{RDF_MEDIA[media][0]}"
+            headers["Content-Location"] = f"/doc/{kind}/{base}.{RDF_MEDIA[media].suffix}"
         etag = self.etag(request, media)
         headers["ETag"] = etag
         if self.fresh(request, etag):
@@ -222,17 +175,15 @@ class Web:
         when none of its forms will do."""
         if suffix:
             return SUFFIXES[suffix], False
-        wanted = request.query_params.get("format")
-        if wanted in ("html", "text/html"):
-            return HTML, True
-        chosen = acceptable(OFFERS, request.headers.get("accept"), [wanted] if wanted else None, kind="graph")
-        if not chosen:
+        wanted = request.query_params.get("format")  # one value: the last
+        media = page_or_rdf(request.headers.get("accept"), [wanted] if wanted else None, RDF_MEDIA, Page.FIRST)
+        if media is None:
             return PlainTextResponse(
-                "Not acceptable. This resource is available as: " + ", ".join(OFFERS) + "\n",
+                "Not acceptable. This resource is available as: " + ", ".join([HTML, *RDF_MEDIA]) + "\n",
                 status_code=406,
                 headers={"Vary": "Accept"},
             )
-        return chosen[0], True
+        return media, True
 
     def resource_page(self, request: Request, node) -> Response:
         site, lang = self.site, page_lang(request)
@@ -248,10 +199,7 @@ class Web:
             and (lang != "en" or code != "nl" or is_name(node.value, SKOS + "prefLabel"))
         ]
         types = sorted(
-            (
-                site.link(t, lang)
-                for t in site.specific_types(site.objects(node, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"))
-            ),
+            (site.link(t, lang) for t in site.specific_types(site.objects(node, TYPE))),
             key=lambda v: v.text,
         )
         view = {
@@ -290,7 +238,7 @@ class Web:
             }
             for part in site.hash_parts.get(node, ())
         ]
-        view["formats"] = [(FORMAT_NAMES[m], f"/doc/{kind}/{ref}.{suffix}", m) for m, (suffix, _) in RDF_MEDIA.items()]
+        view["formats"] = [(f.name, f"/doc/{kind}/{ref}.{f.suffix}", m) for m, f in RDF_MEDIA.items()]
         view["query_href"] = editor_link(resource_query(node.value))
         view["graphs"] = [
             Value(site.graphs[g].name, with_lang(local_path(g), lang) if local_path(g) else None)
@@ -302,11 +250,9 @@ class Web:
     def kicker(self, node, lang: str) -> str:
         """What the thing is, above its title: the labels of its classes in our model, most specific first."""
         site = self.site
-        ours = [
-            t for t in site.objects(node, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type") if t.value.startswith(NAP)
-        ]
+        ours = [t for t in site.objects(node, TYPE) if t.value.startswith(NAP)]
         # A class that is a superclass of another of its classes says less: leave it out.
-        supers = {s for t in ours for s in site.objects(t, "http://www.w3.org/2000/01/rdf-schema#subClassOf")}
+        supers = {s for t in ours for s in site.objects(t, RDFS + "subClassOf")}
         names = [site.label(t, lang) for t in ours if t not in supers] or [site.label(t, lang) for t in ours]
         kind = site.first(node, NAP + "instrumentType")
         if kind is not None:
@@ -368,12 +314,12 @@ class Web:
     def view_organisation(self, node, lang, view, skip_out, skip_in):
         site = self.site
         rows = []
-        for resp in site.subjects(PROVNS + "agent", node):
+        for resp in site.subjects(PROV + "agent", node):
             for entry in site.subjects(NAP + "responsibility", resp):
                 ap = site.ap_of(entry)
                 if ap is None:
                     continue
-                role = site.first(resp, PROVNS + "hadRole")
+                role = site.first(resp, PROV + "hadRole")
                 rows.append(
                     {
                         "ap": site.ap_item(ap, lang),
@@ -386,7 +332,7 @@ class Web:
         view["responsible_for"] = rows
         alt = [a for a in site.texts(node, SKOS + "altLabel").values() if len(a) <= 12]
         view["kicker"] = " · ".join([self.kicker(node, lang), *sorted(set(alt))])
-        skip_in |= {PROVNS + "agent"}
+        skip_in |= {PROV + "agent"}
 
     def view_legal_instrument(self, node, lang, view, skip_out, skip_in):
         view["instrument_relations"] = self.site.instrument_relations(node, lang)
@@ -448,8 +394,8 @@ class Web:
     def view_role(self, node, lang, view, skip_out, skip_in):
         site = self.site
         rows = []
-        for resp in site.subjects(PROVNS + "hadRole", node):
-            agent = site.first(resp, PROVNS + "agent")
+        for resp in site.subjects(PROV + "hadRole", node):
+            agent = site.first(resp, PROV + "agent")
             for entry in site.subjects(NAP + "responsibility", resp):
                 ap = site.ap_of(entry)
                 if ap is None:
@@ -464,7 +410,7 @@ class Web:
         view["with_role"] = sorted(
             rows, key=lambda r: (r["ap"].number, r["organisation"].text if r["organisation"] else "")
         )
-        skip_in |= {PROVNS + "hadRole"}
+        skip_in |= {PROV + "hadRole"}
 
     def view_report(self, node, lang, view, skip_out, skip_in):
         site = self.site
@@ -625,7 +571,7 @@ class Web:
             return chosen
         media, vary = chosen
         if media != HTML:  # the graph itself, as the graph store gives it
-            headers = {"Vary": "Accept", "Content-Location": f"/graph/{base}.{RDF_MEDIA[media][0]}"} if vary else {}
+            headers = {"Vary": "Accept", "Content-Location": f"/graph/{base}.{RDF_MEDIA[media].suffix}"} if vary else {}
             return await graphstore.respond(self.context, request, "graph", graph.iri, media, headers)
         details = site.graph_details(graph.iri)
         classes = sorted(
@@ -636,7 +582,7 @@ class Web:
             f"# The classes in the graph <{graph.iri}>\nSELECT ?class (COUNT(?s) AS ?n) WHERE {{\n"
             f"  GRAPH <{graph.iri}> {{ ?s a ?class }}\n}}\nGROUP BY ?class\nORDER BY DESC(?n)\n"
         )
-        formats = [(FORMAT_NAMES[m], f"/graph/{base}.{suffix}", m) for m, (suffix, _) in RDF_MEDIA.items()]
+        formats = [(f.name, f"/graph/{base}.{f.suffix}", m) for m, f in RDF_MEDIA.items()]
         response = self.html(
             request,
             "graph.html",

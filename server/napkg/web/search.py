@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from .pages import DCT, NAP, RDF, RDFS, SKOS, Site, is_name
+from ..graph.namespaces import DCT, NAP, RDF, RDFS, SKOS
+from .pages import Site, is_name
 
 #: Searched properties and the weight of a hit in each: names count more than long texts.
 WEIGHTS = {
