@@ -6,19 +6,22 @@ import hashlib
 import shutil
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypedDict
 
 import pyoxigraph as ox
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .catalogue import api
@@ -120,7 +123,7 @@ def create_app(config: ServerConfig) -> Front:
         )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         pool.close()
         shutil.rmtree(folder, ignore_errors=True)
@@ -183,7 +186,7 @@ def create_app(config: ServerConfig) -> Front:
         app.include_router(router)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request, exc):
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         # A path nothing serves gets the site's 404 (a page with search, or plain text for an RDF client), not
         # FastAPI's {"detail": "Not Found"}; the API keeps its JSON errors.
         if exc.status_code == 404 and not request.url.path.startswith("/api/"):
@@ -192,17 +195,18 @@ def create_app(config: ServerConfig) -> Front:
 
     generated = app.openapi
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         # /sparql is served beside the FastAPI app (Front), so its description is added to the generated one.
         if app.openapi_schema is None:
             schema = generated()
             schema["paths"] = {"/sparql": protocol.openapi_path(), **schema["paths"]}
+        assert app.openapi_schema is not None, "generated() keeps the schema it makes"
         return app.openapi_schema
 
     app.openapi = openapi
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz():
+    async def healthz() -> JSONResponse:
         # Never touches the workers: it answers while every one of them is busy.
         hits = endpoint.cache.hits + (responses.hits if responses else 0)
         # Counters since start, for an operator's monitoring: a rise in timeouts or 503s is the sign to act.
@@ -222,26 +226,26 @@ def create_app(config: ServerConfig) -> Front:
         )
 
     @app.get("/", include_in_schema=False)
-    async def editor():
+    async def editor() -> Response:
         page = STATIC / "index.html"
         if page.exists():
             return FileResponse(page, media_type="text/html")
         return PlainTextResponse("Query editor not installed; the endpoint is at /sparql.\n")
 
     @app.get("/editor-config.json", include_in_schema=False)
-    async def editor_config():
+    async def editor_config() -> JSONResponse:
         return JSONResponse({"endpoint": "/sparql", "prefixes": PREFIXES, "examples": api.examples()})
 
     if STATIC.exists():
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Compress what is worth compressing; CORS for browsers on other origins, never with credentials.
     # /sparql gets the same middleware, around the response cache of repeated requests.
-    sparql = compressed(endpoint)
+    sparql: ASGIApp = compressed(endpoint)
     responses = ResponseCache(sparql) if config.cache else None
     sparql = responses or sparql
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     if config.cors:
-        cors = dict(
+        cors = CorsOptions(
             allow_origins=list(config.cors),
             allow_credentials=False,
             allow_methods=["GET", "POST", "HEAD"],
@@ -253,11 +257,21 @@ def create_app(config: ServerConfig) -> Front:
     return Front(app, sparql)
 
 
-def compressed(app):
+class CorsOptions(TypedDict):
+    """CORSMiddleware's options, for the app and for /sparql alike."""
+
+    allow_origins: list[str]
+    allow_credentials: bool
+    allow_methods: list[str]
+    allow_headers: list[str]
+    expose_headers: list[str]
+
+
+def compressed(app: ASGIApp) -> ASGIApp:
     """app behind gzip for clients that accept it; the others skip the compression middleware's work."""
     gzip = GZipMiddleware(app, minimum_size=1024)
 
-    async def choose(scope, receive, send) -> None:
+    async def choose(scope: Scope, receive: Receive, send: Send) -> None:
         accepts = any(k == b"accept-encoding" and b"gzip" in v for k, v in scope["headers"])
         await (gzip if accepts else app)(scope, receive, send)
 
@@ -278,10 +292,10 @@ class Front:
     when it is answered. Reading the forwarding headers here rather than in uvicorn's middleware saves a
     layer on every request."""
 
-    def __init__(self, app: FastAPI, sparql):
+    def __init__(self, app: FastAPI, sparql: ASGIApp):
         self.app, self.sparql = app, sparql
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -299,10 +313,10 @@ class Front:
                 connection.answered()
 
 
-def forwarded(scope) -> None:
+def forwarded(scope: Scope) -> None:
     """Apply X-Forwarded-Proto (http or https) and X-Forwarded-For (the nearest address that is not a
     trusted proxy) to the scope, as uvicorn's --proxy-headers does."""
-    addresses = []
+    addresses: list[str] = []
     for name, value in scope["headers"]:
         if name == b"x-forwarded-proto":
             proto = value.decode("latin-1").strip().lower()

@@ -6,7 +6,9 @@ import argparse
 import logging
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .build import write_documentation, write_dumps
@@ -14,6 +16,9 @@ from .endpoint.pool import WORKER_NICE
 from .graph.load import LoadError, load_project
 from .graph.paths import BUILD, DATA, shown
 from .graph.validate import FORMATS, validate
+
+if TYPE_CHECKING:
+    from .catalogue.queries import NamedQuery
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 
@@ -37,10 +42,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _at_least(low: float, kind=int):
+def _at_least(low: float, kind: Callable[[str], int] = int) -> Callable[[str], int]:
     """An argparse type: a number of this kind, at least low (a limit of 0 workers or -5 s means nothing)."""
 
-    def parse(value: str):
+    def parse(value: str) -> int:
         try:
             number = kind(value)
         except ValueError:
@@ -171,7 +176,7 @@ class QueryFailed(Exception):
     """The engine or the endpoint refused or failed the query (exit 1)."""
 
 
-def _file_query(path: Path):
+def _file_query(path: Path) -> tuple[NamedQuery, bool]:
     """A query file outside the catalogue, and whether it had no header. With a #+ header it is read as the
     catalogue reads one (summary and description may be left out); without one, every ?_name variable is a
     parameter, a string unless its value is written <IRI>."""
@@ -211,7 +216,7 @@ def _file_query(path: Path):
     return query, True
 
 
-def _param_values(query, pairs: list[str], headerless: bool):
+def _param_values(query: NamedQuery, pairs: list[str], headerless: bool) -> tuple[NamedQuery, dict[str, str]]:
     """(query, {name: value}) from KEY=VALUE pairs; in a file without a header, <...> values are IRIs."""
     import dataclasses
 
@@ -292,7 +297,7 @@ def _table(results: dict) -> str:
     rows = [[_cell(b.get(v)) for v in variables] for b in results["results"]["bindings"]]
     widths = [max([len(v)] + [len(r[i]) for r in rows]) for i, v in enumerate(variables)]
 
-    def line(cells):
+    def line(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
 
     out = [line(variables), line(["-" * w for w in widths])] + [line(r) for r in rows]
@@ -350,6 +355,7 @@ def _run_query(args: argparse.Namespace) -> int:
     query, values = _param_values(query, args.param, headerless)
     bound = query.substitutions(values)  # ParameterError names the parameter
     kind = api.kind(query)
+    media_type: str | None
     if args.format == "table":
         media_type = "application/sparql-results+json" if kind == "table" else "text/turtle"
     else:

@@ -381,6 +381,8 @@ def _select(name: str, url: str, query: str, timeout: float) -> list[dict]:
         raise RegisterError(f"the {name} register at {url} answered HTTP {status}{hint}") from None
     except ValueError as error:  # not JSON
         raise RegisterError(f"the {name} register at {url} did not answer with SPARQL JSON results: {error}") from None
+    if not isinstance(answer, dict):  # other JSON, or other content: convert() gives a DOM, a Graph or text
+        raise RegisterError(f"the {name} register at {url} did not answer with SPARQL JSON results")
     try:
         return list(answer["results"]["bindings"])
     except (TypeError, KeyError):
@@ -393,6 +395,8 @@ def query_register(name: str, url: str, targets: list[rdflib.URIRef], timeout: f
     for start in range(0, len(unique), BATCH):
         for row in _select(name, url, _query_text(unique[start : start + BATCH]), timeout):
             subject = _term(row["s"])
+            if not isinstance(subject, rdflib.URIRef):  # ?s takes only the target IRIs of VALUES
+                continue
             data.present.add(subject)
             if "p" in row and "o" in row:
                 data.graph.add((subject, _term(row["p"]), _term(row["o"])))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qsl, quote
@@ -299,7 +300,7 @@ def make_router(context: Context, folder: Path | str | None = None) -> APIRouter
         summary="The named queries: what each does, its parameters and its URL",
     )
 
-    def runner(query: NamedQuery):
+    def runner(query: NamedQuery) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             params = parse_qsl(request.url.query, keep_blank_values=True)
             try:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime
 import decimal
 import functools
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
@@ -22,6 +24,9 @@ from ..sparql import guard
 from ..sparql.engine import Job, LocalEngine
 from ..sparql.values import with_values
 from .queries import NamedQuery, catalogue
+
+if TYPE_CHECKING:
+    import pandas
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -89,7 +94,9 @@ def job(
     )
 
 
-def python_value(term):
+def python_value(
+    term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None,
+) -> str | int | decimal.Decimal | float | bool | datetime.date | None:
     """A pyoxigraph term as a Python value: IRIs and strings as str, numbers, booleans and dates as such."""
     if term is None:
         return None
@@ -117,11 +124,11 @@ def python_value(term):
 class Rows(list):
     """Rows of a named query as dictionaries of Python values; .to_pandas() for a DataFrame."""
 
-    def __init__(self, rows, variables):
+    def __init__(self, rows: Iterable[dict[str, Any]], variables: Iterable[str]) -> None:
         super().__init__(rows)
         self.variables = list(variables)
 
-    def to_pandas(self):
+    def to_pandas(self) -> pandas.DataFrame:
         try:
             import pandas
         except ImportError:
@@ -129,7 +136,7 @@ class Rows(list):
         return pandas.DataFrame(list(self), columns=self.variables)
 
 
-def rows(name: str, **values) -> Rows:
+def rows(name: str, **values: object) -> Rows:
     """Run the named query on the project graph; rows as dictionaries of Python values."""
     queries = catalogue()
     if name not in queries:
@@ -137,7 +144,9 @@ def rows(name: str, **values) -> Rows:
     query = queries[name]
     bound = query.substitutions({k: str(v) for k, v in values.items()})
     refuse_services(query)
-    result = engine().store.query(query.text, use_default_graph_as_union=True, substitutions=bound)
+    store = engine().store
+    assert store is not None, "engine() is kept for the process and never closed"
+    result = store.query(query.text, use_default_graph_as_union=True, substitutions=bound)
     if isinstance(result, ox.QueryBoolean):
         return Rows([{"result": bool(result)}], ["result"])
     if isinstance(result, ox.QuerySolutions):

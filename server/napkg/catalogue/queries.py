@@ -70,7 +70,7 @@ class Parameter:
     enum: tuple[str, ...] = ()
     description: str = ""
 
-    def term(self, value: str):
+    def term(self, value: str) -> ox.NamedNode | ox.Literal:
         """The RDF term for a value given as text (from a URL, the command line, Python)."""
         value = str(value)
         if self.enum and value not in self.enum:

@@ -18,7 +18,7 @@ import hashlib
 import tempfile
 import threading
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
@@ -61,6 +61,7 @@ def content(context: Context, kind: str, iri: str | None) -> Iterator:
     if kind == "dataset":
         return iter(store)
     if kind == "graph":
+        assert iri is not None, "a graph comes with its IRI (target(), web.py)"
         return (
             ox.Triple(q.subject, q.predicate, q.object)
             for q in store.quads_for_pattern(None, None, None, ox.NamedNode(iri))
@@ -82,7 +83,7 @@ def _once(triples: Iterator) -> Iterator:
             yield triple
 
 
-def write(context: Context, kind: str, iri: str | None, fmt, options: dict) -> IO[bytes]:
+def write(context: Context, kind: str, iri: str | None, fmt: ox.RdfFormat, options: dict[str, Any]) -> IO[bytes]:
     """The serialized graph in a spooled file (left at its end); at most WRITERS at once."""
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL)
     try:
@@ -149,7 +150,8 @@ def make_router(context: Context) -> APIRouter:
         if isinstance(found, Response):
             return found
         kind, iri = found
-        if kind == "graph" and not context.store.contains_named_graph(ox.NamedNode(iri)):
+        # target() names a graph by its IRI; the default graph and the dataset have none.
+        if iri is not None and not context.store.contains_named_graph(ox.NamedNode(iri)):
             return error(
                 404,
                 f"There is no graph <{iri}> in this dataset; the service description at /sparql "

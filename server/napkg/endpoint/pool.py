@@ -17,6 +17,7 @@ line.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import logging
 import multiprocessing as mp
@@ -28,9 +29,13 @@ import struct
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Lock
 from pathlib import Path
+from typing import Any, cast
 
 from ..sparql.engine import Answer, Job
 
@@ -89,7 +94,7 @@ WIRE_CACHE = 1024
 WIRE_CACHE_SIZE = 8192
 
 
-def _worker_main(conn, settings: PoolSettings, claim_lock, claimed) -> None:
+def _worker_main(conn: Connection, settings: PoolSettings, claim_lock: Lock, claimed: ctypes.c_longlong) -> None:
     # The parent decides when a worker dies; Ctrl-C in a terminal must not kill workers mid-answer.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if settings.nice:
@@ -103,7 +108,7 @@ def _worker_main(conn, settings: PoolSettings, claim_lock, claimed) -> None:
     thread.join()
 
 
-def _worker_loop(conn, settings: PoolSettings, claim_lock, claimed) -> None:
+def _worker_loop(conn: Connection, settings: PoolSettings, claim_lock: Lock, claimed: ctypes.c_longlong) -> None:
     if settings.memory_limit:
         import resource
 
@@ -159,14 +164,14 @@ def _worker_loop(conn, settings: PoolSettings, claim_lock, claimed) -> None:
         )
 
 
-def frame(message) -> tuple[bytes, bytes]:
+def frame(message: object) -> tuple[bytes, bytes]:
     """A message as multiprocessing.Connection frames it: a 4-byte signed big-endian length (or -1 and an
     8-byte length), then a pickle. Returned as (head, pickle), so a large answer is never copied to join them."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return (_SIZE.pack(len(data)) if len(data) <= 0x7FFFFFFF else _SIZE.pack(-1) + _LONG_SIZE.pack(len(data))), data
 
 
-def _send(sock: socket.socket, message) -> None:
+def _send(sock: socket.socket, message: object) -> None:
     head, data = frame(message)
     if len(data) < 65536:
         sock.sendall(head + data)  # one write
@@ -179,7 +184,7 @@ _INCOMPLETE = object()
 _SIZE, _LONG_SIZE = struct.Struct("!i"), struct.Struct("!Q")
 
 
-def unframe(buffer: bytearray):
+def unframe(buffer: bytearray) -> Any:
     """The first whole message in buffer, removed from it, or _INCOMPLETE."""
     if len(buffer) < 4:
         return _INCOMPLETE
@@ -195,7 +200,7 @@ def unframe(buffer: bytearray):
     return message
 
 
-def unframe_all(data) -> tuple[list, int]:
+def unframe_all(data: bytes | bytearray) -> tuple[list[Any], int]:
     """The whole messages at the start of data, and the offset where the rest begins."""
     messages, at, end = [], 0, len(data)
     view = memoryview(data)
@@ -215,7 +220,7 @@ def unframe_all(data) -> tuple[list, int]:
     return messages, at
 
 
-def _receive(sock: socket.socket, buffer: bytearray):
+def _receive(sock: socket.socket, buffer: bytearray) -> tuple[str, Any]:
     while True:
         message = unframe(buffer)
         if message is not _INCOMPLETE:
@@ -232,15 +237,16 @@ class Channel(asyncio.Protocol):
     Connection.recv.
     handler(message, failure) gets each message, or (None, Crashed()) when the worker's end closes."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
-        self.handler = None
+        self.handler: Callable[[Any, Exception | None], None] | None = None
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A socket's transport; uvloop's are no asyncio.Transport subclasses, so it is not checked with isinstance.
+        self.transport = cast(asyncio.Transport, transport)
 
-    def data_received(self, data: bytes) -> None:
+    def data_received(self, data: bytes | bytearray) -> None:
         if not self.buffer and len(data) >= 4:
             size = _SIZE.unpack_from(data)[0]
             if len(data) == size + 4 and self.handler is not None:  # the usual read: one whole answer
@@ -256,11 +262,12 @@ class Channel(asyncio.Protocol):
             if self.handler is not None:
                 self.handler(message[1], None)
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         if self.handler is not None:
             self.handler(None, Crashed())
 
-    def send(self, message) -> None:
+    def send(self, message: object) -> None:
+        assert self.transport is not None, "the pool sends only on a channel the loop has connected"
         self.transport.writelines(frame(message))
 
     def close(self) -> None:
@@ -274,7 +281,7 @@ class Ticket:
     """A job on its way to an answer: in the server's line, or sent to a worker."""
 
     job: Job
-    future: asyncio.Future
+    future: asyncio.Future[Answer]
     timeout: float
     asked: float  # the loop's time when it was asked for
     number: int = 0  # its number on the worker it was last sent to
@@ -289,7 +296,7 @@ class Worker:
         # A job sent behind the running one belongs to whichever side claims its number first: the worker,
         # to run it, or the server, to take it back (take_back). Numbers only grow, so one value will do.
         self.claim_lock = _CONTEXT.Lock()
-        self.claimed = _CONTEXT.RawValue("q", 0)
+        self.claimed: ctypes.c_longlong = _CONTEXT.RawValue("q", 0)
         self.process = _CONTEXT.Process(
             target=_worker_main, args=(child, settings, self.claim_lock, self.claimed), daemon=True
         )
@@ -309,7 +316,7 @@ class Worker:
         kind, _ = self.conn.recv()
         assert kind == "ready"
 
-    def call(self, kind: str, payload, timeout: float):
+    def call(self, kind: str, payload: object, timeout: float) -> Any:
         self.conn.send((kind, payload))
         if not self.conn.poll(timeout):
             self.kill()
@@ -338,7 +345,7 @@ class Worker:
     def signal_kill(self) -> None:
         if self.process.is_alive():
             try:
-                os.kill(self.process.pid, signal.SIGKILL)
+                os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
@@ -348,8 +355,10 @@ class Worker:
         self.conn.close()
 
     @property
-    def pid(self) -> int | None:
-        return self.process.pid
+    def pid(self) -> int:
+        pid = self.process.pid
+        assert pid is not None, "the process is started in __init__"
+        return pid
 
 
 class WorkerPool:
@@ -415,6 +424,7 @@ class WorkerPool:
                 self._loop = asyncio.get_running_loop()
                 self._attached = True
         loop = self._loop
+        assert loop is not None, "set with the channels, above"
         ticket = self._ask(job, loop.create_future(), timeout, loop.time())
         try:
             return await ticket.future
@@ -423,7 +433,7 @@ class WorkerPool:
                 self._line.remove(ticket)
             raise
 
-    def _ask(self, job: Job, future, timeout: float | None, now: float) -> Ticket:
+    def _ask(self, job: Job, future: asyncio.Future[Answer], timeout: float | None, now: float) -> Ticket:
         waiting, idle = len(self._line), False
         for w in self._ready:  # a loop, not sum() and all(): this runs for every query
             waiting += w.waiting is not None
@@ -483,14 +493,16 @@ class WorkerPool:
                 if len(self._wire) >= WIRE_CACHE:
                     self._wire.clear()
                 self._wire[ticket.job] = wire
+        assert worker.channel is not None, "a ready worker gets its channel before its first job"
         worker.channel.send(("query", (ticket.number, wire)))
 
     def _start_clock(self, worker: Worker) -> None:
-        loop = self._loop
+        loop, ticket = self._loop, worker.running
+        assert loop is not None and ticket is not None, "called once the pool runs, for a worker's running job"
         worker.since = loop.time()
-        worker.timer = loop.call_later(worker.running.timeout, self._expire, worker, worker.running)
+        worker.timer = loop.call_later(ticket.timeout, self._expire, worker, ticket)
 
-    def _received(self, worker: Worker, message, failure: Exception | None) -> None:
+    def _received(self, worker: Worker, message: Any, failure: Exception | None) -> None:
         """An answer from a worker (or its end: failure). The job behind starts; the worker's room is filled."""
         if failure is not None:
             self._lose(worker, failure)
@@ -501,6 +513,7 @@ class WorkerPool:
         if ticket is None or ticket.number != number:  # out of step with the server: start afresh
             self._lose(worker, Crashed())
             return
+        assert worker.timer is not None, "started with its running job (_start_clock)"
         worker.timer.cancel()
         if not ticket.future.done():
             ticket.future.set_result(answer)
@@ -516,12 +529,12 @@ class WorkerPool:
         asked for before any in the server's line, so they go first."""
         if worker.waiting is not None:
             return
-        behind = [w for w in self._ready if w is not worker and w.waiting is not None]
+        behind = [(w, w.waiting) for w in self._ready if w is not worker and w.waiting is not None]
         if not behind:  # the common case, on every answer: nothing to read the clock for
             return
+        assert self._loop is not None, "answers come once the pool runs"
         now = self._loop.time()
-        for other in sorted(behind, key=lambda w: w.waiting.asked):
-            ticket = other.waiting
+        for other, ticket in sorted(behind, key=lambda pair: pair[1].asked):
             if worker.running is not None and (ticket.moved or now - other.since < self.TAKE_OVER_AFTER):
                 continue
             if other.take_back(ticket.number):
@@ -543,6 +556,7 @@ class WorkerPool:
         if self._closed or worker not in self._ready:
             return
         if isinstance(failure, TimedOut):
+            assert worker.running is not None, "only a running job times out (_expire)"
             self.timeouts += 1
             log.warning(
                 "A query ran past its limit of %g s; worker %s was killed and is being replaced. The query: %s",
@@ -565,6 +579,7 @@ class WorkerPool:
             worker.timer.cancel()
         # SIGKILL now frees the CPU at once; reaping the process may wait, so a thread does it.
         worker.signal_kill()
+        assert worker.channel is not None, "a ready worker gets its channel before its first job"
         worker.channel.close()
         self._executor.submit(worker.kill)
         self._replace(worker)
@@ -582,7 +597,7 @@ class WorkerPool:
             self.restarts += 1
         loop = asyncio.get_running_loop()
 
-        def start():
+        def start() -> None:
             worker = Worker(self.settings)
             worker.wait_ready()
             log.info("Worker %s took the place of worker %s.", worker.pid, dead.pid)
@@ -593,7 +608,7 @@ class WorkerPool:
         self._executor.submit(start)
 
     def _join(self, worker: Worker) -> None:
-        async def join():
+        async def join() -> None:
             await self._channel(worker)
             self._ready.append(worker)
             self._take_over(worker)  # a job put back in line may have gone behind another worker's

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..sparql import guard
 from ..sparql.engine import Answer, Job
@@ -23,6 +26,9 @@ from ..sparql.results import FORMAT_PARAM, GRAPH_TYPES, TABLE_TYPES
 from .negotiation import acceptable, wants_html
 from .pool import Crashed, Overloaded, TimedOut
 from .servicedescription import ServiceDescription
+
+if TYPE_CHECKING:
+    from .federation import Forwarder
 
 TEXT_TYPES = {"text/csv", "text/tab-separated-values", "text/turtle", "application/n-triples"}
 
@@ -35,17 +41,24 @@ class Settings:
     limits: guard.Limits = field(default_factory=guard.Limits)
     cache_size: int = 1024  # 0: no cache
     retry_after: int = 5
-    forwarder: object | None = None  # federation.Forwarder for allowed SERVICE calls
+    forwarder: Forwarder | None = None  # for allowed SERVICE calls
+
+
+class AsyncEngine(Protocol):
+    """What runs the endpoint's Jobs: a WorkerPool."""
+
+    async def run(self, job: Job) -> Answer: ...
 
 
 class ResultCache:
     """Answers of repeated queries. The graph does not change while served, so entries never go stale."""
 
     def __init__(self, size: int):
-        self.size, self.entries = size, OrderedDict()
+        self.size = size
+        self.entries: OrderedDict[Job, Answer] = OrderedDict()
         self.hits = self.misses = 0
 
-    def get(self, key):
+    def get(self, key: Job) -> Answer | None:
         answer = self.entries.get(key)
         if answer is None:
             self.misses += 1
@@ -54,7 +67,7 @@ class ResultCache:
         self.hits += 1
         return answer
 
-    def put(self, key, answer: Answer) -> None:
+    def put(self, key: Job, answer: Answer) -> None:
         if self.size <= 0 or answer.status != 200:
             return
         self.entries[key] = answer
@@ -62,14 +75,14 @@ class ResultCache:
             self.entries.popitem(last=False)
 
 
-def error(status: int, message: str, headers: dict | None = None) -> Response:
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return Response(
         message.rstrip() + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers
     )
 
 
 class ProtocolError(Exception):
-    def __init__(self, status: int, message: str, headers: dict | None = None):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers
 
@@ -309,7 +322,9 @@ def matches(etag: bytes, if_none_match: bytes | None) -> bool:
     return any(t == b"*" or t.removeprefix(b"W/") == opaque for t in (t.strip() for t in if_none_match.split(b",")))
 
 
-async def answer(job: Job, etag: bytes, engine, settings: Settings, cache: ResultCache, head: bool) -> Reply:
+async def answer(
+    job: Job, etag: bytes, engine: AsyncEngine, settings: Settings, cache: ResultCache, head: bool
+) -> Response:
     """The response to a Job from the cache or the engine (a WorkerPool: busy 503, too slow 504, crashed
     500), with ETag, truncation and caching headers; HEAD gets the headers only."""
     result = cache.get(job) if settings.cache_size else None
@@ -371,7 +386,7 @@ def not_modified_headers(etag: bytes) -> list[tuple[bytes, bytes]]:
 
 
 async def respond(
-    request: Request, job: Job, engine, settings: Settings, cache: ResultCache, fingerprint: str
+    request: Request, job: Job, engine: AsyncEngine, settings: Settings, cache: ResultCache, fingerprint: str
 ) -> Response:
     """The response to a Job for a Starlette request: 304 for a matching ETag, else answer(). Used by the
     named queries of /api/queries."""
@@ -381,7 +396,7 @@ async def respond(
     return await answer(job, etag, engine, settings, cache, request.method == "HEAD")
 
 
-def reading_headers(headers) -> tuple[bytes | None, bytes | None, bytes | None]:
+def reading_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None, bytes | None]:
     """Accept, Host and If-None-Match: the first of each, as Starlette's request.headers.get() reads them."""
     accept = host = if_none_match = None
     for name, value in headers:
@@ -409,13 +424,13 @@ class Endpoint:
     PLANS = 1024  # GET readings remembered
     PLAN_QUERY_STRING = 8192  # longer query strings are read afresh each time
 
-    def __init__(self, engine, settings: Settings, description: ServiceDescription, fingerprint: str):
+    def __init__(self, engine: AsyncEngine, settings: Settings, description: ServiceDescription, fingerprint: str):
         self.engine, self.settings, self.description, self.fingerprint = engine, settings, description, fingerprint
         self.cache = ResultCache(settings.cache_size)
         self._urls: dict[tuple, str] = {}
         self._plans: dict[tuple, tuple[Job, bytes]] = {}
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         if method not in ("GET", "HEAD", "POST"):
             response = error(
@@ -453,6 +468,7 @@ class Endpoint:
                     del self._plans[next(iter(self._plans))]  # the oldest
                 self._plans[key] = plan
         job, etag = plan
+        reply: Response
         if matches(etag, if_none_match):
             reply = not_modified(etag)
         else:
@@ -541,12 +557,15 @@ class ResponseCache:
 
     KEY_HEADERS = (b"accept", b"accept-encoding", b"host")
 
-    def __init__(self, app, entries: int = 1024, max_bytes: int = 64 * 1024 * 1024, max_entry: int = 1024 * 1024):
+    def __init__(
+        self, app: ASGIApp, entries: int = 1024, max_bytes: int = 64 * 1024 * 1024, max_entry: int = 1024 * 1024
+    ):
         self.app, self.size, self.max_bytes, self.max_entry = app, entries, max_bytes, max_entry
-        self.entries: OrderedDict = OrderedDict()
+        # key() -> (the response's headers, its body, its ETag)
+        self.entries: OrderedDict[tuple, tuple[list[tuple[bytes, bytes]], bytes, bytes | None]] = OrderedDict()
         self.bytes = self.hits = 0
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
@@ -565,7 +584,7 @@ class ResponseCache:
             return
         recorded: dict = {"start": None, "chunks": [], "size": 0}
 
-        async def record(message) -> None:
+        async def record(message: Message) -> None:
             if message["type"] == "http.response.start":
                 # A copy, taken before middleware outside this one can change the message.
                 recorded["start"] = list(message.get("headers", [])) if message["status"] == 200 else None
@@ -580,13 +599,15 @@ class ResponseCache:
 
         await self.app(scope, receive, record)
 
-    def key(self, method: str, scheme: str | None, path: str, query_string: bytes, headers) -> tuple:
+    def key(
+        self, method: str, scheme: str | None, path: str, query_string: bytes, headers: Iterable[tuple[bytes, bytes]]
+    ) -> tuple:
         """The entry a request would be answered with. The scheme too: behind a TLS proxy the same
         request names the endpoint with https."""
         kept = tuple((k, v) for k, v in headers if k in self.KEY_HEADERS)
         return (method, scheme, path, query_string, kept)
 
-    def put(self, key, start: list, body: bytes) -> None:
+    def put(self, key: tuple, start: list[tuple[bytes, bytes]], body: bytes) -> None:
         """start: the response's headers (the status is 200)."""
         etag = next((v for k, v in start if k.lower() == b"etag"), None)
         if key in self.entries:  # two clients asked at once: keep the latest

@@ -106,7 +106,7 @@ class ServiceDescription:
         return g
 
     @staticmethod
-    def _figures(g: rdflib.Graph, node, figures: dict) -> None:
+    def _figures(g: rdflib.Graph, node: rdflib.BNode, figures: dict) -> None:
         for key in ("triples", "entities", "classes", "properties"):
             g.add((node, VOID[key], rdflib.Literal(figures[key], datatype=XSD.integer)))
 

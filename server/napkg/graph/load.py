@@ -8,6 +8,7 @@ which pySHACL needs.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def rdf_files(*paths: Path) -> list[Path]:
     return list(dict.fromkeys(path for path, _ in _named_files(paths)))
 
 
-def _named_files(paths) -> list[tuple[Path, str]]:
+def _named_files(paths: Iterable[Path]) -> list[tuple[Path, str]]:
     """Each RDF file under paths with the graph its triples go to (see graph_name)."""
     found: list[tuple[Path, str]] = []
     for path in paths:
@@ -95,8 +96,8 @@ def graph_name(path: Path, folder: Path | None = None) -> str:
     named graphs keep their names (see load).
     """
     path = Path(path).resolve()
-    for root, name in ((ONTOLOGY, "ontology"), (SHAPES, "shapes")):
-        if path.is_relative_to(root):
+    for shared, name in ((ONTOLOGY, "ontology"), (SHAPES, "shapes")):
+        if path.is_relative_to(shared):
             return GRAPH + name
     for root in (DATA, Path(folder).resolve() if folder else None):
         if root is not None and path.is_relative_to(root) and path != root:
@@ -117,7 +118,7 @@ def parse_quads(path: Path) -> list[ox.Quad]:
         raise LoadError(path, str(error)) from None
 
 
-def to_rdflib(triples) -> rdflib.Graph:
+def to_rdflib(triples: Iterable[ox.Quad | ox.Triple]) -> rdflib.Graph:
     """pyoxigraph triples as an rdflib graph; N-Quads is the lossless bridge between their terms."""
     buffer = io.BytesIO()
     ox.serialize([ox.Quad(t.subject, t.predicate, t.object) for t in triples], buffer, ox.RdfFormat.N_QUADS)
@@ -164,7 +165,7 @@ def add_superclass_types(loaded: Loaded) -> None:
             if isinstance(sup, rdflib.URIRef):
                 supers.setdefault(sub, set()).add(sup)
 
-    def closure(cls, seen=None):
+    def closure(cls: rdflib.term.Node, seen: set[rdflib.term.Node] | None = None) -> set[rdflib.term.Node]:
         seen = set() if seen is None else seen
         for sup in supers.get(cls, ()):
             if sup not in seen:
@@ -172,7 +173,7 @@ def add_superclass_types(loaded: Loaded) -> None:
                 closure(sup, seen)
         return seen
 
-    cache = {}
+    cache: dict[rdflib.term.Node, set[rdflib.term.Node]] = {}
     for graph in loaded.graphs.values():
         for thing, cls in list(graph.subject_objects(RDF.type)):
             if cls not in cache:

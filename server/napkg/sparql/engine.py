@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypedDict
 
 import pyoxigraph as ox
 
@@ -21,6 +21,7 @@ from .results import (
     GRAPH_TYPES,
     NATIVE_TABLE_FORMATS,
     TABLE_TYPES,
+    Term,
     more_rows_than,
     write_boolean,
     write_graph,
@@ -88,8 +89,8 @@ def _too_large(query: str, message: str) -> str:
     """pyoxigraph's message for a LIMIT or OFFSET it cannot count to, said plainly and placed at the number
     (the parser places it just past the number's end)."""
     at = _POSITION.match(message)
-    found = at and _TOO_LARGE.fullmatch(message, at.end())
-    if not found:
+    found = _TOO_LARGE.fullmatch(message, at.end()) if at else None
+    if at is None or found is None:
         return message
     line, column = int(at[1]), int(at[2])
     lines = query.split("\n")
@@ -128,7 +129,7 @@ def explain(query: str, message: str, known: dict[str, str]) -> str:
     return f"{message}\nAlso, {hint}"
 
 
-def parse_term(text: str):
+def parse_term(text: str) -> Term:
     """An RDF term from its N-Triples form (as str() of a pyoxigraph term writes it)."""
     quad = next(iter(ox.parse(f"<urn:napkg:s> <urn:napkg:p> {text} .", format=ox.RdfFormat.N_TRIPLES)))
     return quad.object
@@ -136,6 +137,15 @@ def parse_term(text: str):
 
 def _pick(media_types: tuple[str, ...], offered: dict) -> str | None:
     return next((m for m in media_types if m in offered), None)
+
+
+class _QueryOptions(TypedDict, total=False):
+    """The keyword arguments run() passes to Store.query."""
+
+    default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]
+    named_graphs: list[ox.NamedNode | ox.BlankNode]
+    use_default_graph_as_union: bool
+    substitutions: dict[ox.Variable, Term]
 
 
 class LocalEngine:
@@ -148,14 +158,15 @@ class LocalEngine:
         union_default_graph: bool = False,
         prefixes: dict[str, str] | None = None,
         order_joins: bool = True,
-    ):
-        self.store, self.union, self.prefixes = store, union_default_graph, prefixes or {}
+    ) -> None:
+        self.store: ox.Store | None = store  # None once closed
+        self.union, self.prefixes = union_default_graph, prefixes or {}
         # pyoxigraph joins triples in the order they are written, between equals: joinorder writes them in
         # the order the store's counts say is cheapest (30 ms -> 0.3 ms for benchmarks/' CSDDD query).
         self.plan = Planner(store) if order_joins else None
 
     @classmethod
-    def from_nquads(cls, path: Path, **options) -> LocalEngine:
+    def from_nquads(cls, path: Path, **options: Any) -> LocalEngine:
         return cls(read_nquads(path), **options)
 
     def explain(self, query: str, message: str) -> str:
@@ -164,7 +175,7 @@ class LocalEngine:
         return explain(query, message, {**PREFIXES, **self.prefixes})
 
     def run(self, job: Job) -> Answer:
-        options = {}
+        options: _QueryOptions = {}
         if job.default_graphs or job.named_graphs:
             # Named graphs alone leave the default graph empty (SPARQL 1.1 Query, 13.2).
             try:
@@ -202,15 +213,19 @@ class LocalEngine:
                     return _not_acceptable("a SELECT result", TABLE_TYPES)
                 if job.limit is not None and job.limit <= job.max_rows:
                     # Several times faster than writing in Python (40 us against 130 us for 10 rows).
-                    return Answer(200, result.serialize(format=NATIVE_TABLE_FORMATS[media]), media, -1)
+                    body = result.serialize(format=NATIVE_TABLE_FORMATS[media])
+                    assert body is not None, "serialize() without an output returns the bytes"
+                    return Answer(200, body, media, -1)
                 if capped:
                     body = result.serialize(format=NATIVE_TABLE_FORMATS[media])
+                    assert body is not None, "serialize() without an output returns the bytes"
                     if not more_rows_than(body, media, job.max_rows):
                         return Answer(200, body, media, -1)
                     # Over the limit: run it again and cut it below, where the rows are counted one by one.
                     result = self._query(text, job, options)
+                    assert isinstance(result, ox.QuerySolutions), "the same SELECT, run again"
                 variables = [v.value for v in result.variables]
-                rows = []
+                rows: list[list[Term | None]] = []
                 for solution in result:
                     if len(rows) == job.max_rows:
                         return Answer(200, write_table(variables, rows, media), media, len(rows), truncated=True)
@@ -219,7 +234,8 @@ class LocalEngine:
             media = _pick(job.media_types, GRAPH_TYPES)
             if media is None:
                 return _not_acceptable("a CONSTRUCT or DESCRIBE result", GRAPH_TYPES)
-            triples, truncated = [], False
+            triples: list[ox.Triple] = []
+            truncated = False
             for triple in result:
                 if len(triples) == job.max_rows:
                     truncated = True
@@ -229,7 +245,11 @@ class LocalEngine:
         except (OSError, ValueError, RuntimeError) as error:
             return Answer(500, b"", "", error=f"The query failed while its results were read: {error}")
 
-    def _query(self, text: str, job: Job, options: dict):
+    def _query(
+        self, text: str, job: Job, options: _QueryOptions
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        if self.store is None:
+            raise RuntimeError("the engine is closed")
         planned = self.plan(text, frozenset(name for name, _ in job.substitutions)) if self.plan else text
         if planned != text:
             try:
@@ -240,6 +260,9 @@ class LocalEngine:
 
     def statistics(self) -> dict:
         """VoID figures: for the default dataset, the store's default graph and each named graph."""
+        store = self.store
+        if store is None:
+            raise RuntimeError("the engine is closed")
 
         def figures(pattern: str, union: bool) -> dict:
             query = (
@@ -251,10 +274,12 @@ class LocalEngine:
                 )
                 + " }"
             )
-            row = next(iter(self.store.query(query, use_default_graph_as_union=union)))
+            result = store.query(query, use_default_graph_as_union=union)
+            assert isinstance(result, ox.QuerySolutions), "a SELECT query"
+            row = next(iter(result))
             return {k: int(row[k].value) for k in ("triples", "entities", "properties", "classes")}
 
-        graphs = sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+        graphs = sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
         return {
             "dataset": figures("PATTERN", self.union),
             "default_graph": figures("PATTERN", False),
@@ -294,7 +319,7 @@ def build_store(dataset: Dataset) -> ox.Store:
     from ..graph.load import RDF_FORMATS, LoadError
 
     store = ox.Store()
-    targets = [(p, ox.DefaultGraph()) for p in dataset.default]
+    targets: list[tuple[Path, ox.NamedNode | ox.DefaultGraph]] = [(p, ox.DefaultGraph()) for p in dataset.default]
     targets += [(p, ox.NamedNode(name)) for name, paths in dataset.named.items() for p in paths]
     for path, graph in targets:
         fmt = RDF_FORMATS.get(Path(path).suffix)

@@ -9,7 +9,7 @@ grammar. What it refuses never reaches the engine.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -56,7 +56,7 @@ _NUMBER = re.compile(
 )
 
 
-def tokens(query: str, literals: bool = False):
+def tokens(query: str, literals: bool = False) -> Iterator[Token]:
     """The query's tokens, without comments and string contents (strings are skipped whole). With
     literals=True, for a reader of triples: strings come as "literal" tokens with their language tag or
     datatype, numbers as "number" tokens, and no word ends with "." (that one ends a triple)."""

@@ -137,8 +137,10 @@ class _Reader:
         that may have values when the group is joined (the engine joins a group with what is written
         before it, passing those values in), which count as bound when its runs are ordered."""
         i += 1
-        run: list = []  # Pattern lists and ("filter", start, end) in the order written
-        start = end = None
+        # Pattern lists and ("filter", start, end) in the order written
+        run: list[list[Pattern] | tuple[str, int, int]] = []
+        start: int | None = None  # the offsets of the run in the query text
+        end: int | None = None
         seen, scanned = set(outer), i  # variables written before the current element
 
         def before(k: int) -> frozenset[str]:
@@ -147,10 +149,11 @@ class _Reader:
             scanned = max(scanned, k)
             return frozenset(seen)
 
-        def close():
+        def close() -> None:
             nonlocal run, start
             triples = [p for e in run if isinstance(e, list) for p in e]
             if len(triples) >= 2:
+                assert start is not None and end is not None, "set with the run's first element"
                 filters = [self.query[e[1] : e[2]] for e in run if isinstance(e, tuple)]
                 self.runs.append((start, end, triples, filters, given))
             run, start = [], None
@@ -316,11 +319,13 @@ class Statistics:
             self._counts[key] = sum(1 for _ in islice(found, COUNT_CAP))
         return self._counts[key]
 
-    def _all_graphs(self, select: str, pattern: str, sample: int | None = None):
+    def _all_graphs(self, select: str, pattern: str, sample: int | None = None) -> ox.QuerySolution:
         """The one row of an aggregate over the matches of pattern in every graph of the store (over the
         first `sample` of them, if given)."""
         where = f"SELECT * WHERE {{ {pattern} }} LIMIT {sample}" if sample else pattern
-        return next(iter(self.store.query(f"SELECT {select} WHERE {{ {where} }}", use_default_graph_as_union=True)))
+        result = self.store.query(f"SELECT {select} WHERE {{ {where} }}", use_default_graph_as_union=True)
+        assert isinstance(result, ox.QuerySolutions), "a SELECT query"
+        return next(iter(result))
 
     def predicate(self, p: str | None) -> tuple[int, int, int]:
         """(triples, distinct subjects, distinct objects) with predicate p (None: any predicate)."""
@@ -332,7 +337,8 @@ class Statistics:
                 f"?s <{p}> ?o" if p else "?s ?p ?o",
                 SAMPLE,
             )
-            self._predicates[p] = tuple(max(1, int(row[k].value)) for k in ("n", "ds", "do"))
+            triples, subjects, objects = (max(1, int(row[k].value)) for k in ("n", "ds", "do"))
+            self._predicates[p] = (triples, subjects, objects)
         return self._predicates[p]
 
     def distinct_predicates(self) -> int:
@@ -388,14 +394,14 @@ def best_order(triples: list[Pattern], stats: Statistics, given: frozenset[str] 
         return fanouts[key]
 
     if n > DP_LIMIT:
-        order, bound, left = [], given, set(range(n))
+        picked, bound, left = [], given, set(range(n))
         while left:
             # Connected patterns first (no cross products), the fewest rows among them.
             pick = min(left, key=lambda k: (not (names[k] & bound) and bool(bound), fanout(k, bound), k))
-            order.append(pick)
+            picked.append(pick)
             bound |= names[pick]
             left.remove(pick)
-        return [triples[k] for k in order]
+        return [triples[k] for k in picked]
     # best[subset] = (cost, rows, order): subsets grow one pattern at a time.
     best: dict[int, tuple[float, float, tuple[int, ...]]] = {0: (0.0, 1.0, ())}
     for size in range(n):

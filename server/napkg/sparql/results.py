@@ -11,12 +11,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+#: An RDF term as pyoxigraph gives it: a value in a solution, or a triple's object.
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
 #: media type -> short name, for SELECT and ASK results
 TABLE_TYPES = {
@@ -91,7 +96,7 @@ DATASET_TYPES = {
 }
 
 
-def _term_json(term) -> dict:
+def _term_json(term: Term) -> dict:
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
@@ -115,7 +120,7 @@ def _term_json(term) -> dict:
     raise TypeError(f"unexpected term {term!r}")
 
 
-def _term_xml(term) -> str:
+def _term_xml(term: Term) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
@@ -134,7 +139,7 @@ def _term_xml(term) -> str:
     raise TypeError(f"unexpected term {term!r}")
 
 
-def _term_csv(term) -> str:
+def _term_csv(term: Term | None) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.BlankNode):
@@ -256,7 +261,7 @@ def compact_json_ld(expanded: bytes, prefixes: dict[str, str]) -> bytes:
     return json.dumps({"@context": context, "@graph": graph}, ensure_ascii=False).encode()
 
 
-def _shortener(usable: dict[str, str], used: dict[str, str], whole: set[str]):
+def _shortener(usable: dict[str, str], used: dict[str, str], whole: set[str]) -> Callable[[str], str]:
     by_length = sorted(usable.items(), key=lambda item: -len(item[1]))  # the longest namespace wins
     seen: dict[str, str] = {}
 
@@ -292,8 +297,10 @@ def _merged(nodes: list[dict]) -> list[dict]:
     return [{key: node[key] for key in ("@id", "@type") if key in node} | node for node in by_id.values()]
 
 
-def _compact_node(node: dict, shorten) -> dict:
-    head, types, rest = {}, [], {}
+def _compact_node(node: dict, shorten: Callable[[str], str]) -> dict:
+    head: dict[str, str | list[str]] = {}  # @id and @type, first
+    types: list[str] = []
+    rest: dict[str, Any] = {}
     for key, values in node.items():
         if key == "@id":
             head[key] = shorten(values)
@@ -310,7 +317,7 @@ def _compact_node(node: dict, shorten) -> dict:
     return {**head, **rest}
 
 
-def _compact_value(value: dict, shorten) -> dict | str:
+def _compact_value(value: dict, shorten: Callable[[str], str]) -> dict | str:
     if "@id" in value:
         return {"@id": shorten(value["@id"])}
     if "@type" in value:
