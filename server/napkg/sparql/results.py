@@ -167,6 +167,8 @@ def more_rows_than(body: bytes, media_type: str, limit: int) -> bool:
 
 
 def write_table(variables: list[str], rows: list[list], media_type: str) -> bytes:
+    """pyoxigraph writes only a whole QuerySolutions (all the solutions left in it) and cannot build or slice
+    one from Python rows, so a result cut at max_rows is written here."""
     kind = TABLE_TYPES[media_type]
     if kind == "json":
         bindings = [{v: _term_json(t) for v, t in zip(variables, row, strict=False) if t is not None} for row in rows]
@@ -200,6 +202,8 @@ def write_table(variables: list[str], rows: list[list], media_type: str) -> byte
 
 
 def write_boolean(value: bool, media_type: str) -> bytes:
+    """pyoxigraph cannot build a QueryBoolean from a bool and writes one in CSV and TSV as a bare "true",
+    without Jena's _askResult header line (tests/test_cli_query.py), so an ASK result is written here."""
     kind = TABLE_TYPES[media_type]
     if kind == "json":
         return json.dumps({"head": {}, "boolean": value}).encode()
@@ -237,7 +241,9 @@ def compact_json_ld(expanded: bytes, prefixes: dict[str, str]) -> bytes:
     written as prefix:name, rdf:type as @type, and an @context of the prefixes it uses: the same triples,
     readable by a person. Only what expands back to the same IRI is shortened: not a name starting with
     "//" (JSON-LD reads that as an IRI), and no prefix that is also the scheme of an IRI left whole
-    (JSON-LD would read "fn:x" as fn: plus "x")."""
+    (JSON-LD would read "fn:x" as fn: plus "x").
+    Not pyld or rdflib: on 10,000 triples pyld 3.3's compact took 0.77 s and rdflib 7.6's (parse, serialize
+    with a context) 0.35 s against 40-46 ms here, and both change triples tests/test_json_ld.py checks."""
     nodes = json.loads(expanded)
     usable = {
         name: iri

@@ -5,11 +5,12 @@ every box and arrow of the diagram, is read from the ontology files, so the page
 model. The IRIs of our terms are https://w3id.org/nap-bhr/def#Term, which resolve to /def with the term's
 fragment: each term has the anchor #Term on the page.
 
-The diagram is laid out here, in Python (no graphviz on the machines this runs on): classes are boxes in
-layers, object properties whose domain and range are both our classes are labelled arrows between them, and
-subclass edges between our classes are arrows with a hollow head. Layers follow the longest path along
-those edges; the order within a layer is improved by barycentre sweeps; x positions are the closest to
-the neighbours' positions that keep the order and the spacing (pool-adjacent-violators).
+The diagram is laid out here, in Python: classes are boxes in layers, object properties whose domain and
+range are both our classes are labelled arrows between them, and subclass edges between our classes are
+arrows with a hollow head. Layers follow the longest path along those edges; the order within a layer is
+improved by barycentre sweeps; x positions are the closest to the neighbours' positions that keep the order
+and the spacing (pool-adjacent-violators).
+Not Graphviz, though pygraphviz 2.0.4's wheel bundles it (no apt): 115 MB unpacked, and dot sizes text by local fonts.
 """
 
 from __future__ import annotations
