@@ -8,11 +8,11 @@ from urllib.parse import quote
 import rdflib
 from rdflib.namespace import RDF, RDFS, XSD
 
-SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
-VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+from ..graph.namespaces import DCT, SD, VOID
+from .rdfmedia import RDF_MEDIA
+
 FORMATS = rdflib.Namespace("http://www.w3.org/ns/formats/")
 ENT = rdflib.Namespace("http://www.w3.org/ns/entailment/")
-DCT = rdflib.Namespace("http://purl.org/dc/terms/")
 
 RESULT_FORMATS = [
     "SPARQL_Results_JSON",
@@ -24,12 +24,6 @@ RESULT_FORMATS = [
     "JSON-LD",
     "RDF_XML",
 ]
-RDF_FORMATS = {
-    "text/turtle": "turtle",
-    "application/n-triples": "nt",
-    "application/ld+json": "json-ld",
-    "application/rdf+xml": "xml",
-}
 
 
 class ServiceDescription:
@@ -113,7 +107,9 @@ class ServiceDescription:
     def serialize(self, endpoint: str, media_type: str) -> bytes:
         key = (endpoint, media_type)
         if key not in self._cache:
-            self._cache[key] = self.graph(endpoint).serialize(format=RDF_FORMATS[media_type], encoding="utf-8")
+            self._cache[key] = self.graph(endpoint).serialize(
+                format=RDF_MEDIA[media_type].rdflib_format, encoding="utf-8"
+            )
         return self._cache[key]
 
     def html(self, endpoint: str) -> str:
