@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 from xml.sax.saxutils import escape, quoteattr
 
 import rdflib
@@ -28,6 +30,7 @@ from markupsafe import Markup
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from .. import __version__
+from ..endpoint.context import Context
 from ..endpoint.negotiation import HTML, Page, page_or_rdf
 from ..endpoint.rdfmedia import MEDIA_BY_SUFFIX, RDF_MEDIA
 from ..graph.load import ONTOLOGY, parse_file, rdf_files
@@ -62,7 +65,7 @@ def is_ours(iri: str) -> bool:
     return iri.startswith(str(NAP))
 
 
-def _texts(graph: rdflib.Graph, subject, prop) -> dict[str, str]:
+def _texts(graph: rdflib.Graph, subject: rdflib.term.Node, prop: rdflib.term.Node) -> dict[str, str]:
     found: dict[str, str] = {}
     for value in graph.objects(subject, prop):
         if isinstance(value, rdflib.Literal):
@@ -70,7 +73,7 @@ def _texts(graph: rdflib.Graph, subject, prop) -> dict[str, str]:
     return found
 
 
-def _natural(text: str):
+def _natural(text: str) -> list[int | str]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
@@ -189,14 +192,14 @@ def model() -> Model:
     g = stated_graph()
     onto = rdflib.URIRef(ONTOLOGY_IRI)
 
-    def refs(objects) -> list[Ref]:
+    def refs(objects: Iterable[rdflib.term.Node]) -> list[Ref]:
         out = []
         for o in objects:
             if isinstance(o, rdflib.URIRef):
                 out.append(Ref(str(o), _texts(g, o, RDFS.label)))
         return sorted(out, key=lambda r: (not r.ours, r.name.lower()))
 
-    def make(subject, kind) -> Term:
+    def make(subject: rdflib.term.Node, kind: str) -> Term:
         sup = RDFS.subClassOf if kind == "class" else RDFS.subPropertyOf
         term = Term(
             str(subject),
@@ -213,7 +216,9 @@ def model() -> Model:
                 term.characteristics.append("functional")
         return term
 
-    ours = lambda s: isinstance(s, rdflib.URIRef) and is_ours(str(s))  # noqa: E731
+    def ours(s: rdflib.term.Node) -> TypeGuard[rdflib.URIRef]:
+        return isinstance(s, rdflib.URIRef) and is_ours(str(s))
+
     classes = sorted((make(s, "class") for s in set(g.subjects(RDF.type, OWL.Class)) if ours(s)), key=lambda t: t.name)
     objects = sorted(
         (make(s, "object") for s in set(g.subjects(RDF.type, OWL.ObjectProperty)) if ours(s)), key=lambda t: t.name
@@ -243,9 +248,9 @@ def model() -> Model:
             by_iri[t.iri].instances.append(Ref(ind.iri, ind.labels))
 
     schemes = []
-    for s in set(g.subjects(RDF.type, SKOS.ConceptScheme)):
+    for scheme in set(g.subjects(RDF.type, SKOS.ConceptScheme)):
         concepts = []
-        for c in set(g.subjects(SKOS.inScheme, s)):
+        for c in set(g.subjects(SKOS.inScheme, scheme)):
             notation = g.value(c, SKOS.notation)
             concepts.append(
                 Concept(
@@ -259,15 +264,15 @@ def model() -> Model:
         concepts.sort(key=lambda c: _natural(c.iri))
         schemes.append(
             Scheme(
-                str(s),
-                _texts(g, s, SKOS.prefLabel),
-                _texts(g, s, SKOS.definition),
+                str(scheme),
+                _texts(g, scheme, SKOS.prefLabel),
+                _texts(g, scheme, SKOS.definition),
                 concepts,
-                sorted(str(o) for o in g.objects(s, RDFS.seeAlso)),
+                sorted(str(o) for o in g.objects(scheme, RDFS.seeAlso)),
             )
         )
 
-    def scheme_key(scheme: Scheme):
+    def scheme_key(scheme: Scheme) -> tuple[int, str]:
         segment = scheme.iri[len(ID) :].split("/")[0]
         return (SCHEME_ORDER.index(segment) if segment in SCHEME_ORDER else len(SCHEME_ORDER), scheme.iri)
 
@@ -338,7 +343,7 @@ def _pava(desired: list[float]) -> list[float]:
             blocks[-1][1] += c
     out = []
     for s, c in blocks:
-        out += [s / c] * c
+        out += [s / c] * int(c)  # c: a count
     return out
 
 
@@ -367,7 +372,10 @@ class Layout:
         self.edges: list[Edge] = []
         class_iris = {t.iri for t in m.classes}
         for term in m.classes:
-            lines = [(term.name, NAME_SIZE, True, ACCENT, False), (term.label(lang), LABEL_SIZE, False, MUTED, False)]
+            lines: list[tuple[str, float, bool, str, bool]] = [
+                (term.name, NAME_SIZE, True, ACCENT, False),
+                (term.label(lang), LABEL_SIZE, False, MUTED, False),
+            ]
             for sup in term.supers:
                 if not sup.ours:
                     lines.append(("⊂ " + sup.curie, SUPER_SIZE, False, MUTED, True))
@@ -388,14 +396,15 @@ class Layout:
         self._place()
 
     # Layers: the longest path along the edges (domain above range, subclass above superclass).
-    def _layer(self):
+    def _layer(self) -> None:
         successors: dict[str, list[str]] = {k: [] for k in self.nodes}
         for e in self.edges:
             successors[e.source].append(e.target)
         # Break cycles (none in the model today) by dropping edges that close one, found depth first.
-        state, dag = {}, {k: [] for k in self.nodes}
+        state: dict[str, int] = {}
+        dag: dict[str, list[str]] = {k: [] for k in self.nodes}
 
-        def visit(k):
+        def visit(k: str) -> None:
             state[k] = 1
             for t in sorted(successors[k]):
                 if state.get(t) == 1:
@@ -411,7 +420,7 @@ class Layout:
         connected = {e.source for e in self.edges} | {e.target for e in self.edges}
         layer: dict[str, int] = {}
 
-        def depth(k):
+        def depth(k: str) -> int:
             if k not in layer:
                 preds = [p for p in dag if k in dag[p]]
                 layer[k] = max((depth(p) + 1 for p in preds), default=0)
@@ -444,7 +453,7 @@ class Layout:
         return [(p[i], p[i + 1]) for e in self.edges for p in [e.path] for i in range(len(p) - 1)]
 
     # Order within a layer: barycentre sweeps, keeping the order with the fewest crossings.
-    def _order(self):
+    def _order(self) -> None:
         segments = self._segments()
         up: dict[str, list[str]] = {k: [] for k in self.nodes}
         down: dict[str, list[str]] = {k: [] for k in self.nodes}
@@ -452,7 +461,7 @@ class Layout:
             down[a].append(b)
             up[b].append(a)
 
-        def index():
+        def index() -> dict[str, int]:
             return {k: i for layer in self.layers for i, k in enumerate(layer)}
 
         best = [list(layer) for layer in self.layers]
@@ -476,14 +485,14 @@ class Layout:
         self.crossings = best_cross
 
     # x: as close to the neighbours as the order and the spacing allow; y: layer by layer.
-    def _place(self):
+    def _place(self) -> None:
         segments = self._segments()
         neighbours: dict[str, list[str]] = {k: [] for k in self.nodes}
         for a, b in segments:
             neighbours[a].append(b)
             neighbours[b].append(a)
 
-        def pack(layer: list[str], desired: list[float]):
+        def pack(layer: list[str], desired: list[float]) -> None:
             offsets, total = [], 0.0
             for i, k in enumerate(layer):
                 if i:
@@ -513,7 +522,9 @@ class Layout:
         # Rows of loose classes, as wide as the drawing above (or 900 px).
         left = min((self.nodes[k].x - self.nodes[k].width / 2 for layer in self.layers for k in layer), default=0)
         right = max((self.nodes[k].x + self.nodes[k].width / 2 for layer in self.layers for k in layer), default=900)
-        rows, row, used = [], [], 0.0
+        rows: list[list[str]] = []
+        row: list[str] = []
+        used = 0.0
         for k in self.loose:
             w = self.nodes[k].width
             if row and used + NODE_GAP + w > max(right - left, 600):
@@ -533,7 +544,7 @@ class Layout:
         minx = min(n.x - n.width / 2 for n in self.nodes.values())
         for n in self.nodes.values():
             n.x += MARGIN - minx
-        y = MARGIN + 8
+        y: float = MARGIN + 8
         self.layer_tops, self.layer_heights = [], []
         for layer in self.layers:
             height = max((self.nodes[k].height for k in layer if not self.nodes[k].dummy), default=20)
@@ -565,7 +576,7 @@ def model_svg(m: Model | None = None, lang: str = "nl", link: str = "#") -> str:
     lay = Layout(m, lang)
     legend_h = 64
     width, height = max(lay.width, 760), lay.height + legend_h
-    out = []
+    out: list[str] = []
     w = out.append
     title = "Model of the NAP knowledge graph" if en else "Model van de kennisgraaf NAP"
     names = ", ".join(t.name for t in m.classes)
@@ -687,6 +698,7 @@ def model_svg(m: Model | None = None, lang: str = "nl", link: str = "#") -> str:
     for n in nodes.values():
         if n.dummy:
             continue
+        assert n.term is not None, "every box but a dummy is a class's"
         x0 = n.x - n.width / 2
         href = link + n.term.name
         w(f'<a class="class" href={quoteattr(href)} xlink:href={quoteattr(href)} data-class={quoteattr(n.term.name)}>')
@@ -772,7 +784,9 @@ def ontology_rdf(media: str) -> bytes:
     triples = sorted(ox.parse(nt, format=ox.RdfFormat.N_TRIPLES), key=str)
     fmt = RDF_MEDIA[media].oxigraph_format
     prefixes = None if fmt == ox.RdfFormat.N_TRIPLES else dict(PREFIXES)
-    return ox.serialize([ox.Triple(t.subject, t.predicate, t.object) for t in triples], format=fmt, prefixes=prefixes)
+    body = ox.serialize([ox.Triple(t.subject, t.predicate, t.object) for t in triples], format=fmt, prefixes=prefixes)
+    assert body is not None, "serialize() with no output returns the bytes"
+    return body
 
 
 def write_docs(out: Path) -> list[Path]:
@@ -798,11 +812,11 @@ def write_docs(out: Path) -> list[Path]:
 # --- Routes -----------------------------------------------------------------------------------------
 
 
-def make_router(context=None) -> APIRouter:
+def make_router(context: Context | None = None) -> APIRouter:
     router = APIRouter()
     cache: dict[tuple, bytes] = {}
 
-    def cached(key, make) -> bytes:
+    def cached(key: tuple[str, str], make: Callable[[], bytes]) -> bytes:
         if key not in cache:
             cache[key] = make()
         return cache[key]
@@ -821,7 +835,7 @@ def make_router(context=None) -> APIRouter:
         )
 
     @router.api_route("/def", methods=["GET", "HEAD"], include_in_schema=False)
-    async def definition(request: Request):
+    async def definition(request: Request) -> Response:
         accept, formats = request.headers.get("accept"), request.query_params.getlist("format")
         media = page_or_rdf(accept, formats, RDF_MEDIA, Page.FOR_BROWSERS)
         if media is None:
@@ -836,7 +850,7 @@ def make_router(context=None) -> APIRouter:
         return rdf_response(media, request)
 
     @router.api_route("/def.{ext}", methods=["GET", "HEAD"], include_in_schema=False)
-    async def definition_file(ext: str, request: Request):
+    async def definition_file(ext: str, request: Request) -> Response:
         if ext == "html":
             return HTMLResponse(def_html(page_lang(request), request))
         if ext not in MEDIA_BY_SUFFIX:
@@ -848,13 +862,13 @@ def make_router(context=None) -> APIRouter:
         return rdf_response(MEDIA_BY_SUFFIX[ext], request)
 
     @router.get("/def/model.svg", include_in_schema=False)
-    async def diagram(request: Request):
+    async def diagram(request: Request) -> Response:
         lang = page_lang(request)
         body = cached(("svg", lang), lambda: model_svg(lang=lang, link="/def#").encode("utf-8"))
         return Response(body, media_type="image/svg+xml")
 
     @router.api_route("/def/{version}", methods=["GET", "HEAD"], include_in_schema=False)
-    async def version(version: str, request: Request):
+    async def version(version: str, request: Request) -> Response:
         """The version IRI (owl:versionIRI, .../def/0.1.0) resolves: this server serves that version."""
         if version != __version__:
             return Response(

@@ -23,8 +23,10 @@ import shutil
 import tempfile
 import threading
 import weakref
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import pyoxigraph as ox
 import rdflib
@@ -116,7 +118,7 @@ def write_sorted_nquads(store: ox.Store, target: Path) -> None:
         run.unlink()
 
 
-def _triples(quads):
+def _triples(quads: Iterable[ox.Quad]) -> Iterator[ox.Triple]:
     """The triples of sorted quads, each once: a triple's quads are next to each other."""
     previous = None
     for quad in quads:
@@ -191,6 +193,7 @@ class Dumps:
                     raise
                 self.etags = {name: _etag(path) for name, path in paths.items()}
                 self._cleanup, self.folder = cleanup, folder
+            assert self.folder is not None, "present, or written just now"
             return self.folder
 
     def size(self, name: str) -> int:
@@ -207,7 +210,7 @@ class DumpResponse(FileResponse):
     """A dump file. One up to WHOLE bytes goes in one piece, as when the dumps were bodies in memory (so the
     compression middleware compresses it whole and gives its Content-Length); a larger one streams."""
 
-    def __init__(self, path: Path, size: int, **options):
+    def __init__(self, path: Path, size: int, **options: Any):
         super().__init__(path, **options)
         if size <= WHOLE:
             self.chunk_size = size + 1  # read at once, and the read says it was the last
@@ -230,11 +233,12 @@ ALL_TRIPLES = "{ { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
 
 def _rows(store: ox.Store, query: str) -> list[dict]:
     result = store.query(query, use_default_graph_as_union=False)
+    assert isinstance(result, ox.QuerySolutions), "a SELECT query"
     names = [v.value for v in result.variables]
     return [{n: s[n] for n in names} for s in result]
 
 
-def _int(term) -> int:
+def _int(term: ox.Literal | None) -> int:
     return int(term.value) if term is not None else 0
 
 
@@ -327,7 +331,7 @@ def void_graph(stats: dict, *, nap: bool, endpoint: str, void_iri: str) -> rdfli
 # --- The /download/ page ---------------------------------------------------------------------------------
 
 
-def _text(graph: rdflib.Graph, subject, prop, lang: str) -> str:
+def _text(graph: rdflib.Graph, subject: rdflib.term.Node, prop: rdflib.term.Node, lang: str) -> str:
     values = [o for o in graph.objects(subject, prop) if isinstance(o, rdflib.Literal)]
     for wanted in (lang, "en", "nl", None):
         for v in values:
@@ -349,6 +353,7 @@ def page_facts(lang: str) -> dict:
     publisher = g.value(ds, DCTERMS.publisher)
     contact = g.value(ds, DCAT.contactPoint)
     period = g.value(ds, DCTERMS.temporal)
+    provenance = g.value(ds, DCTERMS.provenance)
     distributions = []
     for dist in g.objects(ds, DCAT.distribution):
         url = str(g.value(dist, DCAT.downloadURL))
@@ -382,9 +387,7 @@ def page_facts(lang: str) -> dict:
         "languages": sorted(iri(DCTERMS.language)),
         "derived_from": sorted(iri(PROV.wasDerivedFrom)),
         "source": sorted(iri(DCTERMS.source)),
-        "provenance": _text(g, g.value(ds, DCTERMS.provenance), RDFS.label, lang)
-        if g.value(ds, DCTERMS.provenance)
-        else "",
+        "provenance": _text(g, provenance, RDFS.label, lang) if provenance else "",
         "start": str(g.value(period, DCAT.startDate) or "")[:4] if period is not None else "",
         "end": str(g.value(period, DCAT.endDate) or "")[:4] if period is not None else "",
         "landing": str(g.value(ds, DCAT.landingPage) or ""),
@@ -395,7 +398,7 @@ def page_facts(lang: str) -> dict:
     }
 
 
-def PREFIXES_SHORT(iri) -> str:  # noqa: N802 - reads like the constant it formats with
+def PREFIXES_SHORT(iri: object) -> str:  # noqa: N802 - reads like the constant it formats with
     text = str(iri)
     for prefix, ns in {**PREFIXES, "overheid": str(OVERHEID)}.items():
         if text.startswith(ns):
@@ -403,7 +406,7 @@ def PREFIXES_SHORT(iri) -> str:  # noqa: N802 - reads like the constant it forma
     return text
 
 
-def human_size(n: int, lang: str) -> str:
+def human_size(n: float, lang: str) -> str:
     for unit in ("B", "KB", "MB"):
         if n < 1024 or unit == "MB":
             text = f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -415,19 +418,38 @@ def human_size(n: int, lang: str) -> str:
 # --- Routes ----------------------------------------------------------------------------------------------
 
 
-def make_router(context: Context) -> APIRouter:
+@runtime_checkable
+class ServedConfig(Protocol):
+    """What the routes read of Context.config, which is app.ServerConfig (typed object there: app is a layer above)."""
+
+    nap: bool  # serving the NAP graph (its DCAT description), or data given on the command line
+
+
+def serves_nap(context: Context) -> bool:
+    config = context.config
+    assert isinstance(config, ServedConfig), "Context.config is app.ServerConfig"
+    return config.nap
+
+
+class MetadataRouter(APIRouter):
+    """The routes of this module, with the dump files they serve (for tests and the app to inspect)."""
+
+    dumps: Dumps
+
+
+def make_router(context: Context) -> MetadataRouter:
     from starlette.concurrency import run_in_threadpool
 
     dumps = Dumps(context.store)  # written when first asked for
 
     @contextlib.asynccontextmanager
-    async def lifespan(app):
+    async def lifespan(app: object) -> AsyncIterator[None]:
         yield
         # Here, not only at exit: uvicorn ends on SIGTERM by raising the signal again, and exit hooks do not run.
         dumps.close()
 
-    router = APIRouter(lifespan=lifespan)  # FastAPI runs it inside the app's own
-    router.dumps = dumps  # type: ignore[attr-defined]
+    router = MetadataRouter(lifespan=lifespan)  # FastAPI runs it inside the app's own
+    router.dumps = dumps
     state: dict = {}
 
     async def written() -> None:
@@ -472,12 +494,12 @@ def make_router(context: Context) -> APIRouter:
         )
 
     @router.get("/download", include_in_schema=False)
-    async def download_redirect(request: Request):
+    async def download_redirect(request: Request) -> RedirectResponse:
         query = request.url.query
         return RedirectResponse("/download/" + (f"?{query}" if query else ""), status_code=308)
 
     @router.api_route("/download/", methods=["GET", "HEAD"], include_in_schema=False)
-    async def download_page(request: Request):
+    async def download_page(request: Request) -> Response:
         media = negotiate(request, Page.ONLY_FOR_BROWSERS)
         if media is None:
             return not_acceptable("/download/ (the DCAT description)")
@@ -495,7 +517,7 @@ def make_router(context: Context) -> APIRouter:
             lang,
             active="data",
             d=facts,
-            nap=context.config.nap,
+            nap=serves_nap(context),
             stats=stats(),
             dumps=DUMPS,
             labels=labels(facts["derived_from"], lang),
@@ -503,7 +525,7 @@ def make_router(context: Context) -> APIRouter:
         return HTMLResponse(html, headers={"Vary": "Accept"})
 
     @router.api_route("/download/{name}", methods=["GET", "HEAD"], include_in_schema=False)
-    async def download_file(name: str, request: Request):
+    async def download_file(name: str, request: Request) -> Response:
         dump = DUMPS.get(name)
         if dump is None:
             return Response(
@@ -528,13 +550,13 @@ def make_router(context: Context) -> APIRouter:
         return DumpResponse(dumps.ready() / name, size, media_type=media, headers=headers)
 
     @router.api_route("/.well-known/void", methods=["GET", "HEAD"], include_in_schema=False)
-    async def void(request: Request):
+    async def void(request: Request) -> Response:
         # Turtle unless the client asks for another RDF format (a browser's */* gets Turtle, the first offered).
         media = negotiate(request, Page.NONE)
         if media is None:
             return not_acceptable("/.well-known/void")
         base = str(request.base_url)
-        nap = context.config.nap
+        nap = serves_nap(context)
         graph = void_graph(
             stats(), nap=nap, endpoint=base + "sparql", void_iri=(BASE if nap else base) + ".well-known/void"
         )

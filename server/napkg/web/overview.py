@@ -13,10 +13,13 @@ import csv
 import io
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
@@ -243,7 +246,7 @@ def q_chapter(report: str, year: str, lang: str) -> str:
 # --- Running them ----------------------------------------------------------------------------------
 
 
-def value(term) -> str:
+def value(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> str:
     return "" if term is None else term.value
 
 
@@ -263,6 +266,7 @@ class Result:
 
 def run(context: Context, query: str) -> Result:
     result = context.store.query(query, use_default_graph_as_union=context.union_default_graph)
+    assert isinstance(result, ox.QuerySolutions), "a SELECT query"
     variables = [v.value for v in result.variables]
     return Result(variables, [{v: value(s[v]) for v in variables} for s in result])
 
@@ -315,7 +319,7 @@ class Palette:
         return self.colours.get(s, ("#777777", "#ffffff"))[1]
 
 
-def order_statuses(keys) -> list[str]:
+def order_statuses(keys: Iterable[str]) -> list[str]:
     keys = set(keys)
     return [s for s in STATUS_ORDER if s in keys] + sorted(keys - set(STATUS_ORDER))
 
@@ -765,6 +769,7 @@ class Chart:
     editor: str = ""
     extra: dict = field(default_factory=dict)
     note: str = ""  # the caveat, in the caption
+    inline: Markup | None = None  # the SVG, for the page (set by the route)
 
 
 def _statuses(result: Result) -> list[tuple[str, str]]:
@@ -777,7 +782,7 @@ def _statuses(result: Result) -> list[tuple[str, str]]:
 
 def _bars_table(
     bars: list[Bar],
-    statuses,
+    statuses: list[tuple[str, str]],
     first: str,
     lang: str,
     group_head: str | None = None,
@@ -810,7 +815,7 @@ def _unit(n: int, lang: str) -> str:
     return f"{n} actiepunt" + ("" if n == 1 else "en")
 
 
-def _describe(bars: list[Bar], statuses, lang: str) -> str:
+def _describe(bars: list[Bar], statuses: list[tuple[str, str]], lang: str) -> str:
     labels = dict(statuses)
     parts = []
     for b in bars:
@@ -872,7 +877,8 @@ def build_charts(context: Context, lang: str) -> tuple[Report | None, list[Chart
         return None, [], {}
     en = lang == "en"
     year = report.year
-    charts, figures = [], {}
+    charts: list[Chart] = []
+    figures: dict[str, Any] = {}
     report_statuses: list[tuple[str, str]] = []  # the statuses of figure 1: every status in the report
     axis = "Number of action points" if en else "Aantal actiepunten"
     caption = f"Source: progress report {year}" if en else f"Bron: voortgangsrapportage {year}"
@@ -985,7 +991,8 @@ def build_charts(context: Context, lang: str) -> tuple[Report | None, list[Chart
             periods = []
             for r in result.rows:
                 if r.get("planPeriod") and re.fullmatch(r"\d{4}/\d{4}", r["planPeriod"]):
-                    plan = tuple(int(y) for y in r["planPeriod"].split("/"))
+                    plan_start, plan_end = r["planPeriod"].split("/")
+                    plan = (int(plan_start), int(plan_end))
                 periods.append(
                     Period(
                         r["ap"],
@@ -1046,15 +1053,15 @@ def build_charts(context: Context, lang: str) -> tuple[Report | None, list[Chart
 
 def make_router(context: Context) -> APIRouter:
     router = APIRouter()
-    cache: dict[str, tuple] = {}
+    cache: dict[str, tuple[Report | None, list[Chart], dict]] = {}
 
-    def charts(lang: str):
+    def charts(lang: str) -> tuple[Report | None, list[Chart], dict]:
         if lang not in cache:
             cache[lang] = build_charts(context, lang)
         return cache[lang]
 
     @router.get("/overview", include_in_schema=False)
-    async def overview(request: Request):
+    async def overview(request: Request) -> HTMLResponse:
         lang = page_lang(request)
         report, chart_list, figures = charts(lang)
         for chart in chart_list:
@@ -1072,7 +1079,7 @@ def make_router(context: Context) -> APIRouter:
         return HTMLResponse(html)
 
     @router.get("/overview/{name}.{ext}", include_in_schema=False)
-    async def chart_file(name: str, ext: str, request: Request):
+    async def chart_file(name: str, ext: str, request: Request) -> Response:
         lang = page_lang(request)
         _, chart_list, _ = charts(lang)
         chart = next((c for c in chart_list if c.id == name), None)

@@ -13,7 +13,10 @@ import datetime as _dt
 import functools
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -38,9 +41,11 @@ from ..graph.namespaces import (
     VANN,
     XSD,
 )
-from ..sparql.results import compact_json_ld
+from ..sparql.results import Term, compact_json_ld
 
 TYPE = RDF + "type"
+#: A subject in the store, as pyoxigraph types it (a Term is any term: sparql.results).
+Subject = ox.NamedNode | ox.BlankNode | ox.Triple
 LABEL_PROPERTIES = (SKOS + "prefLabel", RDFS + "label", DCT + "title", FOAF + "name")
 LANGS = ("nl", "en")
 
@@ -489,7 +494,7 @@ def is_name(iri: str, prop: str) -> bool:
     """Whether a Dutch literal is a name an English page may show as it is (an organisation's, a law's): any
     other Dutch text is the report's wording, which an English page leaves out."""
     parts = split_thing(iri)
-    return bool(parts) and parts[0] in NAME_KINDS and prop in NAME_PROPERTIES
+    return parts is not None and parts[0] in NAME_KINDS and prop in NAME_PROPERTIES
 
 
 def number_key(number: str) -> int:
@@ -704,7 +709,7 @@ class Site:
 
     # --- the store ---------------------------------------------------------------------------------
 
-    def _read_outgoing(self, node) -> tuple[dict, frozenset]:
+    def _read_outgoing(self, node: ox.NamedNode | ox.BlankNode) -> tuple[dict[str, tuple[Term, ...]], frozenset[str]]:
         """{property IRI: values} of node (properties and values in the store's order, each triple once)
         and the named graphs that hold them."""
         by_prop: dict[str, dict] = {}
@@ -720,17 +725,17 @@ class Site:
             frozenset(g.value for g in graphs if type(g) is ox.NamedNode),
         )
 
-    def by_property(self, node) -> dict[str, tuple]:
+    def by_property(self, node: Term) -> dict[str, tuple[Term, ...]]:
         """{property IRI: values} of every triple with node as subject. Shared with the cache: do not change it."""
         if not isinstance(node, (ox.NamedNode, ox.BlankNode)):
             return {}
         return self._outgoing(node)[0]
 
-    def outgoing(self, node) -> list:
+    def outgoing(self, node: Term) -> list[tuple[str, Term]]:
         """(property IRI, value) of every triple with node as subject, property by property."""
         return [(p, o) for p, values in self.by_property(node).items() for o in values]
 
-    def incoming(self, node) -> list:
+    def incoming(self, node: Term) -> list[tuple[Subject, str]]:
         """(subject, property IRI) of every triple with node as object."""
         if not isinstance(node, (ox.NamedNode, ox.BlankNode)):
             return []
@@ -739,13 +744,13 @@ class Site:
             found.setdefault((quad.subject, quad.predicate.value), None)
         return list(found)
 
-    def graphs_of(self, node) -> frozenset:
+    def graphs_of(self, node: Term) -> frozenset[str]:
         """The named graphs with a triple about node."""
         if not isinstance(node, (ox.NamedNode, ox.BlankNode)):
             return frozenset()
         return self._outgoing(node)[1]
 
-    def _read_exists(self, node) -> bool:
+    def _read_exists(self, node: ox.NamedNode | ox.BlankNode) -> bool:
         return (
             next(iter(self.store.quads_for_pattern(node, None, None, None)), None) is not None
             or next(iter(self.store.quads_for_pattern(None, None, node, None)), None) is not None
@@ -758,6 +763,7 @@ class Site:
             "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?g)) } GROUP BY ?g",
             use_default_graph_as_union=False,
         )
+        assert isinstance(result, ox.QuerySolutions), "a SELECT query"
         return {
             row["g"].value: Graph(row["g"].value, row["g"].value.rsplit("/", 1)[-1], int(row["n"].value))
             for row in result
@@ -767,18 +773,17 @@ class Site:
         found = self._graph_details.get(iri)
         if found is None:
             graph = ox.NamedNode(iri)
-            row = next(
-                iter(
-                    self.store.query(
-                        "SELECT (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) WHERE { ?s ?p "
-                        "?o }",
-                        default_graph=graph,
-                    )
-                )
+            counts = self.store.query(
+                "SELECT (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?p) AS ?properties) WHERE { ?s ?p ?o }",
+                default_graph=graph,
             )
+            assert isinstance(counts, ox.QuerySolutions), "a SELECT query"
+            row = next(iter(counts))
             classes: dict[str, int] = {}
             for quad in self.store.quads_for_pattern(None, ox.NamedNode(TYPE), None, graph):
-                classes[quad.object.value] = classes.get(quad.object.value, 0) + 1
+                cls = quad.object
+                if not isinstance(cls, ox.Triple):  # a triple term (RDF 1.2) is no class
+                    classes[cls.value] = classes.get(cls.value, 0) + 1
             found = self._graph_details[iri] = GraphDetails(
                 int(row["subjects"].value), int(row["properties"].value), classes
             )
@@ -786,14 +791,14 @@ class Site:
 
     # --- raw access ----------------------------------------------------------------------------------
 
-    def objects(self, node, prop: str) -> list:
+    def objects(self, node: Term, prop: str) -> list[Term]:
         return list(self.by_property(node).get(prop, ()))
 
-    def specific_types(self, types: list) -> list:
+    def specific_types(self, types: Sequence[Term]) -> list[Term]:
         """The types no other of them specialises: loading adds every superclass (prov:Entity, ...) as a
         type for queries, but a reader wants "Ministerie", not the whole hierarchy."""
 
-        def supers(cls, seen):
+        def supers(cls: Term, seen: set[Term]) -> set[Term]:
             for sup in self.objects(cls, RDFS + "subClassOf"):
                 if sup not in seen:
                     seen.add(sup)
@@ -805,11 +810,11 @@ class Site:
             implied |= supers(t, set())
         return [t for t in types if t not in implied]
 
-    def first(self, node, prop: str):
+    def first(self, node: Term, prop: str) -> Term | None:
         values = self.objects(node, prop)
         return values[0] if values else None
 
-    def subjects(self, prop: str, node) -> list:
+    def subjects(self, prop: str, node: Term) -> list[Subject]:
         if not isinstance(node, (ox.NamedNode, ox.BlankNode)):
             return []
         found: dict = {}
@@ -820,23 +825,23 @@ class Site:
     def node(self, kind: str, ref: str) -> ox.NamedNode | None:
         return self.things.get(kind, {}).get(ref)
 
-    def local(self, node) -> bool:
+    def local(self, node: Term) -> bool:
         """One of our things, with a page at /doc/{type}/{ref}."""
         return isinstance(node, ox.NamedNode) and split_thing(node.value) is not None
 
-    def known(self, node) -> bool:
+    def known(self, node: Term) -> bool:
         """In the data, as a subject or an object (or an IRI with parts that are)."""
         if node in self.hash_parts:
             return True
         return isinstance(node, (ox.NamedNode, ox.BlankNode)) and self._exists(node)
 
-    def notation(self, node) -> str:
+    def notation(self, node: Term) -> str:
         value = self.first(node, SKOS + "notation")
         return value.value if isinstance(value, ox.Literal) else ""
 
     # --- labels --------------------------------------------------------------------------------------
 
-    def texts(self, node, prop: str) -> dict[str, str]:
+    def texts(self, node: Term, prop: str) -> dict[str, str]:
         """{language: text} of one property; untagged literals under ""."""
         found: dict[str, str] = {}
         for value in self.objects(node, prop):
@@ -844,13 +849,13 @@ class Site:
                 found.setdefault(value.language or "", value.value)
         return found
 
-    def shown(self, node, prop: str, lang: str) -> Value | None:
+    def shown(self, node: Term, prop: str, lang: str) -> Value | None:
         """The text of one property to show on a page in lang (the first, if there are several); None if
         there is none in any language."""
         values = self.shown_all(node, prop, lang)
         return values[0] if values else None
 
-    def shown_all(self, node, prop: str, lang: str) -> list[Value]:
+    def shown_all(self, node: Term, prop: str, lang: str) -> list[Value]:
         """The texts of one property to show in lang. A Dutch page shows the Dutch (the report's words, which
         are authoritative), else what there is. An English page shows the English, marked when it is the
         project's unofficial translation; where there is none it says so rather than show the Dutch."""
@@ -865,36 +870,38 @@ class Site:
             return [Value(word("no_english", lang), lang="en", missing=True)]
         return [Value(v.value, lang=v.language or None) for v in literals]
 
-    def translated(self, node, literal) -> bool:
+    def translated(self, node: Term, literal: Term) -> bool:
         """Whether this English literal about node comes from the project's translation graph."""
-        if not isinstance(literal, ox.Literal) or literal.language != "en":
+        if not isinstance(literal, ox.Literal) or literal.language != "en" or isinstance(node, ox.Literal):
             return False
         found = self.store.quads_for_pattern(node, None, literal, ox.NamedNode(TRANSLATIONS))
         return next(iter(found), None) is not None
 
-    def labels(self, node) -> dict[str, str]:
+    def labels(self, node: Term) -> dict[str, str]:
         """{language: label}; the same dict for the same node while it is cached: do not change it."""
         if not isinstance(node, (ox.NamedNode, ox.BlankNode)):
             return self._read_labels(node)
         return self._labels(node)
 
-    def _read_labels(self, node) -> dict[str, str]:
+    def _read_labels(self, node: Term) -> dict[str, str]:
         found: dict[str, str] = {}
         for prop in LABEL_PROPERTIES:
             for language, value in self.texts(node, prop).items():
                 found.setdefault(language, value)
         return found
 
-    def label_lang(self, node, lang: str) -> tuple[str, str | None]:
+    def label_lang(self, node: Term, lang: str) -> tuple[str, str | None]:
         """The label of node in lang (with its language), falling back to Dutch, English, a made-up one."""
-        if self.replaced_by(node) is not None:
+        if isinstance(node, (ox.NamedNode, ox.BlankNode)) and self.replaced_by(node) is not None:
             return compact(node.value), None  # an old IRI: shown as itself, its page is gone
         title = self.ap_title(node, lang)
         if title is not None:
             return f"{self.notation(node)}. {title.text}", title.lang
         if isinstance(node, ox.NamedNode) and (split_thing(node.value) or ("",))[0] == "status-assessment":
             # A report entry's dct:title is its action point's title in that report: named after both instead.
-            return self.made_label(node, lang), lang
+            made = self.made_label(node, lang)
+            assert made is not None, "made_label names every report entry"
+            return made, lang
         found = self.labels(node)
         for candidate in (lang, "nl", "en", ""):
             if candidate in found:
@@ -908,10 +915,10 @@ class Site:
             return compact(node.value), None
         return str(node), None
 
-    def label(self, node, lang: str) -> str:
+    def label(self, node: Term, lang: str) -> str:
         return self.label_lang(node, lang)[0]
 
-    def made_label(self, node, lang: str) -> str | None:
+    def made_label(self, node: Term, lang: str) -> str | None:
         """Labels for the resources minted without one: status assessments, responsibilities, footnotes."""
         if not isinstance(node, ox.NamedNode):
             return None
@@ -950,20 +957,20 @@ class Site:
             return f"Action point {ref}" if en else f"Actiepunt {ref}"
         if kind == "link":
             subject, target = self.first(node, RDF + "subject"), self.first(node, RDF + "object")
-            if subject is not None and target is not None:
+            if subject is not None and target is not None and not isinstance(target, ox.Triple):
                 shown = compact(target.value) if isinstance(target, ox.NamedNode) else target.value
                 predicate = self.first(node, RDF + "predicate")
-                via = self.prop_value(predicate.value, lang).text.lower() if predicate is not None else ""
+                via = self.prop_value(predicate.value, lang).text.lower() if isinstance(predicate, ox.NamedNode) else ""
                 return f"{'Link' if en else 'Koppeling'} {self.short_name(subject, lang)}, {via}: {shown}"
         return None
 
-    def short_name(self, node, lang: str) -> str:
+    def short_name(self, node: Term, lang: str) -> str:
         alt = self.texts(node, SKOS + "altLabel")
         if alt.get("nl") and len(alt["nl"]) <= 12:
             return alt["nl"]
         return self.label(node, lang)
 
-    def year_of(self, report) -> str:
+    def year_of(self, report: Term) -> str:
         year = self.first(report, NAP + "reportingYear")
         if isinstance(year, ox.Literal):
             return year.value
@@ -972,11 +979,12 @@ class Site:
 
     # --- values --------------------------------------------------------------------------------------
 
-    def link(self, node, lang: str, text: str | None = None, full: bool = False) -> Value:
-        """A value on a page for an IRI or blank node: a local link, an external link or plain text."""
+    def link(self, node: Term, lang: str, text: str | None = None, full: bool = False) -> Value:
+        """A value on a page for an IRI or blank node: a local link, an external link or plain text (a triple term,
+        RDF 1.2: its N-Triples text, as label() gives it)."""
         if isinstance(node, ox.Literal):
             return Value(format_literal(node, lang), lang=node.language or None)
-        if isinstance(node, ox.BlankNode):
+        if isinstance(node, (ox.BlankNode, ox.Triple)):
             return Value(text or self.label(node, lang))
         iri = node.value
         if iri.startswith(BASE):
@@ -1008,13 +1016,14 @@ class Site:
             text = en if lang == "en" else nl
         else:
             text = self.label(node, lang) if self.labels(node) else compact(prop)
-        href = with_lang(local_path(prop), lang) if prop.startswith(NAP) and self.known(node) else prop
+        path = local_path(prop)  # ours (NAP) have one
+        href = with_lang(path, lang) if path is not None and prop.startswith(NAP) and self.known(node) else prop
         text = text[:1].upper() + text[1:]
         return Value(text, href=href, external=not prop.startswith(BASE), iri=prop, note=compact(prop))
 
     # --- description: the RDF for one resource -----------------------------------------------------------
 
-    def closure(self, node, into: set, visited: set) -> None:
+    def closure(self, node: Subject, into: set[ox.Triple], visited: set[Subject]) -> None:
         """node's triples, its blank nodes' triples, and those of the IRIs minted for it."""
         if node in visited:
             return
@@ -1029,8 +1038,8 @@ class Site:
         for part in self.hash_parts.get(node, ()):
             self.closure(part, into, visited)
 
-    def describe(self, node) -> list[ox.Triple]:
-        triples: set = set()
+    def describe(self, node: ox.NamedNode) -> list[ox.Triple]:
+        triples: set[ox.Triple] = set()
         self.closure(node, triples, set())
         # What points to it; and for the renamed IRIs whose clients a 301 brings here, that they are renamed.
         for s, p in self.incoming(node):
@@ -1067,14 +1076,15 @@ class Site:
             if fmt == ox.RdfFormat.TURTLE:
                 # xsd for typed literals.
                 used.setdefault("xsd", PREFIXES["xsd"])
-            return ox.serialize(triples, format=fmt, prefixes=used)
-        if fmt == ox.RdfFormat.JSON_LD:
-            return compact_json_ld(ox.serialize(triples, format=fmt), PREFIXES)
-        return ox.serialize(triples, format=fmt)
+            body = ox.serialize(triples, format=fmt, prefixes=used)
+        else:
+            body = ox.serialize(triples, format=fmt)
+        assert body is not None, "serialize() with no output returns the bytes"
+        return compact_json_ld(body, PREFIXES) if fmt == ox.RdfFormat.JSON_LD else body
 
     # --- generic sections: every property of a resource, grouped ---------------------------------------
 
-    def groups(self, node, lang: str, skip: set[str] = frozenset()) -> list[Group]:
+    def groups(self, node: Term, lang: str, skip: AbstractSet[str] = frozenset()) -> list[Group]:
         by_prop = {p: values for p, values in self.by_property(node).items() if p not in skip}
         identity, texts, relations, links = [], [], [], []
         order = {p: i for i, p in enumerate(IDENTITY + TEXTS + RELATION_ORDER)}
@@ -1084,7 +1094,8 @@ class Site:
             ours = [
                 v
                 for v in values
-                if not isinstance(v, ox.Literal) and (isinstance(v, ox.BlankNode) or v.value.startswith(BASE))
+                if isinstance(v, (ox.BlankNode, ox.Triple))
+                or (isinstance(v, ox.NamedNode) and v.value.startswith(BASE))
             ]
             external = [v for v in values if isinstance(v, ox.NamedNode) and not v.value.startswith(BASE)]
             label = self.prop_value(prop, lang)
@@ -1137,7 +1148,7 @@ class Site:
         ]
         return [g for g in found if g.rows]
 
-    def referenced_by(self, node, lang: str, skip: set[str] = frozenset()) -> list[Row]:
+    def referenced_by(self, node: Term, lang: str, skip: AbstractSet[str] = frozenset()) -> list[Row]:
         by_prop: dict[str, list] = defaultdict(list)
         for s, p in self.incoming(node):
             if p not in skip:
@@ -1148,7 +1159,7 @@ class Site:
             rows.append(Row(self.prop_value(prop, lang, inverse=True), values))
         return rows
 
-    def sort_key(self, iri: str | None):
+    def sort_key(self, iri: str | None) -> tuple[str] | tuple[str, str] | tuple[str, list[int], str]:
         """Things in their natural order: action points 01..33, themes by number, others by label."""
         if not iri:
             return ("~",)
@@ -1163,7 +1174,7 @@ class Site:
 
     # --- what is current -----------------------------------------------------------------------------------
 
-    def replaced_by(self, node):
+    def replaced_by(self, node: Term) -> Term | None:
         """The IRI that replaces a renamed one (owl:deprecated true and dct:isReplacedBy), else None. A thing
         that a newer one merely succeeds (the 2014 plan, replaced by the 2022 plan) is not renamed: it keeps
         its own page."""
@@ -1172,11 +1183,11 @@ class Site:
             return None
         return self.first(node, DCT + "isReplacedBy")
 
-    def members(self, kind: str) -> list:
+    def members(self, kind: str) -> list[ox.NamedNode]:
         """The things of one kind, without the scheme and the renamed IRIs kept only to redirect."""
         return [n for r, n in self.things.get(kind, {}).items() if r != "scheme" and self.replaced_by(n) is None]
 
-    def owner(self, node):
+    def owner(self, node: Term) -> Term | None:
         """The resource a minted one belongs to: a report entry's action point, a responsibility's or a
         footnote's entry, a framework link's or an instrument relation's action point."""
         parts = split_thing(node.value) if isinstance(node, ox.NamedNode) else None
@@ -1190,44 +1201,44 @@ class Site:
             return self.first(node, NAP + "actionPoint")
         return None
 
-    def ap_of(self, node):
+    def ap_of(self, node: Term | None) -> ox.NamedNode | None:
         """The action point a resource is about (itself, for an action point), or None."""
-        while node is not None and (split_thing(node.value) or ("",))[0] != "action-point":
-            node = self.owner(node) if isinstance(node, ox.NamedNode) else None
-        return node
+        while isinstance(node, ox.NamedNode) and (split_thing(node.value) or ("",))[0] != "action-point":
+            node = self.owner(node)
+        return node if isinstance(node, ox.NamedNode) else None
 
     # --- action points -------------------------------------------------------------------------------------
 
-    def action_points(self) -> list:
+    def action_points(self) -> list[ox.NamedNode]:
         return sorted(self.members("action-point"), key=lambda n: self.sort_key(n.value))
 
-    def entries(self, ap) -> list:
+    def entries(self, ap: Term) -> list[Subject]:
         """What each progress report says about an action point (its entries), oldest report first."""
         if not isinstance(ap, (ox.NamedNode, ox.BlankNode)):
             return []
         return list(self._entries(ap))
 
-    def _read_entries(self, ap) -> tuple:
+    def _read_entries(self, ap: ox.NamedNode | ox.BlankNode) -> tuple[Subject, ...]:
         # Every list of action points shows each one's title and status from its latest report: one lookup of
         # each entry's report (not all of the entry's triples), and the answer kept for the next page.
         in_report = ox.NamedNode(NAP + "inReport")
 
-        def year(sa) -> str:
+        def year(sa: Subject) -> str:
             for quad in self.store.quads_for_pattern(sa, in_report, None, None):
                 return self.year_of(quad.object)  # the first report, as first() gives it
             return ""
 
         return tuple(sorted(self.subjects(NAP + "assessedActionPoint", ap), key=year))
 
-    def latest_entry(self, ap):
+    def latest_entry(self, ap: Term) -> Subject | None:
         entries = self.entries(ap)
         return entries[-1] if entries else None
 
-    def latest_status(self, ap):
+    def latest_status(self, ap: Term) -> Term | None:
         entry = self.latest_entry(ap)
         return self.first(entry, NAP + "status") if entry is not None else None
 
-    def ap_title(self, ap, lang: str) -> Value | None:
+    def ap_title(self, ap: Term, lang: str) -> Value | None:
         """An action point's title, as its latest report words it (a report may word it anew, so the action
         point has none of its own); None for anything else, or when there is none in lang."""
         if not isinstance(ap, ox.NamedNode) or (split_thing(ap.value) or ("",))[0] != "action-point":
@@ -1236,23 +1247,25 @@ class Site:
         title = self.shown(entry, DCT + "title", lang) if entry is not None else None
         return title if title is not None and not title.missing else None
 
-    def ap_item(self, ap, lang: str, note: str | None = None) -> APItem:
+    def ap_item(self, ap: ox.NamedNode, lang: str, note: str | None = None) -> APItem:
+        parts, page = split_thing(ap.value), local_path(ap.value)
+        assert parts is not None and page is not None, "an action point is one of our things (shapes)"
         title = self.ap_title(ap, lang)
         if title is None:  # no title in this language: its label ("Action point 07")
             text, language = self.label_lang(ap, lang)
             title = Value(text, lang=language)
         status = self.latest_status(ap)
         return APItem(
-            self.notation(ap) or split_thing(ap.value)[1],
+            self.notation(ap) or parts[1],
             title.text,
-            with_lang(local_path(ap.value), lang),
+            with_lang(page, lang),
             title.lang,
             self.link(status, lang) if status is not None else None,
             note,
             title.unofficial,
         )
 
-    def ap_items(self, aps, lang: str) -> list[APItem]:
+    def ap_items(self, aps: Iterable[Term], lang: str) -> list[APItem]:
         unique = {ap: None for ap in aps if isinstance(ap, ox.NamedNode)}
         return [self.ap_item(ap, lang) for ap in sorted(unique, key=lambda a: self.sort_key(a.value))]
 
@@ -1273,21 +1286,26 @@ class Site:
             out.append(Paragraph([p for p in parts if p != ""]))
         return out
 
-    def entry(self, sa, lang: str) -> Entry:
+    def entry(self, sa: ox.NamedNode, lang: str) -> Entry:
         """One report entry as a page shows it: every column, the footnotes, what each column names."""
+        page = local_path(sa.value)
+        assert page is not None, "a report entry is one of our things (shapes)"
         report = self.first(sa, NAP + "inReport")
         status = self.first(sa, NAP + "status")
         notes = []
         for fn in self.objects(sa, NAP + "footnote"):
+            parts = split_thing(fn.value) if isinstance(fn, ox.NamedNode) else None
+            fn_page = local_path(fn.value) if isinstance(fn, ox.NamedNode) else None
+            assert parts is not None and fn_page is not None, "a footnote is one of our things (shapes)"
             number = self.notation(fn)
             links = [self.link(o, lang) for o in self.objects(fn, RDFS + "seeAlso")]
             notes.append(
                 Footnote(
                     number,
-                    "fn-" + split_thing(fn.value)[1],
+                    "fn-" + parts[1],
                     self.shown(fn, RDF + "value", lang),
                     links,
-                    with_lang(local_path(fn.value), lang),
+                    with_lang(fn_page, lang),
                 )
             )
         notes.sort(key=lambda f: int(f.number) if f.number.isdigit() else 10**6)
@@ -1298,7 +1316,8 @@ class Site:
             else []
         )
         responsibilities = []
-        for resp in sorted(self.objects(sa, NAP + "responsibility"), key=lambda r: r.value):
+        resps = [r for r in self.objects(sa, NAP + "responsibility") if isinstance(r, ox.NamedNode)]  # IRIs (shapes)
+        for resp in sorted(resps, key=lambda r: r.value):
             agent = self.first(resp, PROV + "agent")
             role = self.first(resp, PROV + "hadRole")
             responsibilities.append(
@@ -1319,13 +1338,17 @@ class Site:
             responsibilities,
             self.shown(sa, NAP + "responsibilityText", lang),
             self.shown(sa, NAP + "timelineText", lang),
-            format_years(start.value if start is not None else None, end.value if end is not None else None, lang),
+            format_years(
+                start.value if isinstance(start, ox.Literal) else None,
+                end.value if isinstance(end, ox.Literal) else None,
+                lang,
+            ),
             self.link(status, lang) if status is not None else None,
             explanation,
             paragraphs,
             notes,
             self.mentions_by_column(sa, lang),
-            with_lang(local_path(sa.value), lang),
+            with_lang(page, lang),
         )
 
     @functools.cached_property
@@ -1335,11 +1358,13 @@ class Site:
         mentions = ox.NamedNode(NAP + "mentions")
         found: dict[str, ox.NamedNode | None] = {mentions.value: None}
         for prop in self.subjects(RDFS + "subPropertyOf", mentions):
-            columns = self.subjects(NAP + "columnProperty", prop)
+            if not isinstance(prop, ox.NamedNode):
+                continue  # a property is an IRI
+            columns = [c for c in self.subjects(NAP + "columnProperty", prop) if isinstance(c, ox.NamedNode)]
             found[prop.value] = columns[0] if columns else None
         return found
 
-    def mentions_by_column(self, entry, lang: str) -> list[tuple[Value, list[Value]]]:
+    def mentions_by_column(self, entry: Term, lang: str) -> list[tuple[Value, list[Value]]]:
         """What an entry names, per column of the report, in the order of the columns."""
         by_column: dict = {}
         for prop, values in self.by_property(entry).items():
@@ -1357,12 +1382,12 @@ class Site:
             for c in ordered
         ]
 
-    def sort_key_notation(self, node):
+    def sort_key_notation(self, node: ox.NamedNode) -> tuple[int, str]:
         return (number_key(self.notation(node)), node.value)
 
     # --- framework links and instrument relations ----------------------------------------------------------
 
-    def grounds(self, link, lang: str) -> Grounds:
+    def grounds(self, link: Term, lang: str) -> Grounds:
         basis = self.first(link, NAP + "basis")
         entry = self.first(link, NAP + "quotedFrom")
         report = self.first(entry, NAP + "inReport") if entry is not None else None
@@ -1372,32 +1397,32 @@ class Site:
         created = self.first(link, DCT + "created")
         codebook = self.first(link, NAP + "codebookVersion")
 
-        def linked(node):
+        def linked(node: Term | None) -> Value | None:
             return self.link(node, lang) if node is not None else None
 
         return Grounds(
             self.link(link, lang),
             linked(basis),
-            basis is not None and basis.value.endswith("/editorial"),
+            isinstance(basis, ox.NamedNode) and basis.value.endswith("/editorial"),
             self.shown(link, NAP + "quote", lang),
             linked(entry),
             linked(report),
             linked(column),
             linked(confidence),
-            codebook.value if codebook is not None else None,
+            codebook.value if isinstance(codebook, ox.Literal) else None,
             linked(coder),
-            format_literal(created, lang) if created is not None else None,
+            format_literal(created, lang) if isinstance(created, ox.Literal) else None,
             self.shown(link, RDFS + "comment", lang),
         )
 
-    def framework_links(self, ap, lang: str) -> list[tuple[str, list[tuple[Value, Grounds]]]]:
+    def framework_links(self, ap: Term, lang: str) -> list[tuple[str, list[tuple[Value, Grounds]]]]:
         """An action point's links to framework elements, grouped by framework (UNGPs, OECD Guidelines,
         due diligence steps), each element with the grounds of its link; stated before editorial."""
         groups: dict[str, list] = {}
         for link in self.subjects(NAP + "actionPoint", ap):
             element = self.first(link, NAP + "frameworkElement")
-            if element is None:
-                continue  # an instrument relation
+            if not isinstance(element, ox.NamedNode):
+                continue  # an instrument relation (none), or no element of ours (an IRI)
             framework = FRAMEWORKS.get((split_thing(element.value) or ("",))[0], "other")
             grounds = self.grounds(link, lang)
             groups.setdefault(framework, []).append((self.link(element, lang), grounds))
@@ -1410,7 +1435,7 @@ class Site:
             for f in sorted(groups, key=lambda f: order.index(f) if f in order else 99)
         ]
 
-    def instrument_relations(self, node, lang: str) -> list[tuple[APItem, Value, Value | None, Grounds]]:
+    def instrument_relations(self, node: ox.NamedNode, lang: str) -> list[tuple[APItem, Value, Value | None, Grounds]]:
         """(action point, instrument, relation type, grounds) of the relations of an action point, or those
         to a legal instrument."""
         if (split_thing(node.value) or ("",))[0] == "action-point":
@@ -1423,7 +1448,7 @@ class Site:
         for link in links:
             ap, instrument = self.first(link, NAP + "actionPoint"), self.first(link, NAP + "instrument")
             relation = self.first(link, NAP + "relationType")
-            if ap is None or instrument is None:
+            if not isinstance(ap, ox.NamedNode) or instrument is None:
                 continue
             rows.append(
                 (
@@ -1435,7 +1460,7 @@ class Site:
             )
         return sorted(rows, key=lambda r: (number_key(r[0].number), r[1].text.lower()))
 
-    def broader(self, node) -> list:
+    def broader(self, node: Term) -> list[Term]:
         """The concepts above one (a principle's section, the section's pillar), nearest first; a principle
         without skos:broader to a pillar gets its nap:pillar."""
         chain, current = [], node
@@ -1450,14 +1475,16 @@ class Site:
             chain.append(pillar)
         return chain
 
-    def narrower(self, node) -> list:
+    def narrower(self, node: Term) -> list[ox.NamedNode]:
         """The concepts directly below one (a section's principles), in their order."""
-        return sorted(self.subjects(SKOS + "broader", node), key=lambda n: self.sort_key(n.value))
+        below = [n for n in self.subjects(SKOS + "broader", node) if isinstance(n, ox.NamedNode)]  # concepts: IRIs
+        return sorted(below, key=lambda n: self.sort_key(n.value))
 
-    def linked_action_points(self, element, lang: str) -> list[dict]:
+    def linked_action_points(self, element: ox.NamedNode, lang: str) -> list[dict[str, Any]]:
         """The action points linked to a framework element or to any element below it: each with the element
         (the principle, on a section's page), the bases of its links, and its status in the latest report."""
-        elements, todo = [], [element]
+        elements: list[ox.NamedNode] = []
+        todo = [element]
         while todo:
             current = todo.pop(0)
             if current not in elements:
@@ -1467,7 +1494,7 @@ class Site:
         for current in elements:
             for link in self.subjects(NAP + "frameworkElement", current):
                 ap = self.first(link, NAP + "actionPoint")
-                if ap is None:
+                if not isinstance(ap, ox.NamedNode):
                     continue
                 row = rows.get((ap, current))
                 if row is None:
@@ -1492,29 +1519,31 @@ class Site:
 
     # --- breadcrumbs ---------------------------------------------------------------------------------------
 
-    def crumbs(self, node, lang: str) -> list[Crumb]:
+    def crumbs(self, node: Term, lang: str) -> list[Crumb]:
         home = Crumb(word("home", lang), with_lang("/doc", lang))
         parts = split_thing(node.value) if isinstance(node, ox.NamedNode) else None
         if not parts:
             return [home]
         kind, ref = parts
 
-        def to(n):
-            return Crumb(self.crumb_text(n, lang), with_lang(local_path(n.value), lang))
+        def to(n: ox.NamedNode) -> Crumb:
+            page = local_path(n.value)
+            assert page is not None, "a crumb is one of our things"
+            return Crumb(self.crumb_text(n, lang), with_lang(page, lang))
 
         if kind == "action-point":
             trail = [home]
             pillar, theme = self.first(node, NAP + "pillar"), self.first(node, NAP + "theme")
-            if pillar is not None:
+            if isinstance(pillar, ox.NamedNode):
                 trail.append(to(pillar))
-            if theme is not None:
+            if isinstance(theme, ox.NamedNode):
                 trail.append(to(theme))
             return trail
         owner = self.owner(node)
-        if owner is not None:  # a report entry, or what was minted for one or for an action point
+        if isinstance(owner, ox.NamedNode):  # a report entry, or what was minted for one or for an action point
             return self.crumbs(owner, lang) + [to(owner)]
         scheme = self.first(node, SKOS + "inScheme")
-        if ref != "scheme" and scheme is not None:
+        if ref != "scheme" and isinstance(scheme, ox.NamedNode):
             return [home, to(scheme)]
         return (
             [home, Crumb(self.registry_name(kind, lang), with_lang(f"/doc/{kind}", lang))]
@@ -1522,8 +1551,10 @@ class Site:
             else [home]
         )
 
-    def crumb_text(self, node, lang: str) -> str:
-        kind = split_thing(node.value)[0]
+    def crumb_text(self, node: ox.NamedNode, lang: str) -> str:
+        parts = split_thing(node.value)
+        assert parts is not None, "a crumb is one of our things"
+        kind = parts[0]
         number = self.notation(node)
         if kind == "ungp-pillar":
             return f"{word('pillar', lang)} {number}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from typing import Any
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -28,10 +29,12 @@ from ..endpoint.negotiation import HTML, Page, accepts_error_page, page_or_rdf
 from ..endpoint.protocol import matches, weak_etag
 from ..endpoint.rdfmedia import RDF_MEDIA
 from ..graph.namespaces import DCT, GRAPH, NAP, PROV, RDFS, SKOS
+from ..sparql.results import Term
 from .pages import (
     REGISTRIES,
     SUFFIXES,
     TYPE,
+    APItem,
     Crumb,
     Site,
     Value,
@@ -62,7 +65,9 @@ class Web:
     def fresh(self, request: Request, etag: str) -> bool:
         return matches(etag.encode(), request.headers.get("if-none-match", "").encode("latin-1") or None)
 
-    def html(self, request: Request, template: str, status: int = 200, vary: bool = False, **context) -> Response:
+    def html(
+        self, request: Request, template: str, status: int = 200, vary: bool = False, **context: object
+    ) -> Response:
         lang = page_lang(request)
         headers = {"Content-Language": lang}
         if vary:
@@ -78,7 +83,7 @@ class Web:
         lang = page_lang(request)
         suggestions: list[Value] = []
         if kind in self.site.things and ref:
-            members = {split_thing(n.value)[1]: n for n in self.site.members(kind)}
+            members = {parts[1]: n for n in self.site.members(kind) if (parts := split_thing(n.value))}
             for close in difflib.get_close_matches(ref.lower(), [r.lower() for r in members], n=5, cutoff=0.5):
                 original = next(r for r in members if r.lower() == close)
                 suggestions.append(self.site.link(members[original], lang))
@@ -113,7 +118,7 @@ class Web:
 
     # --- /id -> /doc -----------------------------------------------------------------------------------
 
-    def moved(self, request: Request, node, prefix: str, suffix: str | None) -> Response | None:
+    def moved(self, request: Request, node: ox.NamedNode, prefix: str, suffix: str | None) -> Response | None:
         """301 Moved Permanently for a renamed IRI (owl:deprecated true, dct:isReplacedBy X): to the same kind of
         path for X (/id to /id, /doc to /doc), suffix and query string kept, so old links and data still work."""
         target = self.site.replaced_by(node)
@@ -185,9 +190,11 @@ class Web:
             )
         return media, True
 
-    def resource_page(self, request: Request, node) -> Response:
+    def resource_page(self, request: Request, node: ox.NamedNode) -> Response:
         site, lang = self.site, page_lang(request)
-        kind, ref = split_thing(node.value)
+        parts = split_thing(node.value)
+        assert parts is not None, "a page's node is one of Site.things"
+        kind, ref = parts
         title, title_lang = site.label_lang(node, lang)
         labels = site.labels(node)
         other = [
@@ -202,7 +209,7 @@ class Web:
             (site.link(t, lang) for t in site.specific_types(site.objects(node, TYPE))),
             key=lambda v: v.text,
         )
-        view = {
+        view: dict[str, Any] = {
             "kind": kind,
             "ref": ref,
             "iri": node.value,
@@ -215,7 +222,8 @@ class Web:
         }
         # What a report entry names is shown by column on the entry's and its action point's pages.
         mention_props = set(site.mention_properties)
-        skip_out, skip_in = set(), set(mention_props)
+        skip_out: set[str] = set()
+        skip_in = set(mention_props)
         special = getattr(self, "view_" + kind.replace("-", "_"), None)
         if ref == "scheme":
             special = self.view_scheme
@@ -241,16 +249,16 @@ class Web:
         view["formats"] = [(f.name, f"/doc/{kind}/{ref}.{f.suffix}", m) for m, f in RDF_MEDIA.items()]
         view["query_href"] = editor_link(resource_query(node.value))
         view["graphs"] = [
-            Value(site.graphs[g].name, with_lang(local_path(g), lang) if local_path(g) else None)
+            Value(site.graphs[g].name, with_lang(path, lang) if (path := local_path(g)) else None)
             for g in sorted(site.graphs_of(node))
             if g in site.graphs
         ]
         return self.html(request, "resource.html", view=view, active="doc")
 
-    def kicker(self, node, lang: str) -> str:
+    def kicker(self, node: Term, lang: str) -> str:
         """What the thing is, above its title: the labels of its classes in our model, most specific first."""
         site = self.site
-        ours = [t for t in site.objects(node, TYPE) if t.value.startswith(NAP)]
+        ours = [t for t in site.objects(node, TYPE) if isinstance(t, ox.NamedNode) and t.value.startswith(NAP)]
         # A class that is a superclass of another of its classes says less: leave it out.
         supers = {s for t in ours for s in site.objects(t, RDFS + "subClassOf")}
         names = [site.label(t, lang) for t in ours if t not in supers] or [site.label(t, lang) for t in ours]
@@ -262,7 +270,9 @@ class Web:
 
     # --- the kinds of pages --------------------------------------------------------------------------------
 
-    def view_action_point(self, node, lang, view, skip_out, skip_in):
+    def view_action_point(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         site = self.site
         number = site.notation(node) or view["ref"]
         view["kicker"] = f"{word('action_point', lang)} {number}"
@@ -271,9 +281,9 @@ class Web:
             view["title"], view["title_lang"], view["title_unofficial"] = title.text, title.lang, title.unofficial
         view["other_labels"] = []  # "Actiepunt 07" is the kicker already
         view["crumb"] = site.label(node, lang)
-        entries = [site.entry(sa, lang) for sa in site.entries(node)]
+        entries = [site.entry(sa, lang) for sa in site.entries(node) if isinstance(sa, ox.NamedNode)]  # IRIs (shapes)
 
-        def linked(prop):
+        def linked(prop: str) -> Value | None:
             value = site.first(node, prop)
             return site.link(value, lang) if value is not None else None
 
@@ -291,11 +301,13 @@ class Web:
         skip_out |= {NAP + "theme", NAP + "pillar", SKOS + "notation", DCT + "isPartOf", RDFS + "label"}
         skip_in |= {NAP + "assessedActionPoint", NAP + "actionPoint"}
 
-    def view_status_assessment(self, node, lang, view, skip_out, skip_in):
+    def view_status_assessment(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         site = self.site
         ap = site.first(node, NAP + "assessedActionPoint")
         view["entry"] = site.entry(node, lang)
-        view["assessed"] = site.ap_item(ap, lang) if ap is not None else None
+        view["assessed"] = site.ap_item(ap, lang) if isinstance(ap, ox.NamedNode) else None
         skip_out |= {
             DCT + "title",
             NAP + "objective",
@@ -311,9 +323,11 @@ class Web:
             NAP + "assessedActionPoint",
         }
 
-    def view_organisation(self, node, lang, view, skip_out, skip_in):
+    def view_organisation(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         site = self.site
-        rows = []
+        rows: list[dict[str, Any]] = []
         for resp in site.subjects(PROV + "agent", node):
             for entry in site.subjects(NAP + "responsibility", resp):
                 ap = site.ap_of(entry)
@@ -334,19 +348,25 @@ class Web:
         view["kicker"] = " · ".join([self.kicker(node, lang), *sorted(set(alt))])
         skip_in |= {PROV + "agent"}
 
-    def view_legal_instrument(self, node, lang, view, skip_out, skip_in):
+    def view_legal_instrument(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         view["instrument_relations"] = self.site.instrument_relations(node, lang)
         skip_in |= {NAP + "instrument"}
 
-    def ap_section(self, node, lang, view, prop):
+    def ap_section(self, node: ox.NamedNode, lang: str, view: dict[str, Any], prop: str) -> None:
         view["aps"] = self.site.ap_items(self.site.subjects(prop, node), lang)
 
-    def view_theme(self, node, lang, view, skip_out, skip_in):
+    def view_theme(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         self.ap_section(node, lang, view, NAP + "theme")
         view["kicker"] = f"{word('theme', lang)} {self.site.notation(node)}"
         skip_in |= {NAP + "theme"}
 
-    def view_framework_element(self, node, lang, view, skip_out, skip_in):
+    def view_framework_element(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         """A UNGP principle or section, an OECD chapter, a due diligence step: the action points linked to it
         (with the basis of each link and their status), what it falls under, and what falls under it."""
         site = self.site
@@ -358,10 +378,16 @@ class Web:
 
     view_ungp_principle = view_ungp_section = view_oecd_chapter = view_due_diligence_step = view_framework_element
 
-    def view_ungp_pillar(self, node, lang, view, skip_out, skip_in):
+    def view_ungp_pillar(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         site = self.site
         view["kicker"] = f"{word('pillar', lang)} {site.notation(node)}"
-        themes = [s for s in site.subjects(NAP + "pillar", node) if split_thing(s.value)[0] == "theme"]
+        themes = [
+            s
+            for s in site.subjects(NAP + "pillar", node)
+            if isinstance(s, ox.NamedNode) and (split_thing(s.value) or ("",))[0] == "theme"
+        ]
         view["themes"] = [
             (site.link(t, lang), site.notation(t), site.ap_items(site.subjects(NAP + "theme", t), lang))
             for t in sorted(themes, key=lambda t: site.sort_key(t.value))
@@ -369,18 +395,22 @@ class Web:
         rest = {
             s
             for s in site.subjects(NAP + "pillar", node) + site.narrower(node)
-            if split_thing(s.value) and split_thing(s.value)[0] not in ("theme", "action-point")
+            if isinstance(s, ox.NamedNode)
+            and (parts := split_thing(s.value))
+            and parts[0] not in ("theme", "action-point")
         }
         view["in_pillar"] = sorted((site.link(s, lang) for s in rest), key=lambda v: site.sort_key(v.iri))
         skip_in |= {NAP + "pillar", SKOS + "broader"}
 
-    def view_status(self, node, lang, view, skip_out, skip_in):
+    def view_status(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         site = self.site
-        rows = []
+        rows: list[dict[str, Any]] = []
         for sa in site.subjects(NAP + "status", node):
             ap = site.first(sa, NAP + "assessedActionPoint")
             report = site.first(sa, NAP + "inReport")
-            if ap is not None:
+            if isinstance(ap, ox.NamedNode):
                 rows.append(
                     {
                         "ap": site.ap_item(ap, lang),
@@ -391,9 +421,11 @@ class Web:
         view["with_status"] = sorted(rows, key=lambda r: r["ap"].number)
         skip_in |= {NAP + "status"}
 
-    def view_role(self, node, lang, view, skip_out, skip_in):
+    def view_role(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         site = self.site
-        rows = []
+        rows: list[dict[str, Any]] = []
         for resp in site.subjects(PROV + "hadRole", node):
             agent = site.first(resp, PROV + "agent")
             for entry in site.subjects(NAP + "responsibility", resp):
@@ -412,13 +444,15 @@ class Web:
         )
         skip_in |= {PROV + "hadRole"}
 
-    def view_report(self, node, lang, view, skip_out, skip_in):
+    def view_report(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         site = self.site
-        rows = []
+        rows: list[dict[str, Any]] = []
         for sa in site.subjects(NAP + "inReport", node):
             ap = site.first(sa, NAP + "assessedActionPoint")
             status = site.first(sa, NAP + "status")
-            if ap is not None:
+            if isinstance(ap, ox.NamedNode):
                 rows.append(
                     {
                         "ap": site.ap_item(ap, lang),
@@ -429,21 +463,26 @@ class Web:
         view["report_rows"] = sorted(rows, key=lambda r: r["ap"].number)
         skip_in |= {NAP + "inReport"}
 
-    def view_action_plan(self, node, lang, view, skip_out, skip_in):
+    def view_action_plan(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         self.ap_section(node, lang, view, DCT + "isPartOf")
         skip_in |= {DCT + "isPartOf"}
 
-    def view_scheme(self, node, lang, view, skip_out, skip_in):
+    def view_scheme(
+        self, node: ox.NamedNode, lang: str, view: dict[str, Any], skip_out: set[str], skip_in: set[str]
+    ) -> None:
         site = self.site
         concepts = set(site.subjects(SKOS + "inScheme", node)) | set(site.objects(node, SKOS + "hasTopConcept"))
         rows = []
-        for concept in sorted(concepts, key=lambda c: site.sort_key(c.value)):
+        iris = [c for c in concepts if isinstance(c, ox.NamedNode)]  # concepts are IRIs
+        for concept in sorted(iris, key=lambda c: site.sort_key(c.value)):
             definition = site.shown(concept, SKOS + "definition", lang)
-            members = {
+            members: set[Term | None] = {
                 ap
                 for p in (NAP + "theme", NAP + "pillar")
                 for ap in site.subjects(p, concept)
-                if split_thing(ap.value)[0] == "action-point"
+                if isinstance(ap, ox.NamedNode) and (split_thing(ap.value) or ("",))[0] == "action-point"
             }
             members |= {
                 site.first(link, NAP + "actionPoint") for link in site.subjects(NAP + "frameworkElement", concept)
@@ -469,7 +508,11 @@ class Web:
         pillars = []
         placed = set()
         for pillar in sorted(site.members("ungp-pillar"), key=lambda n: site.sort_key(n.value)):
-            themes = [s for s in site.subjects(NAP + "pillar", pillar) if split_thing(s.value)[0] == "theme"]
+            themes = [
+                s
+                for s in site.subjects(NAP + "pillar", pillar)
+                if isinstance(s, ox.NamedNode) and (split_thing(s.value) or ("",))[0] == "theme"
+            ]
             rows = []
             for theme in sorted(themes, key=lambda t: site.sort_key(t.value)):
                 aps = site.subjects(NAP + "theme", theme)
@@ -507,11 +550,11 @@ class Web:
             active="doc",
         )
 
-    def graph_list(self, lang):
+    def graph_list(self, lang: str) -> list[dict[str, Any]]:
         return [
-            {"link": Value(g.name, with_lang(local_path(g.iri), lang)), "iri": g.iri, "triples": g.triples}
+            {"link": Value(g.name, with_lang(path, lang)), "iri": g.iri, "triples": g.triples}
             for g in sorted(self.site.graphs.values(), key=lambda g: g.iri)
-            if local_path(g.iri)
+            if (path := local_path(g.iri))
         ]
 
     def registry(self, request: Request, kind: str) -> Response:
@@ -520,15 +563,16 @@ class Web:
             return self.not_found(request, kind)
         nodes = site.members(kind)
         scheme = site.things[kind].get("scheme")
-        items, aps = [], []
+        items: list[dict[str, Any]] = []
+        aps: list[APItem] = []
         if kind == "action-point":
             aps = site.ap_items(nodes, lang)
         else:
             for n in nodes:
                 value = site.link(n, lang)
-                alt = site.texts(n, SKOS + "altLabel")
+                alts = site.texts(n, SKOS + "altLabel")
                 # An abbreviation (SZW) is a name; "Pijler 1" is Dutch wording an English page leaves out.
-                alt = alt.get("nl") if lang != "en" or is_name(n.value, SKOS + "altLabel") else alt.get("en")
+                alt = alts.get("nl") if lang != "en" or is_name(n.value, SKOS + "altLabel") else alts.get("en")
                 items.append(
                     {"link": value, "notation": site.notation(n), "alt": alt if alt and alt != value.text else None}
                 )
@@ -605,7 +649,9 @@ class Web:
         q = request.query_params.get("q", "")[:200]
         results = []
         for hit in self.index.search(q, lang) if q.strip() else []:
-            kind = split_thing(hit.node.value)[0]
+            parts = split_thing(hit.node.value)
+            assert parts is not None, "the index holds our things only (Site.local)"
+            kind = parts[0]
             owner = site.ap_of(hit.node) if kind != "action-point" else None
             context = site.link(owner, lang) if owner is not None else None
             results.append(
@@ -630,39 +676,44 @@ def split_suffix(ref: str) -> tuple[str, str | None]:
     return ref, None
 
 
-def make_router(context: Context) -> APIRouter:
+class WebRouter(APIRouter):
+    """The routes of the linked-data web, with the Web that serves them (app.py answers a 404 with its page)."""
+
+    web: Web
+
+
+def make_router(context: Context) -> WebRouter:
     web = Web(context)
-    router = APIRouter()
-    router.web = web  # type: ignore[attr-defined]
+    router = WebRouter()
     methods = ["GET", "HEAD"]
 
-    async def doc_index(request: Request):
+    async def doc_index(request: Request) -> Response:
         return web.home(request)
 
-    async def doc_slash(request: Request):
+    async def doc_slash(request: Request) -> RedirectResponse:
         return RedirectResponse("/doc" + (f"?{request.url.query}" if request.url.query else ""), status_code=301)
 
-    async def registry(request: Request, kind: str):
+    async def registry(request: Request, kind: str) -> Response:
         return web.registry(request, kind)
 
-    async def document(request: Request, kind: str, ref: str):
+    async def document(request: Request, kind: str, ref: str) -> Response:
         return web.document(request, kind, ref)
 
-    async def identifier(request: Request, kind: str, ref: str):
+    async def identifier(request: Request, kind: str, ref: str) -> Response:
         return web.see_other(request, kind, ref)
 
-    async def id_registry(request: Request, kind: str):
+    async def id_registry(request: Request, kind: str) -> Response:
         if kind not in web.site.things:
             return web.not_found(request, kind)
         return RedirectResponse(f"/doc/{kind}", status_code=303)
 
-    async def id_root(request: Request):
+    async def id_root(request: Request) -> RedirectResponse:
         return RedirectResponse("/doc", status_code=303)
 
-    async def graph(request: Request, name: str):
+    async def graph(request: Request, name: str) -> Response:
         return await web.graph(request, name)
 
-    async def search(request: Request):
+    async def search(request: Request) -> Response:
         return web.search(request)
 
     router.add_api_route("/doc", doc_index, methods=methods, include_in_schema=False)
@@ -674,7 +725,7 @@ def make_router(context: Context) -> APIRouter:
     router.add_api_route("/id/{kind}/{ref}", identifier, methods=methods, include_in_schema=False)
     router.add_api_route("/graph/{name}", graph, methods=methods, include_in_schema=False)
 
-    async def unknown(request: Request, rest: str):
+    async def unknown(request: Request, rest: str) -> Response:
         return web.not_found(request)
 
     # Anything else under our prefixes (deeper paths, empty segments): the same 404 page.

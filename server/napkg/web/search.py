@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -98,7 +99,7 @@ class _Irregular(dict):
 _IRREGULAR = _Irregular()
 
 
-def positions_of(text: str):
+def positions_of(text: str) -> Sequence[int]:
     """For each character of normalise(text), the position of the character of text it comes from."""
     if not text.translate(_IRREGULAR):
         return range(len(text))  # each character folds to one: the positions are the same

@@ -27,7 +27,7 @@ def page_lang(request: Request | None) -> str:
     return lang if lang in LANGS else "nl"
 
 
-def has_unofficial(value) -> bool:
+def has_unofficial(value: object) -> bool:
     """Whether what a page shows holds a text from the project's translation (a Value or an APItem marked
     unofficial, at any depth): the page then says once what that translation is."""
     if isinstance(value, dict):
@@ -41,7 +41,7 @@ def has_unofficial(value) -> bool:
     return False
 
 
-def render(template: str, request: Request | None, lang: str | None = None, **context) -> str:
+def render(template: str, request: Request | None, lang: str | None = None, **context: object) -> str:
     """A page: template with context, in lang (by default the request's; napkg build renders without a
     request), with w(key) for the interface's words and lq (the ?lang=en that links keep)."""
     lang = lang or page_lang(request)
