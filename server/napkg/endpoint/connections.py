@@ -63,7 +63,7 @@ class Deadline(asyncio.Protocol):
     def __init__(self, inner: asyncio.Protocol, deadlines: Deadlines):
         self.inner, self.deadlines = inner, deadlines
         self.transport: asyncio.BaseTransport | None = None
-        self.loop = asyncio.get_event_loop()
+        self.loop = asyncio.get_running_loop()  # uvicorn makes protocols inside its running loop
         # The loop's time when the request now arriving began; None while none is (answering, or idle
         # between requests, which uvicorn's own keep-alive timeout bounds).
         self.since: float | None = None
