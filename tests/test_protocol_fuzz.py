@@ -138,7 +138,7 @@ def test_no_request_gets_a_5xx_or_costs_a_worker(server, query, extra, raw, head
     tail = b"".join(raw)
     with httpx.Client(timeout=30) as client:
         if how == "get":
-            # Twice, without gzip (which the protocol's own paths leave to the app): the second is a repeat.
+            # Twice, without gzip: the second is a repeat, answered from the reading remembered of the first.
             url = httpx.URL(server.sparql)
             url = url.copy_with(raw_path=url.raw_path + b"?" + str(encoded).encode() + tail)
             header = {**header, "Accept-Encoding": "identity"}
