@@ -32,9 +32,10 @@ from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
+from ..graph.namespaces import RDF
 from .guard import Token, tokens
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF_TYPE = RDF + "type"
 # What the counts may cost, whatever the store's size (they run inside the first query that needs them, and
 # a worker killed at its time limit loses them): a constant's rows are counted up to COUNT_CAP (about 8 ms),
 # beyond which any order is a scan anyway; a predicate's figures are read from its first SAMPLE triples

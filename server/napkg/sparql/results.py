@@ -17,8 +17,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+from ..graph.namespaces import RDF, XSD
+
+XSD_STRING = XSD + "string"
 
 #: An RDF term as pyoxigraph gives it: a value in a solution, or a triple's object.
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
@@ -231,7 +232,7 @@ def write_graph(triples: list, media_type: str, prefixes: dict[str, str] | None 
     return buffer.getvalue()
 
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF_TYPE = RDF + "type"
 #: What a JSON-LD 1.1 prefix's IRI must end with for "prefix:name" to expand to it (its prefix flag).
 _GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
 

@@ -34,7 +34,7 @@ from ..endpoint.context import Context
 from ..endpoint.negotiation import HTML, Page, page_or_rdf
 from ..endpoint.rdfmedia import MEDIA_BY_SUFFIX, RDF_MEDIA
 from ..graph.load import ONTOLOGY, parse_file, rdf_files
-from ..graph.namespaces import BASE, ID, NAP, PREFIXES
+from ..graph.namespaces import BASE, ID, NAP, PREFIXES, VANN
 from .templating import page_lang, render
 
 ONTOLOGY_IRI = BASE + "def"
@@ -287,8 +287,8 @@ def model() -> Model:
         "license": str(value(rdflib.DCTERMS.license) or ""),
         "created": str(value(rdflib.DCTERMS.created) or ""),
         "modified": str(value(rdflib.DCTERMS.modified) or ""),
-        "prefix": str(value(rdflib.URIRef("http://purl.org/vocab/vann/preferredNamespacePrefix")) or "nap"),
-        "namespace": str(value(rdflib.URIRef("http://purl.org/vocab/vann/preferredNamespaceUri")) or str(NAP)),
+        "prefix": str(value(VANN.preferredNamespacePrefix) or "nap"),
+        "namespace": str(value(VANN.preferredNamespaceUri) or str(NAP)),
     }
     return Model(metadata, classes, objects, datatypes, individuals, schemes, len(g))
 
