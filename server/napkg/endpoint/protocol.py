@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..sparql import guard
 from ..sparql.engine import Answer, Job
 from ..sparql.results import FORMAT_PARAM, GRAPH_TYPES, TABLE_TYPES
-from .negotiation import acceptable, wants_html
+from .negotiation import HTML, Page, acceptable, page_or_rdf
 from .pool import Crashed, Overloaded, TimedOut
 from .servicedescription import ServiceDescription
 
@@ -533,15 +533,16 @@ class Endpoint:
 
     def service_description(self, request: Request) -> Response:
         endpoint = self.url(request)
-        accept = request.headers.get("accept")
-        if wants_html(accept) and not request.query_params.get("format"):
-            return HTMLResponse(self.description.html(endpoint))
         offers = list(GRAPH_TYPES)
-        media_types = acceptable(offers, accept, request.query_params.getlist("format"), "graph")
-        if not media_types:
+        chosen = page_or_rdf(
+            request.headers.get("accept"), request.query_params.getlist("format"), offers, Page.ONLY_FOR_BROWSERS
+        )
+        if chosen == HTML:
+            return HTMLResponse(self.description.html(endpoint))
+        if chosen is None:
             return error(406, f"The service description is offered as {', '.join(offers)} and text/html.")
-        body = self.description.serialize(endpoint, media_types[0])
-        media = content_type(media_types[0])
+        body = self.description.serialize(endpoint, chosen)
+        media = content_type(chosen)
         headers = {name.decode(): value.decode() for name, value in CACHING}
         if request.method == "HEAD":
             headers["Content-Length"] = str(len(body))
