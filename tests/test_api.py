@@ -395,7 +395,7 @@ def test_the_docs_page_loads_only_the_servers_own_files(server):
 
 def test_openapi_of_the_project_catalogue_has_every_query():
     """Whatever queries/ holds: each is an operation, named after it (no server needed for the document)."""
-    context = Context(pool=None, settings=Settings(), config=None, store=None, union_default_graph=True, fingerprint="")
+    context = Context(pool=None, settings=Settings(), store=None, union_default_graph=True, fingerprint="")
     app = FastAPI()
     app.include_router(api.make_router(context, api.QUERIES))
     ops = operations(app.openapi())

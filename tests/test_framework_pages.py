@@ -28,9 +28,7 @@ TRANSLATION_NOTE = 'id="translation-note"'
 def app_for(store: ox.Store) -> FastAPI:
     app = FastAPI()
     app.include_router(
-        web.make_router(
-            Context(pool=None, settings=None, config=None, store=store, union_default_graph=True, fingerprint="test")
-        )
+        web.make_router(Context(pool=None, settings=None, store=store, union_default_graph=True, fingerprint="test"))
     )
     return app
 

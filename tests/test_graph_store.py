@@ -202,7 +202,7 @@ def test_a_graph_larger_than_the_spool_streams_from_disk(monkeypatch):
     app = FastAPI()
     app.include_router(
         graphstore.make_router(
-            Context(pool=None, settings=None, config=None, store=store, union_default_graph=False, fingerprint="f")
+            Context(pool=None, settings=None, store=store, union_default_graph=False, fingerprint="f")
         )
     )
     streams = []

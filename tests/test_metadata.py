@@ -204,9 +204,7 @@ def asgi(app, method: str, path: str) -> httpx.Response:
 def test_dumps_are_written_when_first_asked_for(project_store):
     """The dumps are not made at start-up (sorted and kept in memory they cost 0.5 GB and 9 s on a graph 100
     times the NAP's): the first request writes them as files, served from there, removed with the process."""
-    context = Context(
-        pool=None, settings=None, config=None, store=project_store, union_default_graph=True, fingerprint=""
-    )
+    context = Context(pool=None, settings=None, store=project_store, union_default_graph=True, fingerprint="")
     router = metadata.make_router(context)
     dumps = router.dumps
     assert dumps.folder is None and not dumps.etags

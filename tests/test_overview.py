@@ -54,11 +54,7 @@ class Client:
         self.store = store
         self.app = FastAPI()
         self.app.include_router(
-            make_router(
-                Context(
-                    pool=None, settings=None, config=None, store=store, union_default_graph=True, fingerprint="test"
-                )
-            )
+            make_router(Context(pool=None, settings=None, store=store, union_default_graph=True, fingerprint="test"))
         )
 
     def get(self, path: str, **options) -> httpx.Response:

@@ -149,10 +149,10 @@ def create_app(config: ServerConfig) -> Front:
         context = Context(
             pool=pool,
             settings=settings,
-            config=config,
             store=store,
             union_default_graph=config.nap,
             fingerprint=fingerprint,
+            nap=config.nap,
         )
         pages = web.make_router(context)
         routers = [

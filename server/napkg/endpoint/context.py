@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 class Context:
     pool: WorkerPool  # runs user queries (async run(Job) -> Answer)
     settings: Settings  # limits, negotiation defaults
-    config: object  # app.ServerConfig: the command-line options (app is a layer above: not imported here)
     store: ox.Store  # the same data, in this process, for the server's own fixed queries only
     union_default_graph: bool
     fingerprint: str  # changes when the served data changes: for ETags
+    nap: bool = False  # serving the NAP graph (with its DCAT description), not files given on the command line
 
     def select(self, query: str, **options: Any) -> list[dict]:
         """Rows of one of the server's own SELECT queries (never a user's: those go to the pool)."""

@@ -26,7 +26,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import pyoxigraph as ox
 import rdflib
@@ -418,19 +418,6 @@ def human_size(n: float, lang: str) -> str:
 # --- Routes ----------------------------------------------------------------------------------------------
 
 
-@runtime_checkable
-class ServedConfig(Protocol):
-    """What the routes read of Context.config, which is app.ServerConfig (typed object there: app is a layer above)."""
-
-    nap: bool  # serving the NAP graph (its DCAT description), or data given on the command line
-
-
-def serves_nap(context: Context) -> bool:
-    config = context.config
-    assert isinstance(config, ServedConfig), "Context.config is app.ServerConfig"
-    return config.nap
-
-
 class MetadataRouter(APIRouter):
     """The routes of this module, with the dump files they serve (for tests and the app to inspect)."""
 
@@ -517,7 +504,7 @@ def make_router(context: Context) -> MetadataRouter:
             lang,
             active="data",
             d=facts,
-            nap=serves_nap(context),
+            nap=context.nap,
             stats=stats(),
             dumps=DUMPS,
             labels=labels(facts["derived_from"], lang),
@@ -556,7 +543,7 @@ def make_router(context: Context) -> MetadataRouter:
         if media is None:
             return not_acceptable("/.well-known/void")
         base = str(request.base_url)
-        nap = serves_nap(context)
+        nap = context.nap
         graph = void_graph(
             stats(), nap=nap, endpoint=base + "sparql", void_iri=(BASE if nap else base) + ".well-known/void"
         )
