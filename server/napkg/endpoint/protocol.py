@@ -570,12 +570,19 @@ class ResponseCache:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        key = self.key(scope["method"], scope.get("scheme"), scope["path"], scope["query_string"], scope["headers"])
+        # One pass over the headers for the key and If-None-Match: this runs for every GET of /sparql.
+        kept, tags = [], None
+        for name, value in scope["headers"]:
+            if name in self.KEY_HEADERS:
+                kept.append((name, value))
+            elif name == b"if-none-match" and tags is None:
+                tags = value
+        # The scheme too: behind a TLS proxy the same request names the endpoint with https.
+        key = (scope["method"], scope.get("scheme"), scope["path"], scope["query_string"], tuple(kept))
         entry = self.entries.get(key)
         if entry is not None:
             self.hits += 1
             start, body, etag = entry
-            tags = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
             if etag is not None and matches(etag, tags):
                 await not_modified(etag)(scope, receive, send)
                 return
@@ -599,14 +606,6 @@ class ResponseCache:
             await send(message)
 
         await self.app(scope, receive, record)
-
-    def key(
-        self, method: str, scheme: str | None, path: str, query_string: bytes, headers: Iterable[tuple[bytes, bytes]]
-    ) -> tuple:
-        """The entry a request would be answered with. The scheme too: behind a TLS proxy the same
-        request names the endpoint with https."""
-        kept = tuple((k, v) for k, v in headers if k in self.KEY_HEADERS)
-        return (method, scheme, path, query_string, kept)
 
     def put(self, key: tuple, start: list[tuple[bytes, bytes]], body: bytes) -> None:
         """start: the response's headers (the status is 200)."""
